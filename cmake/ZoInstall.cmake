@@ -1,0 +1,17 @@
+# install() rules and the CMake package config that makes find_package(zo) work.
+include(CMakePackageConfigHelpers)
+
+install(TARGETS zo EXPORT zoTargets
+        LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+        ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+        RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
+        INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(DIRECTORY include/zo DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(EXPORT zoTargets NAMESPACE zo:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/zo)
+
+configure_package_config_file(cmake/zoConfig.cmake.in ${CMAKE_CURRENT_BINARY_DIR}/zoConfig.cmake
+                              INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/zo)
+write_basic_package_version_file(${CMAKE_CURRENT_BINARY_DIR}/zoConfigVersion.cmake
+                                 VERSION ${PROJECT_VERSION} COMPATIBILITY SameMinorVersion)
+install(FILES ${CMAKE_CURRENT_BINARY_DIR}/zoConfig.cmake ${CMAKE_CURRENT_BINARY_DIR}/zoConfigVersion.cmake
+        DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/zo)

@@ -1,0 +1,137 @@
+// Algorithm 1 (ZO-SGD with the two-point estimator) and its baselines, for K independent runs
+// that advance together. One run is K = 1.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "zo/backend.hpp"
+#include "zo/direction.hpp"
+#include "zo/export.hpp"
+#include "zo/objective.hpp"
+
+namespace zo {
+
+/// The update rule of a run.
+enum class Method {
+  zo,        ///< Algorithm 1: g = (1/q) Σ_j (f(x+λu_j) − f(x−λu_j))/(2λ) · u_j
+  gd,        ///< gradient descent: g = ∇f(x) (needs an objective with a gradient)
+  zo_limit,  ///< ZO with λ → 0: g = (1/q) Σ_j (u_jᵀ∇f(x)) · u_j (needs a gradient)
+};
+
+/// "zo", "gd" or "zo0".
+ZO_API const char* to_string(Method method);
+
+/// Parses "zo", "gd", "zo0" (also "zo-limit"); throws zo::InvalidArgument otherwise.
+ZO_API Method parse_method(const std::string& text);
+
+/// "gaussian", "rademacher" or "sphere".
+ZO_API const char* to_string(Distribution distribution);
+
+/// Parses "gaussian", "rademacher", "sphere"; throws zo::InvalidArgument otherwise.
+ZO_API Distribution parse_distribution(const std::string& text);
+
+/// Hyper-parameters of one run. The run's directions at step t are the directions with key
+/// (seed, t, j), j = 0..q−1: a run is reproducible from (x, seed, step) alone.
+struct RunSpec {
+  Method method = Method::zo;
+  float lambda = 0.1f;  ///< smoothing radius λ > 0 (ZO only)
+  float eta = 1e-3f;    ///< step size η > 0
+  std::uint32_t q = 1;  ///< directions averaged per step, q ≥ 1 (ZO and ZO λ→0)
+  std::uint64_t seed = 0;
+  Distribution distribution = Distribution::gaussian;
+};
+
+/// Throws zo::InvalidArgument naming the offending field when `spec` is invalid
+/// (λ ≤ 0 or not finite, η ≤ 0 or not finite, q = 0).
+ZO_API void validate(const RunSpec& spec);
+
+/// What happens when the objective returns NaN/Inf (or a projected gradient is not finite).
+enum class NonFinitePolicy {
+  error,          ///< throw zo::ObjectiveError naming the step and run; no run advances that step
+  skip,           ///< leave that run's iterate unchanged for the step and count the skip
+  mark_diverged,  ///< freeze that run and record the step; other runs continue
+};
+
+/// Per-run bookkeeping.
+struct RunStatus {
+  bool diverged = false;           ///< frozen by NonFinitePolicy::mark_diverged
+  std::uint64_t diverged_at = 0;   ///< the step that produced a non-finite value
+  std::uint64_t skipped_steps = 0; ///< steps skipped under NonFinitePolicy::skip
+};
+
+/// Options of a RunBatch.
+struct BatchOptions {
+  Backend backend = Backend::automatic;
+  NonFinitePolicy on_non_finite = NonFinitePolicy::error;
+  std::uint64_t start_step = 0;  ///< resume: the index of the first step to run
+};
+
+namespace detail {
+class RunBatchImpl;
+}
+
+/// K independent runs of Algorithm 1 (or a baseline) on one objective, advancing in lockstep.
+/// Each step builds all 2·K·q perturbed points, evaluates them in one batched objective call,
+/// then updates all runs. Results of a run do not depend on which other runs share its batch.
+///
+/// Determinism: on the CPU, bit-identical for any number of OpenMP threads. The CUDA backend
+/// generates bit-identical directions; its iterates agree with the CPU's to within the rounding
+/// of the objective's reductions.
+class ZO_API RunBatch {
+ public:
+  /// `x0` holds runs.size() × objective.dim() floats in host memory (run-major).
+  RunBatch(const Objective& objective, std::vector<RunSpec> runs, const float* x0,
+           BatchOptions options = {});
+  ~RunBatch();
+  RunBatch(RunBatch&&) noexcept;
+  RunBatch& operator=(RunBatch&&) noexcept;
+  RunBatch(const RunBatch&) = delete;
+  RunBatch& operator=(const RunBatch&) = delete;
+
+  /// Number of runs K.
+  std::size_t size() const;
+  /// Dimension of each iterate.
+  std::size_t dim() const;
+  /// Index of the next step to run (start_step + steps run so far).
+  std::uint64_t next_step() const;
+  /// The backend actually used.
+  Backend backend() const;
+  /// The run specifications.
+  const std::vector<RunSpec>& runs() const;
+  /// Status of each run.
+  std::vector<RunStatus> statuses() const;
+
+  /// Advances every active run by `steps` steps. Under NonFinitePolicy::error a non-finite value
+  /// throws zo::ObjectiveError; the batch is then left at the last completed step (no partial
+  /// update), so it can be inspected or saved. An exception thrown by the objective is rethrown
+  /// as zo::ObjectiveError with the step.
+  void run(std::uint64_t steps);
+
+  /// Copies the K iterates (run-major, K × dim) to host memory.
+  void copy_points(float* x_host) const;
+
+  /// Replaces iterates, next step and statuses (resuming from a checkpoint).
+  void restore(const float* x_host, std::uint64_t next_step, const std::vector<RunStatus>& status);
+
+  /// f at each current iterate (K values), and optionally the exact Hessian trace (if the
+  /// objective has one; else NaN) and the objective's metrics (K × metric_names().size()).
+  void measure(double* loss, double* trace = nullptr, double* metrics = nullptr) const;
+
+ private:
+  std::unique_ptr<detail::RunBatchImpl> impl_;
+};
+
+/// Convenience for one run: minimises `objective` from `x` (host, dim floats, updated in place)
+/// for `steps` steps and returns the final f(x).
+ZO_API double minimize(const Objective& objective, float* x, const RunSpec& spec,
+                       std::uint64_t steps, BatchOptions options = {});
+
+/// Fills `x` (count floats) with N(0, 1) values from the direction stream (seed, step = 2^32−1,
+/// stream): the initial point convention used by zo's tools.
+ZO_API void gaussian_fill(std::uint64_t seed, std::uint32_t stream, float* x, std::size_t count);
+
+}  // namespace zo

@@ -1,0 +1,42 @@
+// CPU-only builds: the CUDA entry points exist and throw zo::NotCompiled (no link errors, same
+// API). Compiled only when ZO_HAVE_CUDA is off.
+#include <memory>
+
+#include "cuda_backend.hpp"
+#include "run_batch_impl.hpp"
+#include "zo/error.hpp"
+
+namespace zo {
+namespace detail {
+namespace {
+[[noreturn]] void not_compiled(const char* what) {
+  ZO_FAIL(NotCompiled, std::string(what) +
+                           " needs the CUDA backend, but this libzo was built without CUDA "
+                           "(reconfigure with -DZO_WITH_CUDA=ON on a machine with nvcc)");
+}
+}  // namespace
+
+namespace cuda {
+bool available() noexcept { return false; }
+std::string device_description() { return "no CUDA backend in this build (CPU-only libzo)"; }
+void example21_evaluate(const PointBatch&, std::size_t, double*) {
+  not_compiled("Example21 on device memory");
+}
+void example21_gradient(const PointBatch&, std::size_t, float*, std::size_t) {
+  not_compiled("Example21 on device memory");
+}
+void example21_hvp(const PointBatch&, const PointBatch&, std::size_t, float*, std::size_t) {
+  not_compiled("Example21 on device memory");
+}
+void example21_trace(const PointBatch&, std::size_t, double*) {
+  not_compiled("Example21 on device memory");
+}
+}  // namespace cuda
+
+std::unique_ptr<RunBatchImpl> make_cuda_run_batch(const Objective&, std::vector<RunSpec>,
+                                                  const float*, const BatchOptions&) {
+  not_compiled("RunBatch on the CUDA backend");
+}
+
+}  // namespace detail
+}  // namespace zo

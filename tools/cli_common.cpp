@@ -1,0 +1,132 @@
+#include "cli_common.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <sstream>
+
+#include "cli_args.hpp"
+
+#ifndef ZO_SOURCE_SCRIPTS_DIR
+#define ZO_SOURCE_SCRIPTS_DIR ""
+#endif
+#ifndef ZO_INSTALL_SCRIPTS_DIR
+#define ZO_INSTALL_SCRIPTS_DIR ""
+#endif
+
+namespace zo_cli {
+
+std::vector<std::uint64_t> log_schedule(std::uint64_t total, std::size_t points) {
+  std::vector<std::uint64_t> out{0};
+  if (total == 0) return out;
+  const double top = std::log10(static_cast<double>(total));
+  for (std::size_t i = 0; i < points; ++i) {
+    const double x = points == 1 ? top : top * static_cast<double>(i) / (points - 1);
+    out.push_back(static_cast<std::uint64_t>(std::llround(std::pow(10.0, x))));
+  }
+  out.push_back(total);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  while (!out.empty() && out.back() > total) out.pop_back();
+  return out;
+}
+
+std::ofstream open_output(const std::string& path, const std::string& option,
+                          const std::string& command) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path p(path);
+  if (p.has_parent_path()) fs::create_directories(p.parent_path(), ec);
+  std::ofstream out(path);
+  if (!out) {
+    throw UsageError("zo " + command + ": --" + option + ": cannot write '" + path + "'" +
+                     (ec ? " (" + ec.message() + ")" : ""));
+  }
+  return out;
+}
+
+std::string scripts_dir() {
+  namespace fs = std::filesystem;
+  if (const char* env = std::getenv("ZO_SCRIPTS_DIR")) return env;
+  if (fs::exists(fs::path(ZO_SOURCE_SCRIPTS_DIR) / "plot_toy.py")) return ZO_SOURCE_SCRIPTS_DIR;
+  return ZO_INSTALL_SCRIPTS_DIR;
+}
+
+bool run_plot_script(const std::string& script, const std::vector<std::string>& args) {
+  const std::string path = scripts_dir() + "/" + script;
+  std::string cmd = "python3 '" + path + "'";
+  for (const auto& a : args) cmd += " '" + a + "'";
+  const int rc = std::system(cmd.c_str());
+  if (rc != 0) {
+    std::fprintf(stderr,
+                 "zo: plotting failed (%s exited with %d); the CSV is written. For the PNG, "
+                 "install matplotlib (python3 -m pip install matplotlib) and run:\n  %s\n",
+                 script.c_str(), rc, cmd.c_str());
+    return false;
+  }
+  return true;
+}
+
+std::string with_extension(const std::string& path, const std::string& extension) {
+  std::filesystem::path p(path);
+  p.replace_extension(extension);
+  return p.string();
+}
+
+Progress::Progress(std::string label, std::uint64_t total, bool quiet)
+    : label_(std::move(label)),
+      total_(total),
+      quiet_(quiet),
+      tty_(isatty(fileno(stderr)) != 0),
+      start_(std::chrono::steady_clock::now()),
+      last_(start_) {}
+
+void Progress::update(std::uint64_t done, const std::string& unit) {
+  if (quiet_) return;
+  const auto now = std::chrono::steady_clock::now();
+  const double since_last = std::chrono::duration<double>(now - last_).count();
+  if (done < total_ && since_last < (tty_ ? 0.2 : 10.0)) return;
+  last_ = now;
+  const double elapsed = std::chrono::duration<double>(now - start_).count();
+  const double rate = elapsed > 0 ? static_cast<double>(done) / elapsed : 0.0;
+  const double eta = rate > 0 ? static_cast<double>(total_ - done) / rate : 0.0;
+  const double frac = total_ ? static_cast<double>(done) / static_cast<double>(total_) : 1.0;
+  char line[256];
+  if (tty_) {
+    const int width = 30;
+    std::string bar(static_cast<std::size_t>(frac * width), '#');
+    bar.resize(width, '.');
+    std::snprintf(line, sizeof line, "\r%s [%s] %5.1f%%  %.3g %s/s  ETA %.0fs ", label_.c_str(),
+                  bar.c_str(), 100.0 * frac, rate, unit.c_str(), eta);
+    std::fputs(line, stderr);
+  } else {
+    std::snprintf(line, sizeof line, "%s: %llu/%llu %s (%.1f%%), %.3g %s/s, ETA %.0fs\n",
+                  label_.c_str(), static_cast<unsigned long long>(done),
+                  static_cast<unsigned long long>(total_), unit.c_str(), 100.0 * frac, rate,
+                  unit.c_str(), eta);
+    std::fputs(line, stderr);
+  }
+  std::fflush(stderr);
+}
+
+void Progress::finish(const std::string& summary) {
+  if (quiet_) return;
+  if (tty_) std::fputs("\n", stderr);
+  const double elapsed =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  std::fprintf(stderr, "%s: %s in %.2f s\n", label_.c_str(), summary.c_str(), elapsed);
+}
+
+std::string fmt(double v) {
+  if (std::isnan(v)) return "nan";
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.9g", v);
+  return buf;
+}
+
+}  // namespace zo_cli

@@ -1,0 +1,69 @@
+// The zo command-line tool: one executable, one subcommand per job.
+#include <cstdio>
+#include <exception>
+#include <string>
+#include <vector>
+
+#include "cli_args.hpp"
+#include "commands.hpp"
+#include "zo/backend.hpp"
+#include "zo/error.hpp"
+
+namespace {
+
+struct Command {
+  const char* name;
+  int (*run)(const std::vector<std::string>&);
+  const char* summary;
+};
+
+const Command kCommands[] = {
+    {"toy", zo_cli::cmd_toy, "Figure 1: GD vs ZO on Example 2.1 (CSV + PNG)"},
+    {"info", zo_cli::cmd_info, "build and device information"},
+};
+
+void print_usage() {
+  std::printf("usage: zo <command> [options]    (zo <command> --help for its options)\n\ncommands:\n");
+  for (const auto& c : kCommands) std::printf("  %-8s %s\n", c.name, c.summary);
+}
+
+}  // namespace
+
+namespace zo_cli {
+int cmd_info(const std::vector<std::string>& args) {
+  ArgParser p("info", "Prints how libzo was built and which backend it would use.");
+  if (!p.parse(args)) return 0;
+  std::printf("cuda compiled: %s\n", zo::cuda_compiled() ? "yes" : "no");
+  std::printf("cuda device:   %s\n", zo::cuda_device_description().c_str());
+  std::printf("backend:       %s\n", zo::to_string(zo::resolve_backend(zo::Backend::automatic)));
+  return 0;
+}
+}  // namespace zo_cli
+
+int main(int argc, char** argv) {
+  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h" ||
+      std::string(argv[1]) == "help") {
+    print_usage();
+    return argc < 2 ? 2 : 0;
+  }
+  const std::string name = argv[1];
+  const std::vector<std::string> args(argv + 2, argv + argc);
+  for (const auto& c : kCommands) {
+    if (name != c.name) continue;
+    try {
+      return c.run(args);
+    } catch (const zo_cli::UsageError& e) {
+      std::fprintf(stderr, "%s\n", e.what());
+      return 2;
+    } catch (const zo::InvalidArgument& e) {
+      std::fprintf(stderr, "zo %s: %s\n", name.c_str(), e.what());
+      return 2;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "zo %s: error: %s\n", name.c_str(), e.what());
+      return 1;
+    }
+  }
+  std::fprintf(stderr, "zo: unknown command '%s'\n", name.c_str());
+  print_usage();
+  return 2;
+}
