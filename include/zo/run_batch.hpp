@@ -10,6 +10,7 @@
 
 #include "zo/backend.hpp"
 #include "zo/direction.hpp"
+#include "zo/directions.hpp"
 #include "zo/export.hpp"
 #include "zo/objective.hpp"
 

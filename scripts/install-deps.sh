@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Installs what zo's build, tests and plots need, and nothing that is already there:
+# Debian packages via apt (compiler, CMake, Ninja, GoogleTest, Google Benchmark, nlohmann-json,
+# Python) and Python packages via pip (numpy, matplotlib). The CUDA toolkit is used when nvcc is
+# present (it is on this project's machines); without it zo builds its CPU backend only.
+# Usage: scripts/install-deps.sh [--tests]
+set -euo pipefail
+
+want_tests=0
+[[ "${1:-}" == "--tests" ]] && want_tests=1
+
+need_apt=()
+have_cmd() { command -v "$1" >/dev/null 2>&1; }
+have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+
+have_cmd g++ || need_apt+=(g++)
+have_cmd cmake || need_apt+=(cmake)
+have_cmd ninja || need_apt+=(ninja-build)
+have_cmd python3 || need_apt+=(python3 python3-pip)
+have_pkg nlohmann-json3-dev || [[ -f /usr/include/nlohmann/json.hpp ]] || need_apt+=(nlohmann-json3-dev)
+if [[ $want_tests == 1 ]]; then
+  have_pkg libgtest-dev || [[ -d /usr/lib/x86_64-linux-gnu/cmake/GTest ]] || need_apt+=(libgtest-dev)
+  have_pkg libbenchmark-dev || [[ -d /usr/lib/x86_64-linux-gnu/cmake/benchmark ]] || need_apt+=(libbenchmark-dev)
+fi
+
+if ((${#need_apt[@]})); then
+  echo "install-deps: apt-get install ${need_apt[*]}"
+  sudo_cmd=""
+  [[ $(id -u) -ne 0 ]] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${need_apt[@]}"
+fi
+
+py_missing=()
+python3 -c "import numpy" 2>/dev/null || py_missing+=(numpy)
+python3 -c "import matplotlib" 2>/dev/null || py_missing+=(matplotlib)
+if ((${#py_missing[@]})); then
+  echo "install-deps: pip install ${py_missing[*]}"
+  python3 -m pip install -q "${py_missing[@]}" ||
+    python3 -m pip install -q --break-system-packages "${py_missing[@]}" ||
+    echo "install-deps: could not pip-install ${py_missing[*]}; plots will be skipped (CSV still written)"
+fi
+
+if have_cmd nvcc; then
+  echo "install-deps: CUDA toolkit found ($(nvcc --version | tail -1)); building the CUDA backend too"
+else
+  echo "install-deps: no nvcc; building the CPU backend only"
+fi
