@@ -37,8 +37,8 @@ std::string device_description() {
   cudaDeviceProp prop{};
   if (cudaGetDeviceProperties(&prop, device) != cudaSuccess) return "CUDA device (unknown)";
   char buf[256];
-  std::snprintf(buf, sizeof buf, "%s, sm_%d%d, %d SMs, %.0f GiB", prop.name, prop.major,
-                prop.minor, prop.multiProcessorCount,
+  std::snprintf(buf, sizeof buf, "%s, sm_%d%d, %d SMs, %.0f GiB", prop.name, prop.major, prop.minor,
+                prop.multiProcessorCount,
                 static_cast<double>(prop.totalGlobalMem) / (1024.0 * 1024.0 * 1024.0));
   return buf;
 }

@@ -55,8 +55,7 @@ Backend resolve_backend(Backend requested) {
   if (requested == Backend::cpu) return Backend::cpu;
   if (requested == Backend::cuda) {
     if (!cuda_compiled()) {
-      ZO_FAIL(NotCompiled,
-              "the CUDA backend was requested but this libzo was built without CUDA");
+      ZO_FAIL(NotCompiled, "the CUDA backend was requested but this libzo was built without CUDA");
     }
     if (!cuda_available()) {
       ZO_FAIL(DeviceUnavailable, "the CUDA backend was requested but no CUDA device is usable: " +

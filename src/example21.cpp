@@ -86,7 +86,8 @@ void Example21::hvp(const PointBatch& points, const PointBatch& vectors, float* 
   ZO_EXPECTS(vectors.count == points.count, "Example21::hvp: " + std::to_string(points.count) +
                                                 " points but " + std::to_string(vectors.count) +
                                                 " vectors");
-  ZO_EXPECTS(vectors.space == points.space, "Example21::hvp: points and vectors in different memory");
+  ZO_EXPECTS(vectors.space == points.space,
+             "Example21::hvp: points and vectors in different memory");
   if (points.space == MemorySpace::device) {
     detail::cuda::example21_hvp(points, vectors, d_, out, out_stride);
     return;

@@ -7,8 +7,9 @@ namespace zo {
 Objective::~Objective() = default;
 
 void Objective::gradient(const PointBatch&, float*, std::size_t) const {
-  ZO_FAIL(NotSupported, "objective '" + name() +
-                            "' provides values only: no gradient (GD and ZO with lambda->0 need one)");
+  ZO_FAIL(NotSupported,
+          "objective '" + name() +
+              "' provides values only: no gradient (GD and ZO with lambda->0 need one)");
 }
 
 void Objective::hvp(const PointBatch&, const PointBatch&, float*, std::size_t) const {

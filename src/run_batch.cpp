@@ -110,8 +110,8 @@ RunBatch::RunBatch(const Objective& objective, std::vector<RunSpec> runs, const 
     needs_gradient = needs_gradient || runs[k].method != Method::zo;
   }
   if (needs_gradient && !objective.has_gradient()) {
-    ZO_FAIL(NotSupported, "objective '" + objective.name() +
-                              "' has no gradient, which methods gd and zo0 need");
+    ZO_FAIL(NotSupported,
+            "objective '" + objective.name() + "' has no gradient, which methods gd and zo0 need");
   }
   const Backend backend = resolve_backend(options.backend);
   impl_ = backend == Backend::cuda

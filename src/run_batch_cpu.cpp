@@ -33,8 +33,8 @@ class CpuRunBatch final : public RunBatchImpl {
     const std::uint64_t blocks = (d + 3) / 4;
 
     // Which runs take part, and how.
-    zo_pairs_.clear();    // (run, j) for Method::zo
-    grad_runs_.clear();   // runs that need ∇f(x)
+    zo_pairs_.clear();   // (run, j) for Method::zo
+    grad_runs_.clear();  // runs that need ∇f(x)
     for (std::size_t k = 0; k < K; ++k) {
       if (statuses()[k].diverged) continue;
       if (specs[k].method == Method::zo) {

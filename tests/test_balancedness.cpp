@@ -90,8 +90,8 @@ TEST(Proposition22, GradientDescentKeepsBalancedness) {
     const double eta = s.eta;
     const double exact = b_prev * (1.0 - eta * eta * (s_k - 1.0) * (s_k - 1.0));
     // float iterates: each coordinate rounds once per step (relative 6e-8 of ‖x‖²).
-    ASSERT_TRUE(zo_test::IsClose(b_next, exact, 0.0, 1e-6 * (1.0 + std::fabs(b_prev)) +
-                                                         4e-7 * (2.0 * d)))
+    ASSERT_TRUE(
+        zo_test::IsClose(b_next, exact, 0.0, 1e-6 * (1.0 + std::fabs(b_prev)) + 4e-7 * (2.0 * d)))
         << "step " << step;
     b_prev = b_next;
   }

@@ -13,8 +13,8 @@
 
 namespace {
 
-using zo::Distribution;
 using zo::DirectionKey;
+using zo::Distribution;
 
 // Exhaustive over all 2^24 inputs of the uniform transform: log_unit is within 2 ulp-ish
 // (relative 3e-7, absolute 1e-7 near u = 1 where log u → 0) of the double-precision log.
@@ -146,7 +146,8 @@ TEST(DirectionDistributions, SphereHasNormSqrtDAndUnitSecondMoment) {
 // Any coordinate can be regenerated alone, in any order, and equals the bulk fill bit for bit.
 TEST(DirectionAccess, EveryCoordinateIsAPureFunctionOfItsKey) {
   const std::uint64_t d = 10007;
-  for (Distribution dist : {Distribution::gaussian, Distribution::rademacher, Distribution::sphere}) {
+  for (Distribution dist :
+       {Distribution::gaussian, Distribution::rademacher, Distribution::sphere}) {
     const DirectionKey key{123456789012345ull, 77, 3};
     std::vector<float> bulk(d);
     zo::fill_direction(dist, key, d, bulk.data());

@@ -54,8 +54,8 @@ const std::vector<float> kX0{0.7f, -0.4f, 0.25f, -0.9f, 0.1f, 0.55f};
 TEST(TwoPointEstimator, IsUnbiasedOnAQuadratic) {
   const zo_test::Quadratic f({1.0, 2.0, 0.5, 3.0, 1.5, 0.25}, {0.1, -0.2, 0.3, 0.0, -0.5, 0.2});
   const auto truth = f.grad(kX0);
-  for (auto dist : {zo::Distribution::gaussian, zo::Distribution::rademacher,
-                    zo::Distribution::sphere}) {
+  for (auto dist :
+       {zo::Distribution::gaussian, zo::Distribution::rademacher, zo::Distribution::sphere}) {
     for (std::uint32_t q : {1u, 4u}) {
       zo::RunSpec s;
       s.lambda = 0.3f;
@@ -81,8 +81,9 @@ TEST(TwoPointEstimator, EstimatesTheSmoothedGradientOfAQuartic) {
     zo::Distribution dist;
     double m4;
   };
-  for (const Case c : {Case{zo::Distribution::gaussian, 3.0}, Case{zo::Distribution::rademacher, 1.0},
-                       Case{zo::Distribution::sphere, 3.0 * d / (d + 2.0)}}) {
+  for (const Case c :
+       {Case{zo::Distribution::gaussian, 3.0}, Case{zo::Distribution::rademacher, 1.0},
+        Case{zo::Distribution::sphere, 3.0 * d / (d + 2.0)}}) {
     zo::RunSpec s;
     s.lambda = static_cast<float>(lambda);
     s.eta = 1.0f;
@@ -91,7 +92,8 @@ TEST(TwoPointEstimator, EstimatesTheSmoothedGradientOfAQuartic) {
     for (std::size_t i = 0; i < kX0.size(); ++i) {
       const double x = kX0[i];
       const double smoothed = x * x * x + lambda * lambda * c.m4 * x;
-      EXPECT_NEAR(e.mean[i], smoothed, 5.0 * e.se[i]) << zo::to_string(c.dist) << " coordinate " << i;
+      EXPECT_NEAR(e.mean[i], smoothed, 5.0 * e.se[i])
+          << zo::to_string(c.dist) << " coordinate " << i;
       // and it is distinguishable from the unsmoothed gradient x³ where the term is large
       if (std::fabs(lambda * lambda * c.m4 * x) > 12.0 * e.se[i]) {
         EXPECT_GT(std::fabs(e.mean[i] - x * x * x), 5.0 * e.se[i]);

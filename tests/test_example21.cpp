@@ -98,7 +98,8 @@ TEST(Example21, HessianVectorProductMatchesFiniteDifferences) {
     std::vector<double> v(2 * kD);
     std::vector<float> vf(2 * kD);
     for (std::size_t i = 0; i < v.size(); ++i) {
-      v[i] = static_cast<double>(static_cast<int>(zo::direction_bits({seed, 1, 0}, i).v[1] % 3) - 1);
+      v[i] =
+          static_cast<double>(static_cast<int>(zo::direction_bits({seed, 1, 0}, i).v[1] % 3) - 1);
       vf[i] = static_cast<float>(v[i]);
     }
     std::vector<float> hv(2 * kD);

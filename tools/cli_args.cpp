@@ -92,7 +92,8 @@ long long ArgParser::integer(const std::string& name, long long min_value) const
   errno = 0;
   const long long v = std::strtoll(text.c_str(), &end, 10);
   if (text.empty() || *end != '\0' || errno != 0) fail(name, "'" + text + "' is not an integer");
-  if (v < min_value) fail(name, "must be at least " + std::to_string(min_value) + " (got " + text + ")");
+  if (v < min_value)
+    fail(name, "must be at least " + std::to_string(min_value) + " (got " + text + ")");
   return v;
 }
 

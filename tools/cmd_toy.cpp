@@ -14,11 +14,12 @@
 namespace zo_cli {
 
 int cmd_toy(const std::vector<std::string>& args) {
-  ArgParser p("toy",
-              "Reproduces Figure 1 of Zhang et al. (2025): minimises h(y,z) = (y'z - 1)^2/2 with GD,\n"
-              "ZO-SGD (two-point estimator) for each lambda, and ZO with lambda->0, all from the same\n"
-              "initial point y, z ~ N(0, I). Writes a CSV (method, lambda, eta, q, seed, iteration,\n"
-              "loss, trace, B) at log-spaced iterations and a two-panel PNG (loss and Hessian trace).");
+  ArgParser p(
+      "toy",
+      "Reproduces Figure 1 of Zhang et al. (2025): minimises h(y,z) = (y'z - 1)^2/2 with GD,\n"
+      "ZO-SGD (two-point estimator) for each lambda, and ZO with lambda->0, all from the same\n"
+      "initial point y, z ~ N(0, I). Writes a CSV (method, lambda, eta, q, seed, iteration,\n"
+      "loss, trace, B) at log-spaced iterations and a two-panel PNG (loss and Hessian trace).");
   p.option("d", "100", "dimension of y and of z (2d parameters)");
   p.option("iters", "100000", "iterations T");
   p.option("seed", "0", "seed of the initial point and of the ZO directions");

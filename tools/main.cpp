@@ -23,7 +23,8 @@ const Command kCommands[] = {
 };
 
 void print_usage() {
-  std::printf("usage: zo <command> [options]    (zo <command> --help for its options)\n\ncommands:\n");
+  std::printf(
+      "usage: zo <command> [options]    (zo <command> --help for its options)\n\ncommands:\n");
   for (const auto& c : kCommands) std::printf("  %-8s %s\n", c.name, c.summary);
 }
 

@@ -1,11 +1,10 @@
 // Minimal consumer of libzo: Algorithm 1 on Example 2.1, then a check that it made progress.
 #include <cstdio>
 #include <vector>
-
 #include <zo/zo.hpp>
 
 int main() {
-  zo::set_log_sink({});  // silence the one-line backend log
+  zo::set_log_sink({});               // silence the one-line backend log
   const zo::Example21 objective(50);  // h(y, z) = (yᵀz − 1)²/2, y, z ∈ R^50
   std::vector<float> x(objective.dim());
   zo::gaussian_fill(/*seed=*/1, /*stream=*/0, x.data(), x.size());

@@ -135,9 +135,9 @@ ZO_HD ZO_INLINE float log_unit(float x) {
 /// The quarter-turn reduction is exact; the residual angle lies in [−π/4, π/4].
 ZO_HD ZO_INLINE void sincos_two_pi(float v, float* sin_out, float* cos_out) {
   using namespace detail;
-  const float t = v * 4.0f;                                  // exact
-  const int quadrant = static_cast<int>(t + 0.5f);           // 0..4, exact
-  const float r = t - static_cast<float>(quadrant);          // in [−½, ½], exact
+  const float t = v * 4.0f;                          // exact
+  const int quadrant = static_cast<int>(t + 0.5f);   // 0..4, exact
+  const float r = t - static_cast<float>(quadrant);  // in [−½, ½], exact
   const float r2 = mul_f(r, r);
   // sin(π r / 2) = r · S(r²), cos(π r / 2) = C(r²): Taylor series, truncation < 2e-9.
   float sp = -3.5988432e-06f;
@@ -188,8 +188,8 @@ ZO_HD ZO_INLINE void box_muller(std::uint32_t a, std::uint32_t b, float* z0, flo
 ZO_HD ZO_INLINE Philox4x32Block direction_bits(DirectionKey key, std::uint64_t block) {
   const Philox4x32Block counter{{static_cast<std::uint32_t>(block),
                                  static_cast<std::uint32_t>(block >> 32), key.step, key.stream}};
-  const Philox4x32Key k{{static_cast<std::uint32_t>(key.seed),
-                         static_cast<std::uint32_t>(key.seed >> 32)}};
+  const Philox4x32Key k{
+      {static_cast<std::uint32_t>(key.seed), static_cast<std::uint32_t>(key.seed >> 32)}};
   return philox4x32_10(counter, k);
 }
 

@@ -84,12 +84,12 @@ ZO_API std::string located_message(const char* file, int line, const std::string
 }  // namespace zo
 
 /// Throws `zo::InvalidArgument` with file and line when `cond` is false.
-#define ZO_EXPECTS(cond, message)                                                         \
-  do {                                                                                    \
-    if (!(cond)) {                                                                        \
-      throw ::zo::InvalidArgument(::zo::detail::located_message(__FILE__, __LINE__,       \
-                                                                std::string(message)));   \
-    }                                                                                     \
+#define ZO_EXPECTS(cond, message)                                                   \
+  do {                                                                              \
+    if (!(cond)) {                                                                  \
+      throw ::zo::InvalidArgument(                                                  \
+          ::zo::detail::located_message(__FILE__, __LINE__, std::string(message))); \
+    }                                                                               \
   } while (0)
 
 /// Throws an exception of type `ExceptionType` (derived from zo::Error) with file and line.

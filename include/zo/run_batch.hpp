@@ -59,9 +59,9 @@ enum class NonFinitePolicy {
 
 /// Per-run bookkeeping.
 struct RunStatus {
-  bool diverged = false;           ///< frozen by NonFinitePolicy::mark_diverged
-  std::uint64_t diverged_at = 0;   ///< the step that produced a non-finite value
-  std::uint64_t skipped_steps = 0; ///< steps skipped under NonFinitePolicy::skip
+  bool diverged = false;            ///< frozen by NonFinitePolicy::mark_diverged
+  std::uint64_t diverged_at = 0;    ///< the step that produced a non-finite value
+  std::uint64_t skipped_steps = 0;  ///< steps skipped under NonFinitePolicy::skip
 };
 
 /// Options of a RunBatch.

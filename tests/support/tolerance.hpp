@@ -22,8 +22,9 @@ inline ::testing::AssertionResult IsClose(double actual, double expected, double
   if (is_close(actual, expected, rtol, atol)) return ::testing::AssertionSuccess();
   std::ostringstream os;
   os.precision(17);
-  os << "actual " << actual << " vs expected " << expected << " (|diff| = "
-     << std::fabs(actual - expected) << ", allowed " << atol + rtol * std::fabs(expected) << ")";
+  os << "actual " << actual << " vs expected " << expected
+     << " (|diff| = " << std::fabs(actual - expected) << ", allowed "
+     << atol + rtol * std::fabs(expected) << ")";
   return ::testing::AssertionFailure() << os.str();
 }
 
@@ -41,8 +42,8 @@ template <typename A, typename B>
 }  // namespace zo_test
 
 /// Skips the current test when no CUDA device is usable (GPU tests only).
-#define ZO_SKIP_WITHOUT_GPU()                                                  \
-  do {                                                                         \
-    if (!::zo::cuda_available()) GTEST_SKIP() << "no usable CUDA device: " \
-                                              << ::zo::cuda_device_description(); \
+#define ZO_SKIP_WITHOUT_GPU()                                                       \
+  do {                                                                              \
+    if (!::zo::cuda_available())                                                    \
+      GTEST_SKIP() << "no usable CUDA device: " << ::zo::cuda_device_description(); \
   } while (0)
