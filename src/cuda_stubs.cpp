@@ -4,6 +4,7 @@
 
 #include "cuda_backend.hpp"
 #include "run_batch_impl.hpp"
+#include "trace_cuda.hpp"
 #include "zo/error.hpp"
 
 namespace zo {
@@ -37,6 +38,34 @@ std::unique_ptr<RunBatchImpl> make_cuda_run_batch(const Objective&, std::vector<
                                                   const float*, const BatchOptions&) {
   not_compiled("RunBatch on the CUDA backend");
 }
+
+// Trace estimators (kernels/trace.cu).
+namespace cuda {
+void* trace_alloc(std::size_t) { not_compiled("trace estimation on device memory"); }
+void trace_free(void*) noexcept {}
+void trace_upload(void*, const void*, std::size_t) {
+  not_compiled("trace estimation on device memory");
+}
+void trace_download(void*, const void*, std::size_t) {
+  not_compiled("trace estimation on device memory");
+}
+void trace_build_points(const float*, std::size_t, std::size_t, std::uint32_t, float,
+                        Distribution, std::uint64_t, std::uint32_t, const float*, bool, bool,
+                        float*) {
+  not_compiled("trace estimation on device memory");
+}
+void trace_fill_probes(std::size_t, std::size_t, std::uint32_t, Distribution, std::uint64_t,
+                       std::uint32_t, float*) {
+  not_compiled("trace estimation on device memory");
+}
+void trace_replicate(const float*, std::size_t, std::size_t, std::uint32_t, float*) {
+  not_compiled("trace estimation on device memory");
+}
+void trace_row_reduce(RowOp, RowRef, RowRef, RowRef, RowRef, std::size_t, std::uint32_t,
+                      std::size_t, double*) {
+  not_compiled("trace estimation on device memory");
+}
+}  // namespace cuda
 
 }  // namespace detail
 }  // namespace zo

@@ -19,6 +19,7 @@ struct Command {
 
 const Command kCommands[] = {
     {"toy", zo_cli::cmd_toy, "Figure 1: GD vs ZO on Example 2.1 (CSV + PNG)"},
+    {"trace", zo_cli::cmd_trace, "Hessian-trace estimates with error bars at a point"},
     {"info", zo_cli::cmd_info, "build and device information"},
 };
 
