@@ -441,29 +441,41 @@ std::vector<TraceEstimate> run_hutchinson(const Frame& fr, bool hvp, std::uint32
   return out;
 }
 
+// Σ a_i b_i over [begin, end) with four interleaved partial sums combined in a fixed order:
+// deterministic (no dependence on threads), and four independent chains the compiler can
+// vectorise, unlike one running sum under -ffp-contract=off without fast-math.
+double dot4(const double* a, const double* b, std::size_t begin, std::size_t end) {
+  double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+  std::size_t i = begin;
+  for (; i + 4 <= end; i += 4) {
+    s0 += a[i] * b[i];
+    s1 += a[i + 1] * b[i + 1];
+    s2 += a[i + 2] * b[i + 2];
+    s3 += a[i + 3] * b[i + 3];
+  }
+  for (; i < end; ++i) s0 += a[i] * b[i];
+  return (s0 + s1) + (s2 + s3);
+}
+
 // Householder QR of the n columns of A (column-major, d × n, n ≤ d): returns Q (d × n) with
 // orthonormal columns, Q = H₀H₁…H_{n−1}[I; 0]. Rank-deficient A still yields orthonormal Q.
 std::vector<double> householder_q(std::vector<double> a, std::size_t d, std::size_t n) {
   std::vector<double> beta(n, 0.0);
   for (std::size_t j = 0; j < n; ++j) {
     double* col = a.data() + j * d;
-    double norm_sq = 0.0;
-    for (std::size_t i = j; i < d; ++i) norm_sq += col[i] * col[i];
+    const double norm_sq = dot4(col, col, j, d);
     double alpha = std::sqrt(norm_sq);
     if (alpha == 0.0) continue;  // identity reflector
     if (col[j] > 0.0) alpha = -alpha;
     for (std::size_t i = 0; i < j; ++i) col[i] = 0.0;
     col[j] -= alpha;  // v = x − αe₁ (no cancellation: α has the sign opposite to x_j)
-    double v_norm_sq = 0.0;
-    for (std::size_t i = j; i < d; ++i) v_norm_sq += col[i] * col[i];
+    const double v_norm_sq = dot4(col, col, j, d);
     beta[j] = v_norm_sq > 0.0 ? 2.0 / v_norm_sq : 0.0;
     const auto rest = static_cast<std::int64_t>(n - j - 1);
 #pragma omp parallel for schedule(static)
     for (std::int64_t l = 0; l < rest; ++l) {
       double* other = a.data() + (j + 1 + static_cast<std::size_t>(l)) * d;
-      double dot = 0.0;
-      for (std::size_t i = j; i < d; ++i) dot += col[i] * other[i];
-      const double f = beta[j] * dot;
+      const double f = beta[j] * dot4(col, other, j, d);
       for (std::size_t i = j; i < d; ++i) other[i] -= f * col[i];
     }
   }
@@ -476,9 +488,7 @@ std::vector<double> householder_q(std::vector<double> a, std::size_t d, std::siz
     for (std::size_t j = n; j-- > 0;) {
       if (beta[j] == 0.0) continue;
       const double* v = a.data() + j * d;
-      double dot = 0.0;
-      for (std::size_t i = j; i < d; ++i) dot += v[i] * ql[i];
-      const double f = beta[j] * dot;
+      const double f = beta[j] * dot4(v, ql, j, d);
       for (std::size_t i = j; i < d; ++i) ql[i] -= f * v[i];
     }
   }
@@ -530,29 +540,30 @@ std::vector<TraceEstimate> run_hutchpp(const Frame& fr, bool hvp, std::uint32_t 
   // 2. Per point: Q = orth(Y), residual probes projected with I − QQᵀ (double, on the host).
   const std::uint32_t per = k_sketch + n_res;
   std::vector<float> vectors(fr.count * per * d);
-  std::vector<float> g(d);
+  std::vector<float> g(static_cast<std::size_t>(n_res) * d);  // residual probes (all points)
+  for (std::uint32_t j = 0; j < n_res; ++j) {
+    fill_direction(dist, DirectionKey{seed, j, kTraceProbeStream}, d,
+                   g.data() + static_cast<std::size_t>(j) * d);
+  }
   for (std::size_t k = 0; k < fr.count; ++k) {
     std::vector<double> yk(y.begin() + k * k_sketch * d, y.begin() + (k + 1) * k_sketch * d);
     const std::vector<double> q = householder_q(std::move(yk), d, k_sketch);
     float* out = vectors.data() + k * per * d;
     for (std::size_t i = 0; i < k_sketch * d; ++i) out[i] = static_cast<float>(q[i]);
-    for (std::uint32_t j = 0; j < n_res; ++j) {
-      fill_direction(dist, DirectionKey{seed, j, kTraceProbeStream}, d, g.data());
-      std::vector<double> pg(g.begin(), g.end());
-      std::vector<double> coef(k_sketch);
-      const auto ks = static_cast<std::int64_t>(k_sketch);
+    const auto residuals = static_cast<std::int64_t>(n_res);
 #pragma omp parallel for schedule(static)
-      for (std::int64_t c = 0; c < ks; ++c) {
-        const double* qc = q.data() + static_cast<std::size_t>(c) * d;
-        double dot = 0.0;
-        for (std::size_t i = 0; i < d; ++i) dot += qc[i] * pg[i];
-        coef[c] = dot;
+    for (std::int64_t j = 0; j < residuals; ++j) {
+      const float* gj = g.data() + static_cast<std::size_t>(j) * d;
+      std::vector<double> pg(gj, gj + d);
+      std::vector<double> coef(k_sketch);
+      for (std::uint32_t c = 0; c < k_sketch; ++c) {
+        coef[c] = dot4(q.data() + static_cast<std::size_t>(c) * d, pg.data(), 0, d);
       }
       for (std::uint32_t c = 0; c < k_sketch; ++c) {
         const double* qc = q.data() + static_cast<std::size_t>(c) * d;
         for (std::size_t i = 0; i < d; ++i) pg[i] -= coef[c] * qc[i];
       }
-      float* row = out + (static_cast<std::size_t>(k_sketch) + j) * d;
+      float* row = out + (static_cast<std::size_t>(k_sketch) + static_cast<std::size_t>(j)) * d;
       for (std::size_t i = 0; i < d; ++i) row[i] = static_cast<float>(pg[i]);
     }
   }
