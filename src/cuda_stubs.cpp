@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "cuda_backend.hpp"
+#include "linear_backend.hpp"
 #include "run_batch_impl.hpp"
 #include "trace_cuda.hpp"
 #include "zo/error.hpp"
@@ -64,6 +65,13 @@ void trace_replicate(const float*, std::size_t, std::size_t, std::uint32_t, floa
 void trace_row_reduce(RowOp, RowRef, RowRef, RowRef, RowRef, std::size_t, std::uint32_t,
                       std::size_t, double*) {
   not_compiled("trace estimation on device memory");
+}
+}  // namespace cuda
+
+// LinearModel on the GPU (kernels/linear_model.cu).
+namespace cuda {
+std::unique_ptr<LinearSplitKernels> make_linear_kernels(std::shared_ptr<const LinearSplitData>) {
+  not_compiled("LinearModel on the CUDA backend");
 }
 }  // namespace cuda
 
