@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "cuda_backend.hpp"
+#include "fused_example21_impl.hpp"
 #include "linear_backend.hpp"
 #include "run_batch_impl.hpp"
 #include "trace_cuda.hpp"
@@ -38,6 +39,14 @@ void example21_trace(const PointBatch&, std::size_t, double*) {
 std::unique_ptr<RunBatchImpl> make_cuda_run_batch(const Objective&, std::vector<RunSpec>,
                                                   const float*, const BatchOptions&) {
   not_compiled("RunBatch on the CUDA backend");
+}
+
+std::unique_ptr<FusedExample21Impl> make_cuda_fused_example21(std::uint32_t, std::vector<RunSpec>,
+                                                              const float*, unsigned) {
+  not_compiled("FusedExample21Batch on the CUDA backend");
+}
+DirectionThroughput cuda_generate_directions(std::size_t, std::size_t, std::uint64_t) {
+  not_compiled("generate_directions on the CUDA backend");
 }
 
 // Trace estimators (kernels/trace.cu).

@@ -85,7 +85,7 @@ Progress::Progress(std::string label, std::uint64_t total, bool quiet)
       start_(std::chrono::steady_clock::now()),
       last_(start_) {}
 
-void Progress::update(std::uint64_t done, const std::string& unit) {
+void Progress::update(std::uint64_t done, const std::string& unit, const std::string& detail) {
   if (quiet_) return;
   const auto now = std::chrono::steady_clock::now();
   const double since_last = std::chrono::duration<double>(now - last_).count();
@@ -100,14 +100,14 @@ void Progress::update(std::uint64_t done, const std::string& unit) {
     const int width = 30;
     std::string bar(static_cast<std::size_t>(frac * width), '#');
     bar.resize(width, '.');
-    std::snprintf(line, sizeof line, "\r%s [%s] %5.1f%%  %.3g %s/s  ETA %.0fs ", label_.c_str(),
-                  bar.c_str(), 100.0 * frac, rate, unit.c_str(), eta);
+    std::snprintf(line, sizeof line, "\r%s [%s] %5.1f%%  %.3g %s/s  ETA %.0fs %s ", label_.c_str(),
+                  bar.c_str(), 100.0 * frac, rate, unit.c_str(), eta, detail.c_str());
     std::fputs(line, stderr);
   } else {
-    std::snprintf(line, sizeof line, "%s: %llu/%llu %s (%.1f%%), %.3g %s/s, ETA %.0fs\n",
+    std::snprintf(line, sizeof line, "%s: %llu/%llu %s (%.1f%%), %.3g %s/s, ETA %.0fs%s%s\n",
                   label_.c_str(), static_cast<unsigned long long>(done),
                   static_cast<unsigned long long>(total_), unit.c_str(), 100.0 * frac, rate,
-                  unit.c_str(), eta);
+                  unit.c_str(), eta, detail.empty() ? "" : ", ", detail.c_str());
     std::fputs(line, stderr);
   }
   std::fflush(stderr);

@@ -32,8 +32,10 @@ std::string with_extension(const std::string& path, const std::string& extension
 class Progress {
  public:
   Progress(std::string label, std::uint64_t total, bool quiet);
-  /// Reports `done` of `total` work units (rate-limited to a few updates per second).
-  void update(std::uint64_t done, const std::string& unit = "steps");
+  /// Reports `done` of `total` work units (rate-limited to a few updates per second); `detail`
+  /// (e.g. "runs 12/100") is appended to the line.
+  void update(std::uint64_t done, const std::string& unit = "steps",
+              const std::string& detail = "");
   /// Final line.
   void finish(const std::string& summary);
 

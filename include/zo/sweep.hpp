@@ -1,0 +1,212 @@
+// Sweeps: thousands of runs (seeds × λ × η × q × method) of one objective, advanced together in
+// batches, logged into one long table, checkpointed and resumable.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <iosfwd>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "zo/backend.hpp"
+#include "zo/export.hpp"
+#include "zo/objective.hpp"
+#include "zo/run_batch.hpp"
+
+namespace zo {
+
+/// One point of a sweep grid: everything that defines a run except its seed.
+struct SweepConfig {
+  Method method = Method::zo;
+  float lambda = 0.1f;  ///< smoothing radius (ZO only; 0 for gd and zo0)
+  float eta = 1e-3f;    ///< step size
+  std::uint32_t q = 1;  ///< directions per step (ZO and ZO λ→0; 1 for gd)
+  Distribution distribution = Distribution::gaussian;
+};
+
+/// The Cartesian product methods × λ × η × q in that nesting order, where λ applies to `zo`
+/// only (gd and zo0 get λ = 0) and q to `zo` and `zo0` only (gd gets q = 1), so no duplicate
+/// configurations arise. Throws zo::InvalidArgument on an empty list or an invalid value.
+ZO_API std::vector<SweepConfig> sweep_grid(const std::vector<Method>& methods,
+                                           const std::vector<float>& lambdas,
+                                           const std::vector<float>& etas,
+                                           const std::vector<std::uint32_t>& qs,
+                                           Distribution distribution = Distribution::gaussian);
+
+/// How the runs of a batch are advanced.
+enum class SweepEngine {
+  automatic,  ///< `fused` when the objective is zo::Example21 and the configs allow it, else
+              ///< `batched`
+  batched,    ///< zo::RunBatch: any objective, CPU or CUDA backend
+  fused,  ///< zo::FusedExample21Batch: Example 2.1 only, whole steps on chip (persistent kernel)
+};
+
+/// "auto", "batched" or "fused".
+ZO_API const char* to_string(SweepEngine engine);
+
+/// Parses "auto", "batched", "fused"; throws zo::InvalidArgument otherwise.
+ZO_API SweepEngine parse_sweep_engine(const std::string& text);
+
+/// What to sweep. Run r (0 ≤ r < configs.size() · seeds.size()) uses configs[r / seeds.size()]
+/// and seeds[r % seeds.size()]; its initial point is init_scale · N(0, I) drawn with
+/// zo::gaussian_fill(seed, 0, ...), so every configuration of a seed starts from the same point.
+struct SweepSpec {
+  std::vector<SweepConfig> configs;
+  std::vector<std::uint64_t> seeds;
+  std::uint64_t steps = 0;                    ///< iterations T of every run
+  std::vector<std::uint64_t> log_iterations;  ///< iterations whose iterate is logged; T is added
+  float init_scale = 1.0f;
+  std::size_t batch_size = 0;  ///< runs advanced together; 0 = automatic (memory-bounded)
+  Backend backend = Backend::automatic;
+  SweepEngine engine = SweepEngine::automatic;
+};
+
+/// A long-format table: one row per (run, logged iteration). `metrics` is row-major with
+/// metric_count columns (the objective's metric_names()). A row is `diverged` when the run was
+/// frozen by a non-finite value at step diverged_at < iteration.
+struct SweepRows {
+  std::size_t metric_count = 0;
+  std::vector<std::uint64_t> run;
+  std::vector<std::uint64_t> iteration;
+  std::vector<double> loss;
+  std::vector<double> trace;  ///< exact Hessian trace (NaN when the objective has none)
+  std::vector<double> metrics;
+  std::vector<std::uint8_t> diverged;
+  std::vector<std::uint64_t> diverged_at;
+
+  /// Number of rows.
+  std::size_t size() const { return run.size(); }
+  /// Removes every row (keeps metric_count).
+  void clear();
+  /// Appends row i of `other` (same metric_count).
+  void append_row(const SweepRows& other, std::size_t i);
+};
+
+/// Counters of a running sweep.
+struct SweepProgress {
+  std::size_t runs_done = 0;
+  std::size_t runs_total = 0;
+  std::uint64_t config_steps_done = 0;  ///< Σ over runs of steps taken (the unit of throughput)
+  std::uint64_t config_steps_total = 0;
+  std::size_t batch = 0;  ///< index of the batch in progress (== batches when done)
+  std::size_t batches = 0;
+};
+
+namespace detail {
+class SweepState;
+}
+
+/// A sweep in progress: batches of runs advance one after another; the runs of a batch advance
+/// together. Rows of a batch are handed out when the batch completes, sorted by (run,
+/// iteration), so the table does not depend on the batch size. With the fused engine the rows
+/// are bit-identical on the CPU and the GPU; with the batched engine, bit-identical for a given
+/// backend and within the backends' documented tolerance across them.
+class ZO_API Sweep {
+ public:
+  /// Validates the spec (non-empty grid and seeds, valid configs, log iterations ≤ steps,
+  /// steps < 2^32) against `objective`, which must outlive the sweep.
+  Sweep(const Objective& objective, SweepSpec spec);
+  ~Sweep();
+  Sweep(Sweep&&) noexcept;
+  Sweep& operator=(Sweep&&) noexcept;
+  Sweep(const Sweep&) = delete;
+  Sweep& operator=(const Sweep&) = delete;
+
+  /// The spec, with log_iterations sorted, deduplicated and ending at `steps`.
+  const SweepSpec& spec() const;
+  /// The objective's name and metric names (columns of the table).
+  std::string objective_name() const;
+  const std::vector<std::string>& metric_names() const;
+  /// configs.size() × seeds.size().
+  std::size_t num_runs() const;
+  /// The RunSpec of run r.
+  RunSpec run_spec(std::size_t run) const;
+  /// Index into spec().configs of run r.
+  std::size_t config_of(std::size_t run) const;
+  /// The engine in use (never `automatic`).
+  SweepEngine engine() const;
+  /// The backend of the batch in progress (or that the next batch will use).
+  Backend backend() const;
+  /// Runs per batch.
+  std::size_t batch_size() const;
+  /// Counters.
+  SweepProgress progress() const;
+  /// True when every run has finished.
+  bool done() const;
+
+  /// Advances the batch in progress by at most `max_steps` (≥ 1) steps, stopping at its end.
+  /// When the batch completes, appends its rows (sorted by run, then iteration) to `completed`
+  /// and moves on to the next batch. Returns the number of steps taken.
+  std::uint64_t advance(std::uint64_t max_steps, SweepRows* completed);
+
+  /// One row per finished run: its values at the last logged iteration (= spec().steps).
+  const SweepRows& finals() const;
+
+  /// Writes the complete state (iterates, step, statuses of the batch in progress, its rows so
+  /// far, the finished runs' final rows) to a binary stream.
+  void save(std::ostream& out) const;
+  /// Restores a state written by save() for the same spec and objective; throws
+  /// zo::InvalidArgument naming the mismatch otherwise.
+  void load(std::istream& in);
+
+ private:
+  std::unique_ptr<detail::SweepState> state_;
+};
+
+/// Files written by run_sweep().
+struct SweepOutput {
+  std::string table_path;            ///< long-format CSV (one row per run and logged iteration)
+  std::string summary_path;          ///< per-configuration summary CSV; empty = none
+  std::string checkpoint_path;       ///< binary checkpoint; empty = no checkpoints (and no resume)
+  double checkpoint_seconds = 60.0;  ///< write a checkpoint at least this often (0 = never by time)
+  std::uint64_t checkpoint_steps = 0;  ///< ... and every this many steps of a batch (0 = never)
+  bool resume = false;                 ///< continue from checkpoint_path if it exists
+};
+
+/// Hooks of run_sweep(); both are optional.
+struct SweepCallbacks {
+  /// Called after every advance (a few times per second at most by default).
+  std::function<void(const SweepProgress&)> on_progress;
+  /// Polled at every step boundary between advances; returning true writes a checkpoint and
+  /// makes run_sweep return SweepStatus::interrupted.
+  std::function<bool(const SweepProgress&)> should_stop;
+  /// Upper bound on steps per advance (0 = automatic, about 0.25 s of work per advance).
+  std::uint64_t max_steps_per_advance = 0;
+};
+
+/// How run_sweep() ended.
+enum class SweepStatus { completed, interrupted };
+
+/// Runs `sweep` to completion (or interruption), writing the table, the summary and periodic
+/// checkpoints (atomically: temporary file + rename). With output.resume and an existing
+/// checkpoint, truncates the table to the checkpointed length and continues; the files then end
+/// byte-identical to an uninterrupted run's. The checkpoint is removed on completion. Throws
+/// zo::Error on I/O failures and zo::InvalidArgument when the checkpoint belongs to another sweep.
+ZO_API SweepStatus run_sweep(Sweep& sweep, const SweepOutput& output,
+                             const SweepCallbacks& callbacks = {});
+
+/// One row of the summary: a configuration's final values over its seeds.
+struct SweepSummaryRow {
+  std::size_t config = 0;
+  std::size_t seeds = 0;     ///< runs of this configuration
+  std::size_t diverged = 0;  ///< runs frozen by NaN/Inf (excluded from the statistics)
+  double loss_mean = 0, loss_se = 0, loss_median = 0;
+  double trace_mean = 0, trace_se = 0, trace_median = 0;
+  std::vector<double> metric_mean, metric_se;
+};
+
+/// Mean, standard error (sample standard deviation / √n; NaN for n < 2) and median of the
+/// final values of each configuration over its non-diverged seeds.
+ZO_API std::vector<SweepSummaryRow> summarize(const Sweep& sweep);
+
+/// The header line of the long table (no newline).
+ZO_API std::string sweep_table_header(const Sweep& sweep);
+/// Formats rows as CSV lines of the long table (doubles with 17 significant digits).
+ZO_API std::string format_sweep_rows(const Sweep& sweep, const SweepRows& rows);
+/// The summary CSV (header and one line per configuration).
+ZO_API std::string format_sweep_summary(const Sweep& sweep,
+                                        const std::vector<SweepSummaryRow>& rows);
+
+}  // namespace zo

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# `zo sweep`: option errors (one line, exit 2); a short sweep writes the table, summary and PNG;
+# a JSON config gives the same table as the equivalent command line; an interruption (simulated
+# with --stop-after-steps, and a real SIGINT) followed by --resume ends byte-identical to an
+# uninterrupted sweep.
+set -u
+zo="$1"
+work="$2"
+rm -rf "$work" && mkdir -p "$work"
+fail=0
+
+expect_usage_error() {  # <expected substring> <args...>
+  local want="$1"; shift
+  local out rc
+  out=$("$zo" sweep --quiet --no-plot --out "$work/x.csv" "$@" 2>&1 >/dev/null); rc=$?
+  if [[ $rc -ne 2 ]]; then echo "FAIL: zo sweep $* exited $rc, expected 2"; fail=1; fi
+  if [[ "$out" != *"$want"* ]]; then echo "FAIL: zo sweep $*: message '$out' lacks '$want'"; fail=1; fi
+  if [[ $(printf '%s\n' "$out" | wc -l) -ne 1 ]]; then echo "FAIL: zo sweep $*: not one line: $out"; fail=1; fi
+}
+expect_usage_error "--lambdas" --lambdas 0.1,-1
+expect_usage_error "--seeds" --seeds 5:2
+expect_usage_error "--methods" --methods gd,sgd
+expect_usage_error "--engine" --engine warp
+expect_usage_error "--band" --band box
+expect_usage_error "--problem" --problem rosenbrock
+expect_usage_error "--qs" --qs 0
+expect_usage_error "unknown option --bogus" --bogus 1
+expect_usage_error "--config" --config "$work/missing.json"
+echo '{"lambdas": [0.1,' > "$work/bad.json"
+expect_usage_error "--config" --config "$work/bad.json"
+echo '{"bogus": 1}' > "$work/unknown.json"
+expect_usage_error "unknown option --bogus" --config "$work/unknown.json"
+
+common=(--d 8 --seeds 0:3 --lambdas 0.1,0.05 --steps 400 --log-points 8 --backend cpu)
+"$zo" sweep --quiet "${common[@]}" --out "$work/ref.csv" >/dev/null 2>"$work/ref.err" \
+  || { echo "FAIL: reference sweep"; cat "$work/ref.err"; fail=1; }
+header=$(head -1 "$work/ref.csv")
+[[ "$header" == "run,config,seed,method,lambda,eta,q,distribution,iteration,loss,trace,B,status,diverged_at" ]] \
+  || { echo "FAIL: header $header"; fail=1; }
+# 4 configs (gd, zo x2, zo0) x 3 seeds = 12 runs; logged iterations 0,1,2,4,...,400 (8 points + 0)
+its=$(awk -F, 'NR>1 && $1==0 {n++} END {print n}' "$work/ref.csv")
+rows=$(($(wc -l < "$work/ref.csv") - 1))
+[[ $rows -eq $((12 * its)) ]] || { echo "FAIL: expected 12 x $its rows, got $rows"; fail=1; }
+[[ $(wc -l < "$work/ref_summary.csv") -eq 5 ]] || { echo "FAIL: summary lines"; fail=1; }
+[[ ! -e "$work/ref.ckpt" ]] || { echo "FAIL: checkpoint left after completion"; fail=1; }
+if python3 -c "import matplotlib" 2>/dev/null; then
+  [[ -s "$work/ref.png" ]] || { echo "FAIL: no PNG although matplotlib is installed"; fail=1; }
+fi
+
+# The same sweep from a JSON config file (and a command-line override of one key).
+cat > "$work/sweep.json" <<'JSON'
+{
+  // comments are allowed
+  "d": 8, "seeds": "0:3", "lambdas": [0.1, 0.05], "steps": 400, "log-points": 8,
+  "backend": "cpu", "quiet": true, "no-plot": true, "out": "IGNORED.csv"
+}
+JSON
+"$zo" sweep --config "$work/sweep.json" --out "$work/json.csv" >/dev/null 2>&1 \
+  || { echo "FAIL: config sweep"; fail=1; }
+cmp -s "$work/ref.csv" "$work/json.csv" || { echo "FAIL: JSON config table differs"; fail=1; }
+
+# Interrupt after k run-steps (the Ctrl-C code path), resume, compare bytes.
+for k in 1 1500 2400; do
+  rm -f "$work/int.csv" "$work/int.ckpt"
+  "$zo" sweep --quiet --no-plot "${common[@]}" --out "$work/int.csv" --batch-size 5 \
+    --stop-after-steps $k >/dev/null 2>&1; rc=$?
+  [[ $rc -eq 130 ]] || { echo "FAIL: stop after $k exited $rc, expected 130"; fail=1; }
+  [[ -s "$work/int.ckpt" ]] || { echo "FAIL: no checkpoint after stop at $k"; fail=1; }
+  "$zo" sweep --quiet --no-plot "${common[@]}" --out "$work/int.csv" --batch-size 5 --resume \
+    >/dev/null 2>&1 || { echo "FAIL: resume after $k"; fail=1; }
+  cmp -s "$work/int.csv" "$work/ref.csv" || { echo "FAIL: resumed table differs (stop at $k)"; fail=1; }
+  cmp -s "$work/int_summary.csv" "$work/ref_summary.csv" || { echo "FAIL: resumed summary differs (stop at $k)"; fail=1; }
+done
+
+# A real SIGINT: long enough to be running when the signal arrives.
+long=(--d 8 --seeds 0:2 --methods zo --lambdas 0.1 --steps 400000000 --log-points 5 --backend cpu
+      --checkpoint-seconds 0)
+"$zo" sweep --quiet --no-plot "${long[@]}" --out "$work/sig.csv" >/dev/null 2>&1 &
+pid=$!
+sleep 1
+kill -INT $pid
+wait $pid; rc=$?
+[[ $rc -eq 130 ]] || { echo "FAIL: SIGINT exit code $rc, expected 130"; fail=1; }
+[[ -s "$work/sig.ckpt" ]] || { echo "FAIL: no checkpoint after SIGINT"; fail=1; }
+[[ $(head -1 "$work/sig.csv") == run,* ]] || { echo "FAIL: table header after SIGINT"; fail=1; }
+# Resuming with other options is refused, naming the mismatch.
+out=$("$zo" sweep --quiet --no-plot "${long[@]}" --seeds 0:3 --out "$work/sig.csv" --resume 2>&1); rc=$?
+[[ $rc -eq 2 && "$out" == *"different sweep"* ]] || { echo "FAIL: mismatched resume: rc=$rc '$out'"; fail=1; }
+
+"$zo" sweep --help | grep -q -- "--resume" || { echo "FAIL: --help lacks --resume"; fail=1; }
+[[ $fail -eq 0 ]] && echo "cli sweep: all checks passed"
+exit $fail

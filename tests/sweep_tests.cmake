@@ -1,0 +1,12 @@
+# Tests of sweeps (issue 6): the fused Example 2.1 path, zo::Sweep / run_sweep and `zo sweep`.
+# The *_cuda tests carry the label gpu and skip themselves without a device.
+# Included from tests/CMakeLists.txt.
+zo_add_test(test_fused_example21 SOURCES test_fused_example21.cpp LIBS OpenMP::OpenMP_CXX)
+zo_add_test(test_fused_example21_cuda SOURCES test_fused_example21_cuda.cpp GPU)
+zo_add_test(test_sweep SOURCES test_sweep.cpp)
+zo_add_test(test_sweep_cuda SOURCES test_sweep_cuda.cpp GPU)
+if(TARGET zo_cli)
+  add_test(NAME cli_sweep COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cli_sweep_test.sh
+                                  $<TARGET_FILE:zo_cli> ${CMAKE_CURRENT_BINARY_DIR}/cli_sweep_work)
+  set_tests_properties(cli_sweep PROPERTIES LABELS "cpu;cli" TIMEOUT 600)
+endif()

@@ -1,0 +1,97 @@
+// The persistent kernel of FusedExample21Batch against the CPU path (bit for bit, for every GPU
+// group size) and against the CPU RunBatch (within the tolerance of fused_harness.hpp), on
+// awkward K and d; the log schedule across launches; divergence marking; the RNG ceiling.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "fused_harness.hpp"
+#include "tolerance.hpp"
+#include "zo/backend.hpp"
+#include "zo/error.hpp"
+#include "zo/example21.hpp"
+#include "zo/fused_example21.hpp"
+#include "zo/run_batch.hpp"
+
+namespace {
+
+using namespace fused_test;
+
+TEST(FusedExample21Gpu, BitIdenticalToCpuForEveryGroupSize) {
+  ZO_SKIP_WITHOUT_GPU();
+  for (std::size_t d : {1, 3, 37, 100, 129, 512}) {
+    for (std::size_t K : {1, 7, 133}) {
+      const auto runs = mixed_runs(K);
+      const auto x0 = initial_points(K, 2 * d, 21);
+      const auto cpu = run_fused(d, runs, x0, 300, kLogIts, zo::Backend::cpu);
+      for (unsigned group : {0u, 4u, 8u, 16u, 32u}) {
+        if (group != 0 && group * 4 * 4 < d) continue;  // does not fit in registers
+        SCOPED_TRACE("d = " + std::to_string(d) + ", K = " + std::to_string(K) +
+                     ", group = " + std::to_string(group));
+        const auto gpu = run_fused(d, runs, x0, 300, kLogIts, zo::Backend::cuda, group);
+        expect_bit_identical(gpu, cpu);
+      }
+    }
+  }
+}
+
+TEST(FusedExample21Gpu, MatchesCpuRunBatchOnAwkwardSizes) {
+  ZO_SKIP_WITHOUT_GPU();
+  for (std::size_t d : {1, 3, 37, 100, 129}) {
+    for (std::size_t K : {1, 7, 133}) {
+      SCOPED_TRACE("d = " + std::to_string(d) + ", K = " + std::to_string(K));
+      const auto runs = mixed_runs(K);
+      const auto x0 = initial_points(K, 2 * d, 23);
+      const auto gpu = run_fused(d, runs, x0, 300, kLogIts, zo::Backend::cuda);
+      const auto ref = run_reference(d, runs, x0, 300, kLogIts);
+      expect_close(gpu, ref);
+    }
+  }
+}
+
+TEST(FusedExample21Gpu, LogScheduleAcrossLaunchesAndDivergence) {
+  ZO_SKIP_WITHOUT_GPU();
+  const std::size_t d = 100;
+  const auto runs = runs_with_divergence();
+  const auto x0 = initial_points(runs.size(), 2 * d, 29);
+  const auto cpu = run_fused(d, runs, x0, 300, kLogIts, zo::Backend::cpu);
+  // Same steps in several launches, each logging its own iterations.
+  zo::FusedExample21Batch gpu(d, runs, x0.data(), zo::Backend::cuda);
+  const std::size_t K = runs.size();
+  std::vector<double> metrics(cpu.metrics.size());
+  std::size_t logged = 0;
+  for (std::uint64_t end : {0ull, 2ull, 50ull, 51ull, 300ull}) {
+    std::vector<std::uint64_t> its;
+    while (logged + its.size() < kLogIts.size() && kLogIts[logged + its.size()] <= end)
+      its.push_back(kLogIts[logged + its.size()]);
+    std::vector<double> m(its.size() * K * 3);
+    gpu.run(end - gpu.next_step(), its, m.data());
+    std::copy(m.begin(), m.end(), metrics.begin() + logged * K * 3);
+    logged += its.size();
+  }
+  Trajectory t;
+  t.metrics = metrics;
+  t.x.resize(K * 2 * d);
+  gpu.copy_points(t.x.data());
+  t.status = gpu.statuses();
+  expect_bit_identical(t, cpu);
+  EXPECT_TRUE(t.status[1].diverged);
+  EXPECT_TRUE(t.status[3].diverged);
+  EXPECT_GT(gpu.last_run_seconds(), 0.0);
+}
+
+TEST(GenerateDirectionsGpu, ChecksumMatchesCpu) {
+  ZO_SKIP_WITHOUT_GPU();
+  for (std::size_t runs : {1, 7, 300}) {
+    const auto cpu = zo::generate_directions(zo::Backend::cpu, runs, 200, 37);
+    const auto gpu = zo::generate_directions(zo::Backend::cuda, runs, 200, 37);
+    // Same float block sums, added in double in a different order: rounding ≤ n·2⁻⁵³·Σ|v|.
+    EXPECT_TRUE(zo_test::IsClose(gpu.checksum, cpu.checksum, 1e-9, 1e-6)) << runs << " runs";
+    EXPECT_GT(gpu.seconds, 0.0);
+  }
+}
+
+}  // namespace

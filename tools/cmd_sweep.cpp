@@ -1,0 +1,309 @@
+// `zo sweep`: a grid of runs (seeds × λ × η × q × method) on one problem, advanced together in
+// batches, written as one long CSV table plus a per-configuration summary, checkpointed,
+// resumable, and drawn as a banded figure.
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "cli_args.hpp"
+#include "cli_common.hpp"
+#include "commands.hpp"
+#include "zo/error.hpp"
+#include "zo/example21.hpp"
+#include "zo/sweep.hpp"
+
+#if defined(ZO_HAVE_NLOHMANN_JSON)
+#include <nlohmann/json.hpp>
+#endif
+
+namespace zo_cli {
+namespace {
+
+std::atomic<bool> g_interrupted{false};
+
+extern "C" void on_sigint(int) { g_interrupted.store(true); }
+
+/// Options that are flags (no value) — a JSON `true` turns them on.
+const std::set<std::string> kFlags = {"resume", "no-plot", "parquet", "quiet"};
+
+/// Reads a JSON config file into `--name value` arguments (the command line is appended after
+/// them, so explicit options win). Keys are the long option names; values may be strings,
+/// numbers, booleans (flags) or arrays (joined with commas).
+std::vector<std::string> config_arguments(const std::string& path) {
+#if defined(ZO_HAVE_NLOHMANN_JSON)
+  std::ifstream in(path);
+  if (!in) throw UsageError("zo sweep: --config: cannot read '" + path + "'");
+  nlohmann::json doc;
+  try {
+    doc = nlohmann::json::parse(in, nullptr, true, /*ignore_comments=*/true);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw UsageError("zo sweep: --config: '" + path + "' is not valid JSON: " + e.what());
+  }
+  if (!doc.is_object()) throw UsageError("zo sweep: --config: '" + path + "' must hold an object");
+  auto scalar = [&](const std::string& key, const nlohmann::json& v) -> std::string {
+    if (v.is_string()) return v.get<std::string>();
+    if (v.is_number_integer() || v.is_number_unsigned()) return v.dump();
+    if (v.is_number_float()) return v.dump();  // shortest round-trip form, e.g. 0.05
+    throw UsageError("zo sweep: --config: key '" + key + "' has an unsupported value " + v.dump());
+  };
+  std::vector<std::string> args;
+  for (const auto& item : doc.items()) {
+    const std::string& key = item.key();
+    const auto& v = item.value();
+    if (key == "config") throw UsageError("zo sweep: --config: a config file cannot name another");
+    if (kFlags.count(key)) {
+      if (!v.is_boolean())
+        throw UsageError("zo sweep: --config: key '" + key + "' is a flag: use true or false");
+      if (v.get<bool>()) args.push_back("--" + key);
+      continue;
+    }
+    std::string text;
+    if (v.is_array()) {
+      for (std::size_t i = 0; i < v.size(); ++i) text += (i ? "," : "") + scalar(key, v[i]);
+    } else {
+      text = scalar(key, v);
+    }
+    args.push_back("--" + key + "=" + text);
+  }
+  return args;
+#else
+  throw UsageError("zo sweep: --config '" + path +
+                   "': this zo was built without JSON support (install nlohmann-json3-dev and "
+                   "reconfigure); pass the options on the command line instead");
+#endif
+}
+
+std::vector<float> float_list(const ArgParser& p, const std::string& name) {
+  std::vector<float> out;
+  for (double v : p.positive_list(name)) out.push_back(static_cast<float>(v));
+  return out;
+}
+
+template <typename T, typename Parse>
+T parse_or_usage(const std::string& option, const std::string& text, Parse parse) {
+  try {
+    return parse(text);
+  } catch (const zo::Error& e) {
+    throw UsageError("zo sweep: --" + option + ": " + e.what());
+  }
+}
+
+/// The problem of the sweep and its default initial scale.
+struct Problem {
+  std::unique_ptr<zo::Objective> objective;
+  float init_scale = 1.0f;
+};
+
+Problem make_problem(const ArgParser& p) {
+  const std::string name = p.str("problem");
+  Problem out;
+  if (name == "example21") {
+    out.objective = std::make_unique<zo::Example21>(static_cast<std::size_t>(p.integer("d", 1)));
+    out.init_scale = 1.0f;  // y, z ~ N(0, I), as in Figure 1
+    return out;
+  }
+  throw UsageError("zo sweep: --problem: unknown problem '" + name + "' (expected example21)");
+}
+
+std::string with_suffix(const std::string& path, const std::string& suffix,
+                        const std::string& extension) {
+  const std::string stem = with_extension(path, "");
+  return stem + suffix + extension;
+}
+
+}  // namespace
+
+int cmd_sweep(const std::vector<std::string>& args) {
+  ArgParser p(
+      "sweep",
+      "Runs a grid of ZO / GD / ZO(lambda->0) runs over seeds, lambdas, step sizes and q on\n"
+      "one problem. All runs advance together in memory-bounded batches (GPU or CPU) and are\n"
+      "logged into one long CSV (run, config, seed, method, lambda, eta, q, iteration, loss,\n"
+      "trace, problem metrics, status), a summary CSV per configuration (final mean +- SE\n"
+      "over seeds) and a banded PNG. Checkpoints let Ctrl-C / --resume continue to results\n"
+      "byte-identical to an uninterrupted sweep. Options may come from a JSON file\n"
+      "(--config; keys are option names; the command line overrides it).");
+  p.option("config", "", "JSON file with any of these options (keys without the dashes)");
+  p.option("problem", "example21", "example21 (h(y,z) = (y'z - 1)^2/2)");
+  p.option("d", "100", "example21: dimension of y and of z (2d parameters)");
+  p.option("seeds", "0:10", "seeds: comma list and/or ranges a:b (b exclusive)");
+  p.option("methods", "gd,zo,zo0", "methods: gd, zo, zo0 (ZO with lambda->0)");
+  p.option("lambdas", "0.1,0.05,0.01", "smoothing radii of the zo runs");
+  p.option("etas", "", "step sizes of every method (default: per-method lists below)");
+  p.option("gd-etas", "0.01", "step sizes of gd runs (when --etas is not given)");
+  p.option("zo-etas", "0.001", "step sizes of zo runs (when --etas is not given)");
+  p.option("zo0-etas", "0.001", "step sizes of zo0 runs (when --etas is not given)");
+  p.option("qs", "1", "directions per step (zo and zo0)");
+  p.option("distribution", "gaussian", "direction distribution: gaussian, rademacher or sphere");
+  p.option("steps", "100000", "iterations T of every run");
+  p.option("log-points", "100", "log-spaced logged iterations (plus 0 and T)");
+  p.option("log-every", "0", "log every N iterations instead of log-spaced (0 = log-spaced)");
+  p.option("init-scale", "",
+           "initial point scale: x0 = s * N(0, I) per seed (default per problem)");
+  p.option("backend", "auto", "auto, cpu or cuda");
+  p.option("engine", "auto", "auto, fused (Example 2.1 on chip) or batched (RunBatch)");
+  p.option("batch-size", "0", "runs advanced together (0 = automatic, memory-bounded)");
+  p.option("out", "out/sweep.csv",
+           "long table; the summary (_summary.csv), checkpoint (.ckpt), PNG and Parquet go beside");
+  p.option("checkpoint-seconds", "60", "write a checkpoint at least this often (0 = off)");
+  p.option("checkpoint-steps", "0", "... and every N steps of a batch (0 = off)");
+  p.option("band", "se", "figure bands: se (mean +- standard error) or quantile (10-90%)");
+  p.option("stop-after-steps", "0",
+           "testing: behave as if Ctrl-C came once N run-steps are done (0 = off)");
+  p.flag("resume", "continue from the checkpoint beside --out (if any)");
+  p.flag("no-plot", "do not draw the PNG");
+  p.flag("parquet", "also write the table as Parquet (needs python3 with pyarrow)");
+  p.flag("quiet", "no progress output");
+
+  // A config file supplies defaults; explicit command-line options override it.
+  {
+    ArgParser first = p;
+    if (!first.parse(args)) return 0;
+    if (!first.str("config").empty()) {
+      std::vector<std::string> merged = config_arguments(first.str("config"));
+      merged.insert(merged.end(), args.begin(), args.end());
+      if (!p.parse(merged)) return 0;
+    } else {
+      p.parse(args);
+    }
+  }
+
+  Problem problem = make_problem(p);
+  zo::SweepSpec spec;
+  for (long long s : p.integer_list("seeds", 0))
+    spec.seeds.push_back(static_cast<std::uint64_t>(s));
+  spec.steps = static_cast<std::uint64_t>(p.integer("steps", 0));
+  if (spec.steps > zo::kMaxStep + 1) throw UsageError("zo sweep: --steps: at most 4294967295");
+  const auto distribution = parse_or_usage<zo::Distribution>(
+      "distribution", p.str("distribution"),
+      [](const std::string& t) { return zo::parse_distribution(t); });
+  std::vector<std::uint32_t> qs;
+  for (long long q : p.integer_list("qs", 1)) qs.push_back(static_cast<std::uint32_t>(q));
+  const bool common_etas = p.given("etas") && !p.str("etas").empty();
+  for (const auto& m : p.list("methods")) {
+    const zo::Method method = parse_or_usage<zo::Method>(
+        "methods", m, [](const std::string& t) { return zo::parse_method(t); });
+    const std::string eta_option =
+        common_etas && !p.given(std::string(zo::to_string(method)) + "-etas")
+            ? "etas"
+            : std::string(zo::to_string(method)) + "-etas";
+    const auto configs = zo::sweep_grid({method}, float_list(p, "lambdas"),
+                                        float_list(p, eta_option), qs, distribution);
+    spec.configs.insert(spec.configs.end(), configs.begin(), configs.end());
+  }
+  const auto log_every = static_cast<std::uint64_t>(p.integer("log-every", 0));
+  if (log_every > 0) {
+    for (std::uint64_t t = 0; t <= spec.steps; t += log_every) spec.log_iterations.push_back(t);
+  } else {
+    spec.log_iterations =
+        log_schedule(spec.steps, static_cast<std::size_t>(p.integer("log-points", 1)));
+  }
+  spec.init_scale =
+      p.str("init-scale").empty() ? problem.init_scale : static_cast<float>(p.number("init-scale"));
+  spec.batch_size = static_cast<std::size_t>(p.integer("batch-size", 0));
+  spec.backend = parse_or_usage<zo::Backend>(
+      "backend", p.str("backend"), [](const std::string& t) { return zo::parse_backend(t); });
+  spec.engine = parse_or_usage<zo::SweepEngine>(
+      "engine", p.str("engine"), [](const std::string& t) { return zo::parse_sweep_engine(t); });
+  const std::string band = p.str("band");
+  if (band != "se" && band != "quantile")
+    throw UsageError("zo sweep: --band: expected se or quantile, got '" + band + "'");
+
+  zo::SweepOutput output;
+  output.table_path = p.str("out");
+  output.summary_path = with_suffix(output.table_path, "_summary", ".csv");
+  output.checkpoint_path = with_extension(output.table_path, ".ckpt");
+  output.checkpoint_seconds = p.number("checkpoint-seconds");
+  output.checkpoint_steps = static_cast<std::uint64_t>(p.integer("checkpoint-steps", 0));
+  output.resume = p.has_flag("resume");
+  if (output.resume) {  // keep the table: resuming truncates it to the checkpointed length
+    if (!std::ofstream(output.table_path, std::ios::app))
+      throw UsageError("zo sweep: --out: cannot write '" + output.table_path + "'");
+  } else {
+    open_output(output.table_path, "out", "sweep").close();  // fail early if unwritable
+    std::remove(output.checkpoint_path.c_str());
+  }
+
+  zo::Sweep sweep(*problem.objective, spec);
+  const auto totals = sweep.progress();
+  if (!p.has_flag("quiet")) {
+    std::fprintf(stderr,
+                 "zo sweep: %zu configs x %zu seeds = %zu runs x %llu steps on %s (%s engine, %zu "
+                 "runs per batch, %zu batches)\n",
+                 sweep.spec().configs.size(), sweep.spec().seeds.size(), sweep.num_runs(),
+                 static_cast<unsigned long long>(spec.steps), zo::to_string(sweep.backend()),
+                 zo::to_string(sweep.engine()), sweep.batch_size(), totals.batches);
+  }
+
+  const auto stop_after = static_cast<std::uint64_t>(p.integer("stop-after-steps", 0));
+  Progress progress("zo sweep", totals.config_steps_total, p.has_flag("quiet"));
+  zo::SweepCallbacks callbacks;
+  callbacks.on_progress = [&](const zo::SweepProgress& s) {
+    progress.update(s.config_steps_done, "run-steps",
+                    "runs " + std::to_string(s.runs_done) + "/" + std::to_string(s.runs_total));
+  };
+  callbacks.should_stop = [&](const zo::SweepProgress& s) {
+    return g_interrupted.load() || (stop_after > 0 && s.config_steps_done >= stop_after);
+  };
+  if (stop_after > 0) callbacks.max_steps_per_advance = 1;  // stop exactly at a step boundary
+
+  struct sigaction action {};
+  struct sigaction previous {};
+  action.sa_handler = on_sigint;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESETHAND;  // a second Ctrl-C kills at once
+  g_interrupted.store(false);
+  sigaction(SIGINT, &action, &previous);
+  zo::SweepStatus status;
+  try {
+    status = zo::run_sweep(sweep, output, callbacks);
+  } catch (...) {
+    sigaction(SIGINT, &previous, nullptr);
+    throw;
+  }
+  sigaction(SIGINT, &previous, nullptr);
+
+  if (status == zo::SweepStatus::interrupted) {
+    progress.finish("interrupted");
+    std::fprintf(stderr,
+                 "zo sweep: stopped at a step boundary; checkpoint written to %s. Continue with "
+                 "the same options plus --resume.\n",
+                 output.checkpoint_path.c_str());
+    return 130;
+  }
+  std::size_t diverged = 0;
+  for (auto d : sweep.finals().diverged) diverged += d;
+  progress.finish(std::to_string(sweep.num_runs()) + " runs x " + std::to_string(spec.steps) +
+                  " steps on " + zo::to_string(sweep.backend()) + ", " + std::to_string(diverged) +
+                  " diverged");
+  std::printf("wrote %s\nwrote %s\n", output.table_path.c_str(), output.summary_path.c_str());
+  if (p.has_flag("parquet")) {
+    const std::string parquet = with_extension(output.table_path, ".parquet");
+    const std::string cmd = "python3 '" + scripts_dir() + "/sweep_to_parquet.py' '" +
+                            output.table_path + "' '" + parquet + "'";
+    if (std::system(cmd.c_str()) == 0) {
+      std::printf("wrote %s\n", parquet.c_str());
+    } else {
+      std::fprintf(stderr,
+                   "zo sweep: Parquet not written (needs python3 with pyarrow: python3 -m pip "
+                   "install pyarrow); the CSV is complete. Command:\n  %s\n",
+                   cmd.c_str());
+    }
+  }
+  if (!p.has_flag("no-plot")) {
+    const std::string png = with_extension(output.table_path, ".png");
+    if (run_plot_script("plot_sweep.py",
+                        {output.table_path, png, "--summary", output.summary_path, "--band", band}))
+      std::printf("wrote %s\n", png.c_str());
+  }
+  return 0;
+}
+
+}  // namespace zo_cli
