@@ -6,6 +6,7 @@
 #include "fused_example21_impl.hpp"
 #include "linear_backend.hpp"
 #include "run_batch_impl.hpp"
+#include "stepper_engine.hpp"
 #include "trace_cuda.hpp"
 #include "zo/error.hpp"
 
@@ -83,6 +84,12 @@ std::unique_ptr<LinearSplitKernels> make_linear_kernels(std::shared_ptr<const Li
   not_compiled("LinearModel on the CUDA backend");
 }
 }  // namespace cuda
+
+// In-place Stepper (kernels/stepper.cu).
+std::unique_ptr<StepperEngine> make_cuda_stepper_engine(const std::vector<ParamTensor>&,
+                                                        StepperGeometry, StreamHandle) {
+  not_compiled("Stepper on device memory");
+}
 
 }  // namespace detail
 }  // namespace zo

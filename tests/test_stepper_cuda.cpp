@@ -1,0 +1,271 @@
+// zo::Stepper on the CUDA backend: every call of every pass bit-identical to the CPU backend (the
+// oracle) on awkward sizes (1, 3, 5, odd, larger than a thread block and than one grid-stride
+// sweep), misaligned tensor starts, mixed f32/bf16 lists, all restore modes and distributions,
+// q > 1, merged; the residual record's overflow and fallback; a caller stream; the non-finite
+// policy; device-pointer validation. Skips without a usable GPU.
+#include <cuda_runtime.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "stepper_harness.hpp"
+#include "tolerance.hpp"
+#include "zo/backend.hpp"
+#include "zo/error.hpp"
+#include "zo/stepper.hpp"
+
+namespace {
+
+using zo::DType;
+using zo::RestoreMode;
+using zo_test::Layout;
+using zo_test::SameBits;
+
+#define CUDA_OK(call) ASSERT_EQ((call), cudaSuccess) << #call
+
+/// Parameters in device memory with the same layout (and element shifts) as HostParams.
+class DeviceParams {
+ public:
+  explicit DeviceParams(const Layout& layout) : layout_(layout) {
+    for (std::size_t k = 0; k < layout.sizes.size(); ++k) {
+      void* p = nullptr;
+      const std::size_t size = zo::dtype_size(layout.dtype(k));
+      if (cudaMalloc(&p, (layout.sizes[k] + layout.shift(k)) * size + 64) != cudaSuccess) {
+        throw std::runtime_error("cudaMalloc failed in the test");
+      }
+      raw_.push_back(p);
+    }
+  }
+  ~DeviceParams() {
+    for (void* p : raw_) cudaFree(p);
+  }
+  DeviceParams(const DeviceParams&) = delete;
+  DeviceParams& operator=(const DeviceParams&) = delete;
+
+  void* data(std::size_t k) const {
+    return static_cast<char*>(raw_[k]) + layout_.shift(k) * zo::dtype_size(layout_.dtype(k));
+  }
+  std::vector<zo::ParamTensor> tensors() const {
+    std::vector<zo::ParamTensor> t;
+    for (std::size_t k = 0; k < layout_.sizes.size(); ++k)
+      t.push_back({data(k), layout_.sizes[k], layout_.dtype(k), zo::MemorySpace::device});
+    return t;
+  }
+  /// Copies values in through a HostParams staging copy (same element encoding).
+  void set(const std::vector<float>& x) {
+    zo_test::HostParams staging(layout_);
+    staging.set(x);
+    for (std::size_t k = 0; k < layout_.sizes.size(); ++k) {
+      const std::size_t bytes = layout_.sizes[k] * zo::dtype_size(layout_.dtype(k));
+      if (cudaMemcpy(data(k), staging.data(k), bytes, cudaMemcpyHostToDevice) != cudaSuccess)
+        throw std::runtime_error("cudaMemcpy H2D failed in the test");
+    }
+  }
+  std::vector<float> get() const {
+    zo_test::HostParams staging(layout_);
+    for (std::size_t k = 0; k < layout_.sizes.size(); ++k) {
+      const std::size_t bytes = layout_.sizes[k] * zo::dtype_size(layout_.dtype(k));
+      if (cudaMemcpy(staging.data(k), data(k), bytes, cudaMemcpyDeviceToHost) != cudaSuccess)
+        throw std::runtime_error("cudaMemcpy D2H failed in the test");
+    }
+    return staging.get();
+  }
+
+ private:
+  Layout layout_;
+  std::vector<void*> raw_;
+};
+
+zo::StepperOptions options(RestoreMode mode, zo::Distribution dist, std::uint32_t q, bool merged) {
+  zo::StepperOptions o;
+  o.lambda = 0.01f;
+  o.eta = 0.01f;
+  o.q = q;
+  o.seed = 4321;
+  o.distribution = dist;
+  o.merge_next_perturbation = merged;
+  o.restore = mode;
+  o.start_step = 9;
+  o.max_escape_fraction = 1.0;  // stay residual on the awkward values (fallback tested below)
+  return o;
+}
+
+/// Runs `ops` on a CPU and a CUDA stepper from the same values; compares after every call.
+void expect_gpu_equals_cpu(const Layout& layout, zo::StepperOptions o,
+                           const std::vector<zo_test::Op>& ops,
+                           const std::vector<float>* values = nullptr) {
+  const auto x0 = values ? *values : zo_test::awkward_values(layout.bf16_mask(), 17);
+  zo_test::HostParams host(layout);
+  host.set(x0);
+  DeviceParams dev(layout);
+  dev.set(x0);
+  o.backend = zo::Backend::cpu;
+  zo::Stepper cpu(host.tensors(), o);
+  o.backend = zo::Backend::cuda;
+  zo::Stepper gpu(dev.tensors(), o);
+  ASSERT_EQ(gpu.backend(), zo::Backend::cuda);
+  std::vector<std::vector<float>> expected;
+  zo_test::drive(cpu, ops, [&](std::size_t) { expected.push_back(host.get()); });
+  std::size_t k = 0;
+  zo_test::drive(gpu, ops, [&](std::size_t i) {
+    ASSERT_TRUE(SameBits(dev.get(), expected[k++])) << "after call " << i;
+  });
+  EXPECT_EQ(gpu.restore_mode(), cpu.restore_mode());
+  EXPECT_EQ(gpu.escapes(), cpu.escapes());
+  EXPECT_EQ(gpu.record_bytes(), cpu.record_bytes());
+}
+
+const RestoreMode kModes[] = {RestoreMode::arithmetic, RestoreMode::copy, RestoreMode::residual};
+const zo::Distribution kDists[] = {zo::Distribution::gaussian, zo::Distribution::rademacher,
+                                   zo::Distribution::sphere};
+
+std::string name(RestoreMode m, zo::Distribution d, std::uint32_t q, bool merged, const Layout& l) {
+  return std::string(zo::to_string(m)) + "/" + zo::to_string(d) + "/q=" + std::to_string(q) +
+         (merged ? "/merged" : "") + "/" + l.describe();
+}
+
+TEST(StepperCuda, EveryPassIsBitIdenticalToTheCpuOnAwkwardLayouts) {
+  ZO_SKIP_WITHOUT_GPU();
+  const std::vector<Layout> layouts = {
+      {{1}, {DType::f32}, {}},
+      {{3}, {DType::bf16}, {}},
+      {{5}, {DType::f32}, {1}},
+      {{1, 3, 5}, {DType::bf16, DType::f32, DType::bf16}, {1, 2, 3}},
+      {{4099, 65537, 7, 1}, {DType::f32, DType::bf16, DType::bf16, DType::f32}, {1, 0, 3, 2}},
+      {{1027, 2050}, {DType::bf16}, {0, 0}},  // vector path throughout, one boundary block
+  };
+  for (const Layout& l : layouts)
+    for (RestoreMode m : kModes)
+      for (zo::Distribution d : kDists)
+        for (std::uint32_t q : {1u, 3u})
+          for (bool merged : {false, true}) {
+            SCOPED_TRACE(name(m, d, q, merged, l));
+            expect_gpu_equals_cpu(l, options(m, d, q, merged), zo_test::full_steps(2, q, merged));
+            if (::testing::Test::HasFatalFailure()) return;
+          }
+}
+
+TEST(StepperCuda, LargerThanOneGridSweep) {
+  ZO_SKIP_WITHOUT_GPU();
+  // > 675,840 coordinates: more units than threads in the grid, so the grid-stride loop runs
+  // more than once; odd sizes and a misaligned second tensor.
+  const Layout l{{1000003, 299993}, {DType::bf16, DType::f32}, {0, 1}};
+  for (RestoreMode m : kModes)
+    for (zo::Distribution d : {zo::Distribution::gaussian, zo::Distribution::sphere}) {
+      SCOPED_TRACE(name(m, d, 2, true, l));
+      expect_gpu_equals_cpu(l, options(m, d, 2, true), zo_test::full_steps(1, 2, true));
+    }
+}
+
+TEST(StepperCuda, RestoreFromEveryPhaseIsBitIdenticalToTheCpu) {
+  ZO_SKIP_WITHOUT_GPU();
+  using zo_test::Op;
+  const Layout l{{77, 130}, {DType::bf16, DType::f32}, {1, 0}};
+  const std::vector<std::vector<Op>> scripts = {
+      {Op::perturb, Op::restore, Op::perturb, Op::flip, Op::update},
+      {Op::perturb, Op::flip, Op::restore, Op::perturb, Op::flip, Op::update},
+      {Op::perturb, Op::flip, Op::update, Op::restore, Op::perturb},
+      {Op::perturb, Op::flip, Op::update, Op::perturb, Op::flip, Op::update, Op::restore},
+  };
+  for (RestoreMode m : kModes)
+    for (bool merged : {false, true})
+      for (const auto& script : scripts) {
+        SCOPED_TRACE(std::string(zo::to_string(m)) + (merged ? " merged" : ""));
+        expect_gpu_equals_cpu(l, options(m, zo::Distribution::gaussian, 2, merged), script);
+      }
+}
+
+TEST(StepperCuda, ManySmallTensors) {
+  ZO_SKIP_WITHOUT_GPU();
+  Layout l;
+  for (std::uint64_t k = 0; k < 300; ++k) {
+    l.sizes.push_back(1 + (k * 37) % 23);
+    l.dtypes.push_back(k % 3 == 0 ? DType::f32 : DType::bf16);
+    l.shifts.push_back(static_cast<std::uint32_t>(k % 4));
+  }
+  for (RestoreMode m : kModes) {
+    SCOPED_TRACE(zo::to_string(m));
+    expect_gpu_equals_cpu(l, options(m, zo::Distribution::rademacher, 2, true),
+                          zo_test::full_steps(2, 2, true));
+  }
+}
+
+TEST(StepperCuda, CoordinateOffsetBeyond32Bits) {
+  ZO_SKIP_WITHOUT_GPU();
+  const Layout l{{1030, 9}, {DType::f32, DType::bf16}, {}};
+  for (std::uint64_t offset : {std::uint64_t{0xFFFFFFFFull} - 6, (std::uint64_t{1} << 40) + 1})
+    for (RestoreMode m : kModes) {
+      zo::StepperOptions o = options(m, zo::Distribution::gaussian, 1, true);
+      o.coordinate_offset = offset;
+      SCOPED_TRACE(std::to_string(offset) + " " + zo::to_string(m));
+      expect_gpu_equals_cpu(l, o, zo_test::full_steps(2, 1, true));
+    }
+}
+
+TEST(StepperCuda, ResidualOverflowAndFallbackMatchTheCpu) {
+  ZO_SKIP_WITHOUT_GPU();
+  // Zeros escape; 50,000 of them overflow the initial list (1024 entries): undo, grow, redo.
+  const std::uint64_t d = 50000;
+  for (DType dt : {DType::f32, DType::bf16}) {
+    const Layout l{{d}, {dt}, {}};
+    std::vector<float> zeros(d, 0.0f);
+    zo::StepperOptions o = options(RestoreMode::residual, zo::Distribution::gaussian, 2, true);
+    SCOPED_TRACE(zo::to_string(dt));
+    expect_gpu_equals_cpu(l, o, zo_test::full_steps(2, 2, true), &zeros);
+    o.max_escape_fraction = 0.01;  // → falls back to a copy
+    zo::set_log_sink([](const std::string&) {});
+    expect_gpu_equals_cpu(l, o, zo_test::full_steps(2, 2, true), &zeros);
+    zo::set_log_sink([](const std::string&) {});
+  }
+}
+
+TEST(StepperCuda, CallerStreamAndNonFinitePolicy) {
+  ZO_SKIP_WITHOUT_GPU();
+  cudaStream_t stream = nullptr;
+  CUDA_OK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+  const Layout l{{12345}, {DType::bf16}, {}};
+  const auto x0 = zo_test::awkward_values(l.bf16_mask(), 3, 0.02f);
+  for (RestoreMode m : kModes) {
+    SCOPED_TRACE(zo::to_string(m));
+    zo_test::HostParams host(l);
+    host.set(x0);
+    DeviceParams dev(l);
+    dev.set(x0);
+    zo::StepperOptions o = options(m, zo::Distribution::gaussian, 1, true);
+    o.backend = zo::Backend::cpu;
+    zo::Stepper cpu(host.tensors(), o);
+    o.backend = zo::Backend::automatic;  // device memory → cuda
+    o.stream = stream;
+    zo::Stepper gpu(dev.tensors(), o);
+    EXPECT_EQ(gpu.backend(), zo::Backend::cuda);
+    for (zo::Stepper* s : {&cpu, &gpu}) {
+      s->perturb();
+      s->flip();
+      s->update(1.0, 0.5);  // merged: ends at x_1 + λu
+      s->perturb();
+      s->flip();
+      EXPECT_THROW(s->update(std::numeric_limits<double>::quiet_NaN(), 0.5), zo::ObjectiveError);
+      EXPECT_EQ(s->phase(), zo::StepperPhase::ready);
+    }
+    gpu.synchronize();
+    EXPECT_TRUE(SameBits(dev.get(), host.get()));
+  }
+  CUDA_OK(cudaStreamDestroy(stream));
+}
+
+TEST(StepperCuda, RejectsPointersThatAreNotDeviceMemory) {
+  ZO_SKIP_WITHOUT_GPU();
+  std::vector<float> host(64, 1.0f);
+  EXPECT_THROW(zo::Stepper({{host.data(), 64, DType::f32, zo::MemorySpace::device}}),
+               zo::InvalidArgument);
+  DeviceParams dev({{64}, {DType::f32}, {}});
+  zo::StepperOptions o;
+  o.backend = zo::Backend::cpu;
+  EXPECT_THROW(zo::Stepper(dev.tensors(), o), zo::InvalidArgument);
+}
+
+}  // namespace
