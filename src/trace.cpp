@@ -573,12 +573,19 @@ std::vector<TraceEstimate> run_hutchpp(const Frame& fr, bool hvp, std::uint32_t 
   check_finite(forms, "Hessian-vector product", fr.objective);
   std::vector<TraceEstimate> out;
   for (std::size_t k = 0; k < fr.count; ++k) {
-    double low_rank = 0.0;
-    for (std::uint32_t i = 0; i < k_sketch; ++i) low_rank += forms[k * per + i];
+    double low_rank = 0.0, low_rank_abs = 0.0;
+    for (std::uint32_t i = 0; i < k_sketch; ++i) {
+      low_rank += forms[k * per + i];
+      low_rank_abs += std::fabs(forms[k * per + i]);
+    }
     const Sample s = n_res > 0 ? sample_of(forms, k * per + k_sketch, n_res) : Sample{0.0, 0.0};
     TraceEstimate r = cost;
     r.estimate = low_rank + s.mean;
-    r.std_error = s.std_error;
+    // The low-rank part is deterministic given Q but computed with float32 basis vectors and
+    // float32 products (relative errors ~2^-24 each): a floor of 2^-22 Σ|qᵢᵀHqᵢ| joins the
+    // residual's sampling error, so a (numerically) exact answer is not reported as ± 0.
+    r.rounding_error = 0x1p-22 * low_rank_abs;
+    r.std_error = std::sqrt(s.std_error * s.std_error + r.rounding_error * r.rounding_error);
     r.probes = k_sketch + n_res;
     r.epsilon = hvp ? 0.0 : static_cast<double>(static_cast<float>(h));
     out.push_back(r);

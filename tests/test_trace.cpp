@@ -454,11 +454,19 @@ TEST(Trace, HutchppIsExactOnLowRankHessians) {
   const TraceEstimate r = zo::trace_hutchpp(f, x.data(), 30, 1, cpu());
   EXPECT_TRUE(zo_test::IsClose(r.estimate, f.trace(), 1e-5, 0.0)) << zo::to_string(r);
   EXPECT_LT(r.std_error, 1e-5 * f.trace());
+  // ... and the error bar (the float32 floor) covers the remaining error.
+  EXPECT_GT(r.rounding_error, 0.0);
+  EXPECT_LE(std::fabs(r.estimate - f.trace()), r.std_error) << zo::to_string(r);
   // Example 2.1 at a minimiser has H = wwᵀ (rank 1): Hutch++ returns ‖y‖² + ‖z‖².
   const zo::Example21 e(20);
   const auto xm = example_point(20, 2);
   const TraceEstimate re = zo::trace_hutchpp(e, xm.data(), 9, 4, cpu());
   EXPECT_TRUE(zo_test::IsClose(re.estimate, example21_trace(xm), 1e-4, 0.0)) << zo::to_string(re);
+  EXPECT_LE(std::fabs(re.estimate - example21_trace(xm)), re.std_error) << zo::to_string(re);
+  // With m ≥ 3D the sketch spans R^D: exact up to the floor, with 2D products.
+  const TraceEstimate full = zo::trace_hutchpp(e, example_point(20, 0).data(), 150, 4, cpu());
+  EXPECT_EQ(full.hvp_evaluations, 80u);
+  EXPECT_LE(std::fabs(full.estimate - example21_trace(example_point(20, 0))), full.std_error);
 }
 
 // The zeroth-order bias is O(ε²) with the predicted constant: for f = Σ c_i x_i⁴/4 the second

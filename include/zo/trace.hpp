@@ -97,10 +97,10 @@ struct TraceEstimate {
   std::uint64_t hvp_evaluations = 0;       ///< Hessian-vector products (analytic ones)
   std::uint32_t probes = 0;                ///< random probe vectors drawn
   double epsilon = 0.0;                    ///< finite-difference step used (0 when none)
-  /// Estimated standard deviation of the estimate due to rounding (of the float32 perturbed
-  /// points that could not be made exactly symmetric, and of the values at `value_precision`);
-  /// already contained in std_error, reported to show whether ε is too small. 0 when not
-  /// applicable.
+  /// Estimated error of the estimate due to rounding. zo/sharpness: the float32 perturbed points
+  /// that could not be made exactly symmetric and the values at `value_precision` (a noise
+  /// already contained in std_error; reported to show whether ε is too small). hutch++: the
+  /// float32 floor of its deterministic low-rank part (added into std_error). 0 otherwise.
   double rounding_error = 0.0;
   Backend backend = Backend::cpu;  ///< where the work ran
 };
@@ -170,7 +170,9 @@ ZO_API TraceEstimate trace_sharpness(const Objective& objective, const float* x,
 /// Hutch++ with m ≥ 3 Hessian-vector products: S (k = ⌊m/3⌋ probes), Q = orth(H S) (Householder
 /// QR in double on the host), tr(QᵀHQ) + Hutchinson on (I − QQᵀ)H(I − QQᵀ) with the remaining
 /// m − 2k probes. std_error is that of the residual Hutchinson part (the projected part is
-/// exact given Q). Beats Hutchinson when H has a decaying spectrum.
+/// exact given Q) combined with a float32 rounding floor of 2^-22 Σ|qᵢᵀHqᵢ| (also reported as
+/// rounding_error). Beats Hutchinson when H has a decaying spectrum; with m ≥ 3·dim the sketch
+/// spans everything and the result is exact up to that floor, using 2·dim products.
 ZO_API TraceEstimate trace_hutchpp(const Objective& objective, const float* x, std::uint32_t probes,
                                    std::uint64_t seed, const TraceOptions& options = {});
 
