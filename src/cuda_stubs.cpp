@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "cuda_backend.hpp"
+#include "cuda_device.hpp"
 #include "fused_example21_impl.hpp"
 #include "linear_backend.hpp"
 #include "run_batch_impl.hpp"
@@ -34,6 +35,25 @@ void example21_hvp(const PointBatch&, const PointBatch&, std::size_t, float*, st
 }
 void example21_trace(const PointBatch&, std::size_t, double*) {
   not_compiled("Example21 on device memory");
+}
+
+// Device memory, streams, events and device directions (zo/device.hpp, kernels/device_runtime.cpp).
+void require_device() { not_compiled("device memory"); }
+void* device_allocate(std::size_t) { not_compiled("device memory"); }
+void device_free(void*) noexcept {}
+void copy(void*, const void*, std::size_t, StreamHandle, bool) { not_compiled("copy_bytes"); }
+void fill_zero(void*, std::size_t, StreamHandle) { not_compiled("device memory"); }
+StreamHandle stream_create() { not_compiled("zo::Stream"); }
+void stream_destroy(StreamHandle) noexcept {}
+void stream_synchronize(StreamHandle) { not_compiled("zo::Stream"); }
+void* event_create() { not_compiled("zo::Event"); }
+void event_destroy(void*) noexcept {}
+void event_record(void*, StreamHandle) { not_compiled("zo::Event"); }
+void event_synchronize(void*) { not_compiled("zo::Event"); }
+float event_elapsed_ms(void*, void*) { not_compiled("zo::Event"); }
+DeviceMemoryInfo memory_info() { not_compiled("device_memory_info"); }
+void fill_direction(Distribution, DirectionKey, std::uint64_t, float*, StreamHandle) {
+  not_compiled("fill_direction_device");
 }
 }  // namespace cuda
 

@@ -133,6 +133,7 @@ std::vector<RunStatus> RunBatch::statuses() const { return impl_->statuses(); }
 void RunBatch::run(std::uint64_t steps) {
   ZO_EXPECTS(impl_->next_step + steps <= kMaxStep + 1,
              "step index would exceed 2^32-2: directions are keyed by a 32-bit step");
+  impl_->begin_run();
   for (std::uint64_t i = 0; i < steps; ++i) {
     const std::uint64_t step = impl_->next_step;
     try {
@@ -145,6 +146,7 @@ void RunBatch::run(std::uint64_t steps) {
     }
     impl_->next_step = step + 1;
   }
+  impl_->end_run();
 }
 
 void RunBatch::copy_points(float* x_host) const { impl_->copy_points(x_host); }

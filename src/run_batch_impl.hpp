@@ -21,6 +21,13 @@ class RunBatchImpl {
   virtual void copy_points(float* x_host) const = 0;
   virtual void set_points(const float* x_host) = 0;
   virtual void measure(double* loss, double* trace, double* metrics) const = 0;
+  /// Called by RunBatch::run before its first step() call. Backends that keep per-run state on a
+  /// device upload statuses() here (restore() may have replaced them). Default: nothing.
+  virtual void begin_run() {}
+  /// Called by RunBatch::run after its last step() call. Backends that queue steps without
+  /// waiting for them (CUDA) wait here, bring statuses() up to date and throw the pending
+  /// zo::ObjectiveError of NonFinitePolicy::error, setting next_step to the failed step.
+  virtual void end_run() {}
 
   const Objective& objective() const { return objective_; }
   const std::vector<RunSpec>& runs() const { return runs_; }

@@ -69,6 +69,10 @@ struct BatchOptions {
   Backend backend = Backend::automatic;
   NonFinitePolicy on_non_finite = NonFinitePolicy::error;
   std::uint64_t start_step = 0;  ///< resume: the index of the first step to run
+  /// CUDA backend: the stream (a cudaStream_t as void*, see zo/device.hpp) that orders the
+  /// batch's device work and the objective calls it makes; nullptr: the batch creates its own
+  /// non-blocking stream. run() waits for the stream before it returns. Ignored by the CPU.
+  StreamHandle stream = nullptr;
 };
 
 namespace detail {

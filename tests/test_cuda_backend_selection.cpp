@@ -1,0 +1,109 @@
+// Backend selection and the device API where no CUDA device is usable (a CPU-only build, or a
+// CUDA build on a machine without a driver or a GPU): every entry point fails with the typed
+// error that names the situation, never crashes or hangs, and the objects that need no device
+// (empty arrays, wrapped streams, moves) keep working. On a machine with a GPU the same file
+// checks that an explicit Backend::cuda request is honoured.
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "zo/backend.hpp"
+#include "zo/device.hpp"
+#include "zo/error.hpp"
+#include "zo/example21.hpp"
+#include "zo/run_batch.hpp"
+
+namespace {
+
+/// The error an explicit GPU request must raise here (only meaningful without a usable device).
+template <typename F>
+void expect_unavailable(F&& f, const char* what) {
+  if (!zo::cuda_compiled()) {
+    EXPECT_THROW(f(), zo::NotCompiled) << what;
+  } else {
+    EXPECT_THROW(f(), zo::DeviceUnavailable) << what;
+  }
+}
+
+TEST(BackendSelection, ExplicitCudaRequestIsHonouredOrRefusedWithATypedError) {
+  zo::set_log_sink({});
+  const zo::Example21 f(3);
+  std::vector<float> x0(2 * f.dim(), 0.5f);
+  zo::BatchOptions o;
+  o.backend = zo::Backend::cuda;
+  if (zo::cuda_available()) {
+    EXPECT_EQ(zo::resolve_backend(zo::Backend::cuda), zo::Backend::cuda);
+    zo::RunBatch batch(f, {zo::RunSpec{}, zo::RunSpec{}}, x0.data(), o);
+    EXPECT_EQ(batch.backend(), zo::Backend::cuda);
+    return;
+  }
+  expect_unavailable([] { zo::resolve_backend(zo::Backend::cuda); }, "resolve_backend");
+  expect_unavailable(
+      [&] {
+        zo::RunBatch(f, {zo::RunSpec{}, zo::RunSpec{}}, x0.data(), o);
+      },
+      "RunBatch");
+  // automatic falls back to the CPU, and cpu is always available.
+  EXPECT_EQ(zo::resolve_backend(zo::Backend::automatic), zo::Backend::cpu);
+  o.backend = zo::Backend::automatic;
+  EXPECT_EQ(zo::RunBatch(f, {zo::RunSpec{}}, x0.data(), o).backend(), zo::Backend::cpu);
+}
+
+TEST(DeviceApiWithoutDevice, EveryDeviceCallThrowsTheTypedError) {
+  if (zo::cuda_available()) GTEST_SKIP() << "a CUDA device is usable: see the gpu tests";
+  float host[4] = {1, 2, 3, 4};
+  expect_unavailable([] { zo::Stream s; }, "Stream()");
+  expect_unavailable([] { zo::Event e; }, "Event()");
+  expect_unavailable([] { zo::DeviceMemory m(64); }, "DeviceMemory(64)");
+  expect_unavailable([] { zo::DeviceArray<float> a(16); }, "DeviceArray(16)");
+  expect_unavailable([&] { zo::DeviceArray<float> a(host, 4); }, "DeviceArray(host)");
+  expect_unavailable([] { zo::device_memory_info(); }, "device_memory_info");
+  expect_unavailable([&] { zo::copy_bytes(host + 2, host, 8); }, "copy_bytes");
+  expect_unavailable([&] { zo::copy_bytes_async(host + 2, host, 8); }, "copy_bytes_async");
+  expect_unavailable(
+      [&] {
+        zo::fill_direction_device(zo::Distribution::gaussian, {1, 2, 3}, 4, host);
+      },
+      "fill_direction_device");
+  expect_unavailable([] { zo::Stream::wrap(nullptr).synchronize(); }, "Stream::synchronize");
+  // Example 2.1 refuses device batches it cannot read (check_batch), naming the memory space.
+  const zo::Example21 f(2);
+  zo::PointBatch b;
+  b.data = host;
+  b.count = 1;
+  b.dim = 4;
+  b.stride = 4;
+  b.space = zo::MemorySpace::device;
+  double value = 0.0;
+  EXPECT_FALSE(f.accepts(zo::MemorySpace::device));
+  EXPECT_THROW(f.evaluate(b, &value), zo::InvalidArgument);
+}
+
+TEST(DeviceApiWithoutDevice, ObjectsThatNeedNoDeviceWork) {
+  // Empty objects, wrapped streams and moves never touch the device (also with a GPU).
+  zo::DeviceMemory empty;
+  EXPECT_TRUE(empty.empty());
+  EXPECT_EQ(empty.data(), nullptr);
+  zo::DeviceMemory zero(0);  // zero bytes: no allocation
+  EXPECT_TRUE(zero.empty());
+  zo::DeviceMemory moved(std::move(empty));
+  EXPECT_TRUE(moved.empty());
+  moved.reset();
+  zo::DeviceArray<double> a;
+  EXPECT_EQ(a.size(), 0u);
+  EXPECT_TRUE(a.to_host().empty());
+  zo::DeviceArray<double> b(std::move(a));
+  EXPECT_EQ(b.size(), 0u);
+  int fake_stream_object = 0;
+  zo::Stream w = zo::Stream::wrap(&fake_stream_object);
+  EXPECT_EQ(w.handle(), &fake_stream_object);
+  EXPECT_FALSE(w.owns());
+  zo::Stream w2(std::move(w));
+  EXPECT_EQ(w2.handle(), &fake_stream_object);
+  EXPECT_EQ(w.handle(), nullptr);  // NOLINT(bugprone-use-after-move): moved-from is empty
+  // Copies of zero bytes are no-ops everywhere.
+  float host[2] = {0, 0};
+  EXPECT_NO_THROW(zo::copy_bytes(host, host + 1, 0));
+}
+
+}  // namespace
