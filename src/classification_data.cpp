@@ -64,7 +64,11 @@ TrainTestSplit make_synthetic_classification(const SyntheticSpec& spec) {
   fill_direction(Distribution::gaussian, detail::data_key(spec.seed, detail::kStreamLabelNoise), n,
                  noise.data());
   const DirectionKey presence = detail::data_key(spec.seed, detail::kStreamPresence);
-  const double score_scale = 1.0 / std::sqrt(static_cast<double>(f) * spec.density);
+  double teacher_norm2 = 0.0;
+  for (float w : teacher) teacher_norm2 += static_cast<double>(w) * w;
+  // Unit variance of the noiseless score given the teacher: the noise level σ alone sets the
+  // Bayes accuracy (1 − atan(σ)/π for dense data).
+  const double score_scale = 1.0 / std::sqrt(teacher_norm2 * spec.density);
 
   auto build = [&](std::size_t first, std::size_t count) {
     CsrMatrix m;

@@ -61,11 +61,12 @@ struct SyntheticSpec {
 };
 
 /// A seeded synthetic problem with a linear teacher: w* ~ N(0, I); each feature of each sample is
-/// present with probability `density` and then N(0, 1); the label is sign(w*ᵀφ / √(features ·
-/// density) + σ·ε) with ε ~ N(0, 1), so the best linear classifier has accuracy about
-/// 1 − atan(σ)/π (0.85 for σ = 0.5). The first train_rows samples form the training set, the rest
-/// the held-out test set. Features are returned in CSR form. All randomness comes from zo's
-/// counter-based Philox streams (key = seed), so the data is identical on every machine.
+/// present with probability `density` and then N(0, 1); the label is the sign of
+/// w*ᵀφ / (‖w*‖·√density) + σ·ε with ε ~ N(0, 1). The noiseless score has unit variance, so σ
+/// alone sets the accuracy of the best linear classifier: 1 − atan(σ)/π for dense data (0.85 for
+/// σ = 0.5). The first train_rows samples form the training set, the rest the held-out test set.
+/// Features are returned in CSR form. All randomness comes from zo's counter-based Philox streams
+/// (key = seed), so the data is identical on every machine and for any thread count.
 ZO_API TrainTestSplit make_synthetic_classification(const SyntheticSpec& spec);
 
 }  // namespace zo
