@@ -9,4 +9,5 @@
 #include "zo/objective.hpp"
 #include "zo/philox.hpp"
 #include "zo/run_batch.hpp"
+#include "zo/stepper.hpp"
 #include "zo/version.hpp"
