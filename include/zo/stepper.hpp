@@ -145,8 +145,12 @@ class ZO_API Stepper {
   /// the backend and allocates the restore record. The tensors must all be host memory (cpu
   /// backend) or all device memory of the current device (cuda backend).
   Stepper(std::vector<ParamTensor> params, StepperOptions options = {});
+  /// Frees the restore record (never throws). It does not restore the parameters: call restore()
+  /// first if they may be perturbed.
   ~Stepper();
+  /// Moves the stepper; the moved-from object may only be destroyed or assigned to.
   Stepper(Stepper&&) noexcept;
+  /// Move assignment (see the move constructor).
   Stepper& operator=(Stepper&&) noexcept;
   Stepper(const Stepper&) = delete;
   Stepper& operator=(const Stepper&) = delete;
@@ -168,7 +172,9 @@ class ZO_API Stepper {
   std::uint64_t step() const;
   /// Index j of the current direction within the step.
   std::uint32_t direction() const;
+  /// Where the stepper is in its step (which call comes next).
   StepperPhase phase() const;
+  /// The backend in use: cpu for host tensors, cuda for device tensors.
   Backend backend() const;
   /// The restore mode in use (residual may have fallen back to copy).
   RestoreMode restore_mode() const;
@@ -182,6 +188,7 @@ class ZO_API Stepper {
   std::uint64_t escapes() const;
   /// The q projected gradients g_j of the last applied step.
   const std::vector<double>& projected_gradients() const;
+  /// The options the stepper was built with.
   const StepperOptions& options() const;
 
  private:
