@@ -91,8 +91,12 @@ def main() -> int:
         print("plot_sweep.py: the table has no rows", file=sys.stderr)
         return 2
 
-    etas = {v[2] for v in info.values()}
-    qs = {v[3] for v in info.values()}
+    # Show η (or q) in a label only when that method was run with several values.
+    etas_of = defaultdict(set)
+    qs_of = defaultdict(set)
+    for method, _, eta, q in info.values():
+        etas_of[method].add(eta)
+        qs_of[method].add(q)
     zo_lambdas = sorted({v[1] for v in info.values() if v[0] == "zo"}, reverse=True)
     cmap = plt.get_cmap("viridis")
 
@@ -131,7 +135,7 @@ def main() -> int:
                     lo[k].append(quantile(s, 0.1))
                     hi[k].append(quantile(s, 0.9))
         method, lam, eta, q = info[c]
-        label = label_of(method, lam, eta, q, len(etas) > 1, len(qs) > 1)
+        label = label_of(method, lam, eta, q, len(etas_of[method]) > 1, len(qs_of[method]) > 1)
         label += f"  [{n_seeds} seeds"
         label += f", {len(diverged_runs[c])} diverged]" if diverged_runs[c] else "]"
         color = color_of(c)

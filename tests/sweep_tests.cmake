@@ -1,7 +1,10 @@
 # Tests of sweeps (issue 6): the fused Example 2.1 path, zo::Sweep / run_sweep and `zo sweep`.
 # The *_cuda tests carry the label gpu and skip themselves without a device.
 # Included from tests/CMakeLists.txt.
+find_package(Threads REQUIRED)
 zo_add_test(test_fused_example21 SOURCES test_fused_example21.cpp LIBS OpenMP::OpenMP_CXX)
+# The GPU decomposition (G lanes per run) simulated with threads on the CPU.
+zo_add_test(test_fused_groups SOURCES test_fused_groups.cpp LIBS Threads::Threads)
 zo_add_test(test_fused_example21_cuda SOURCES test_fused_example21_cuda.cpp GPU)
 zo_add_test(test_sweep SOURCES test_sweep.cpp)
 zo_add_test(test_sweep_cuda SOURCES test_sweep_cuda.cpp GPU)

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <vector>
@@ -20,18 +21,28 @@ namespace {
 
 using namespace fused_test;
 
+/// Under compute-sanitizer (ZO_SANITIZER=1, kernels 10-100× slower) fewer steps and sizes.
+bool sanitizer() { return std::getenv("ZO_SANITIZER") != nullptr; }
+std::uint64_t test_steps() { return sanitizer() ? 40 : 300; }
+std::vector<std::uint64_t> log_its() {
+  std::vector<std::uint64_t> out;
+  for (auto t : kLogIts)
+    if (t <= test_steps()) out.push_back(t);
+  return out;
+}
+
 TEST(FusedExample21Gpu, BitIdenticalToCpuForEveryGroupSize) {
   ZO_SKIP_WITHOUT_GPU();
   for (std::size_t d : {1, 3, 37, 100, 129, 512}) {
     for (std::size_t K : {1, 7, 133}) {
       const auto runs = mixed_runs(K);
       const auto x0 = initial_points(K, 2 * d, 21);
-      const auto cpu = run_fused(d, runs, x0, 300, kLogIts, zo::Backend::cpu);
+      const auto cpu = run_fused(d, runs, x0, test_steps(), log_its(), zo::Backend::cpu);
       for (unsigned group : {0u, 4u, 8u, 16u, 32u}) {
         if (group != 0 && group * 4 * 4 < d) continue;  // does not fit in registers
         SCOPED_TRACE("d = " + std::to_string(d) + ", K = " + std::to_string(K) +
                      ", group = " + std::to_string(group));
-        const auto gpu = run_fused(d, runs, x0, 300, kLogIts, zo::Backend::cuda, group);
+        const auto gpu = run_fused(d, runs, x0, test_steps(), log_its(), zo::Backend::cuda, group);
         expect_bit_identical(gpu, cpu);
       }
     }
@@ -45,8 +56,8 @@ TEST(FusedExample21Gpu, MatchesCpuRunBatchOnAwkwardSizes) {
       SCOPED_TRACE("d = " + std::to_string(d) + ", K = " + std::to_string(K));
       const auto runs = mixed_runs(K);
       const auto x0 = initial_points(K, 2 * d, 23);
-      const auto gpu = run_fused(d, runs, x0, 300, kLogIts, zo::Backend::cuda);
-      const auto ref = run_reference(d, runs, x0, 300, kLogIts);
+      const auto gpu = run_fused(d, runs, x0, test_steps(), log_its(), zo::Backend::cuda);
+      const auto ref = run_reference(d, runs, x0, test_steps(), log_its());
       expect_close(gpu, ref);
     }
   }
@@ -57,16 +68,18 @@ TEST(FusedExample21Gpu, LogScheduleAcrossLaunchesAndDivergence) {
   const std::size_t d = 100;
   const auto runs = runs_with_divergence();
   const auto x0 = initial_points(runs.size(), 2 * d, 29);
-  const auto cpu = run_fused(d, runs, x0, 300, kLogIts, zo::Backend::cpu);
+  const auto cpu = run_fused(d, runs, x0, test_steps(), log_its(), zo::Backend::cpu);
   // Same steps in several launches, each logging its own iterations.
   zo::FusedExample21Batch gpu(d, runs, x0.data(), zo::Backend::cuda);
   const std::size_t K = runs.size();
   std::vector<double> metrics(cpu.metrics.size());
+  const auto all = log_its();
+  const std::uint64_t s = test_steps();
   std::size_t logged = 0;
-  for (std::uint64_t end : {0ull, 2ull, 50ull, 51ull, 300ull}) {
+  for (std::uint64_t end : {std::uint64_t{0}, std::uint64_t{2}, s / 6, s / 6 + 1, s}) {
     std::vector<std::uint64_t> its;
-    while (logged + its.size() < kLogIts.size() && kLogIts[logged + its.size()] <= end)
-      its.push_back(kLogIts[logged + its.size()]);
+    while (logged + its.size() < all.size() && all[logged + its.size()] <= end)
+      its.push_back(all[logged + its.size()]);
     std::vector<double> m(its.size() * K * 3);
     gpu.run(end - gpu.next_step(), its, m.data());
     std::copy(m.begin(), m.end(), metrics.begin() + logged * K * 3);
