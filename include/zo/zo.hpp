@@ -2,6 +2,7 @@
 #pragma once
 
 #include "zo/backend.hpp"
+#include "zo/device.hpp"
 #include "zo/direction.hpp"
 #include "zo/directions.hpp"
 #include "zo/error.hpp"

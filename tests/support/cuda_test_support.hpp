@@ -4,8 +4,10 @@
 #pragma once
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include "zo/device.hpp"
@@ -14,6 +16,19 @@
 #include "zo/run_batch.hpp"
 
 namespace zo_test {
+
+/// True when the tests run under compute-sanitizer (scripts/gpu-check.sh sets ZO_SANITIZER=1):
+/// the sanitizer slows kernels 10-100x, so the longest loops shrink and the largest sizes skip.
+inline bool under_sanitizer() {
+  const char* v = std::getenv("ZO_SANITIZER");
+  return v != nullptr && *v != '\0' && std::string(v) != "0";
+}
+
+/// `full` normally, `reduced` under compute-sanitizer.
+template <typename T>
+T sanitizer_scaled(T full, T reduced) {
+  return under_sanitizer() ? reduced : full;
+}
 
 /// The mixed batch of the trajectory tests: K runs cycling through methods zo / gd / zo0,
 /// distributions gaussian / rademacher / sphere, q = 1 and 3, λ ∈ {0.1, 0.05, 0.01}, with
