@@ -77,16 +77,18 @@ def main() -> int:
             c = int(row["config"])
             if c not in info:
                 info[c] = (row["method"], float(row["lambda"]), float(row["eta"]), int(row["q"]))
-                data[c] = defaultdict(lambda: ([], []))
+                data[c] = defaultdict(lambda: ([], [], []))
             if row["status"] == "diverged":
                 diverged_runs[c].add(int(row["run"]))
                 continue
             loss, trace = float(row["loss"]), float(row["trace"])
-            if not (math.isfinite(loss) and math.isfinite(trace)):
+            if not math.isfinite(loss):
                 continue
             cell = data[c][int(row["iteration"])]
             cell[0].append(loss)
             cell[1].append(trace)
+            if "test_accuracy" in row:
+                cell[2].append(float(row["test_accuracy"]))
     if not data:
         print("plot_sweep.py: the table has no rows", file=sys.stderr)
         return 2
@@ -110,18 +112,21 @@ def main() -> int:
         return cmap(0.1 + 0.8 * i / max(1, len(zo_lambdas) - 1))
 
     with_lambda_panel = len(zo_lambdas) >= 3
-    ncols = 3 if with_lambda_panel else 2
+    with_accuracy = any(cell[2] for series in data.values() for cell in series.values())
+    ncols = 2 + int(with_accuracy) + int(with_lambda_panel)
     fig, axes = plt.subplots(1, ncols, figsize=(5.6 * ncols, 4.4))
     ax_loss, ax_trace = axes[0], axes[1]
+    ax_acc = axes[2] if with_accuracy else None
+    panels = [(ax_loss, 0), (ax_trace, 1)] + ([(ax_acc, 2)] if with_accuracy else [])
     for c, series in data.items():
         its = sorted(series)
         x = [i + 1 for i in its]  # iteration 0 cannot sit on a log axis
-        centre = {0: [], 1: []}
-        lo = {0: [], 1: []}
-        hi = {0: [], 1: []}
+        centre = {0: [], 1: [], 2: []}
+        lo = {0: [], 1: [], 2: []}
+        hi = {0: [], 1: [], 2: []}
         n_seeds = 0
         for i in its:
-            for k in (0, 1):
+            for k in (0, 1, 2):
                 vals = series[i][k]
                 n_seeds = max(n_seeds, len(vals))
                 if args.band == "se":
@@ -139,7 +144,7 @@ def main() -> int:
         label += f"  [{n_seeds} seeds"
         label += f", {len(diverged_runs[c])} diverged]" if diverged_runs[c] else "]"
         color = color_of(c)
-        for ax, k in ((ax_loss, 0), (ax_trace, 1)):
+        for ax, k in panels:
             ax.plot(x, centre[k], color=color, lw=1.3, label=label)
             low = lo[k] if k == 1 else [max(v, 1e-300) for v in lo[k]]
             ax.fill_between(x, low, hi[k], color=color, alpha=0.22, lw=0)
@@ -153,12 +158,17 @@ def main() -> int:
     ax_trace.set_xlabel("iteration + 1")
     ax_trace.set_ylabel("tr ∇²f")
     ax_trace.set_title(f"Trace of Hessian ({band_text})")
-    for ax in (ax_loss, ax_trace):
+    if with_accuracy:
+        ax_acc.set_xscale("log")
+        ax_acc.set_xlabel("iteration + 1")
+        ax_acc.set_ylabel("test accuracy")
+        ax_acc.set_title(f"Test accuracy ({band_text})")
+    for ax, _ in panels:
         ax.grid(True, which="major", alpha=0.3)
     ax_trace.legend(fontsize=7, loc="best")
 
     if with_lambda_panel:
-        ax = axes[2]
+        ax = axes[-1]
         final = {}
         if args.summary:
             with open(args.summary, newline="") as f:

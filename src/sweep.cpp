@@ -129,27 +129,37 @@ class SweepBatch {
 class RunBatchEngine final : public SweepBatch {
  public:
   RunBatchEngine(const Objective& objective, std::vector<RunSpec> runs, const float* x0,
-                 BatchOptions options)
+                 BatchOptions options, const SweepSpec& spec)
       : batch_(objective, std::move(runs), x0, options),
-        metric_count_(objective.metric_names().size()) {}
+        objective_(objective),
+        metric_count_(objective.metric_names().size()),
+        estimator_(spec.trace_estimator),
+        probes_(spec.trace_probes),
+        seed_(spec.trace_seed) {
+    trace_options_.backend = options.backend;
+  }
 
   void run(std::uint64_t steps, const std::vector<std::uint64_t>& log_its,
            double* values) override {
     const std::uint64_t end = batch_.next_step() + steps;
     const std::size_t K = batch_.size();
-    const std::size_t width = 2 + metric_count_;
+    const bool estimate = estimator_ != TraceEstimator::exact;
+    const std::size_t width = 2 + metric_count_ + (estimate ? 1 : 0);
     loss_.resize(K);
     trace_.resize(K);
+    trace_se_.assign(K, 0.0);
     metrics_.resize(K * metric_count_);
     for (std::size_t i = 0; i < log_its.size(); ++i) {
       batch_.run(log_its[i] - batch_.next_step());
       batch_.measure(loss_.data(), trace_.data(), metric_count_ ? metrics_.data() : nullptr);
+      if (estimate) estimate_traces_now();
       for (std::size_t k = 0; k < K; ++k) {
         double* row = values + (i * K + k) * width;
         row[0] = loss_[k];
         row[1] = trace_[k];
         for (std::size_t m = 0; m < metric_count_; ++m)
           row[2 + m] = metrics_[k * metric_count_ + m];
+        if (estimate) row[2 + metric_count_] = trace_se_[k];
       }
     }
     batch_.run(end - batch_.next_step());
@@ -164,9 +174,46 @@ class RunBatchEngine final : public SweepBatch {
   Backend backend() const override { return batch_.backend(); }
 
  private:
+  /// trace_ and trace_se_ from the estimator at the current iterates (one batched call; a run
+  /// whose point makes the estimator fail, e.g. a diverged one, gets NaN).
+  void estimate_traces_now() {
+    const std::size_t K = batch_.size(), dim = batch_.dim();
+    points_.resize(K * dim);
+    batch_.copy_points(points_.data());
+    auto store = [this](std::size_t k, const TraceEstimate& e) {
+      trace_[k] = e.estimate;
+      trace_se_[k] = e.std_error;
+    };
+    try {
+      const auto est = estimate_traces(estimator_, objective_, points_.data(), K, probes_, seed_,
+                                       trace_options_);
+      for (std::size_t k = 0; k < K; ++k) store(k, est[k]);
+    } catch (const NotSupported&) {
+      throw;
+    } catch (const Error&) {
+      const double nan = std::numeric_limits<double>::quiet_NaN();
+      for (std::size_t k = 0; k < K; ++k) {
+        try {
+          store(k, estimate_trace(estimator_, objective_, &points_[k * dim], probes_, seed_,
+                                  trace_options_));
+        } catch (const NotSupported&) {
+          throw;
+        } catch (const Error&) {
+          trace_[k] = trace_se_[k] = nan;
+        }
+      }
+    }
+  }
+
   RunBatch batch_;
+  const Objective& objective_;
   std::size_t metric_count_;
-  std::vector<double> loss_, trace_, metrics_;
+  TraceEstimator estimator_;
+  std::uint32_t probes_;
+  std::uint64_t seed_;
+  TraceOptions trace_options_;
+  std::vector<double> loss_, trace_, trace_se_, metrics_;
+  std::vector<float> points_;
 };
 
 class FusedEngine final : public SweepBatch {
@@ -278,6 +325,10 @@ class SweepState {
  public:
   SweepState(const Objective& objective, SweepSpec spec)
       : objective_(objective), spec_(std::move(spec)), metric_names_(objective.metric_names()) {
+    if (spec_.trace_estimator != TraceEstimator::exact) {
+      ZO_EXPECTS(spec_.trace_probes >= 1, "sweep: trace_probes must be at least 1");
+      metric_names_.push_back("trace_se");
+    }
     ZO_EXPECTS(!spec_.configs.empty(), "sweep: no configurations (empty grid)");
     ZO_EXPECTS(!spec_.seeds.empty(), "sweep: no seeds");
     ZO_EXPECTS(spec_.steps <= kMaxStep + 1,
@@ -460,6 +511,9 @@ class SweepState {
     os << " engine=" << to_string(engine_) << " batch=" << batch_size_;
     if (engine_ == SweepEngine::batched) os << " backend=" << to_string(spec_.backend);
     os << " steps=" << spec_.steps << " init=" << float_bits_of(spec_.init_scale);
+    if (spec_.trace_estimator != TraceEstimator::exact)
+      os << " trace=" << to_string(spec_.trace_estimator) << "/" << spec_.trace_probes << "/"
+         << spec_.trace_seed;
     std::uint64_t h = 1469598103934665603ull;  // FNV-1a over configs, seeds and log schedule
     auto mix = [&h](std::uint64_t v) {
       for (int i = 0; i < 8; ++i) {
@@ -519,6 +573,12 @@ class SweepState {
   SweepEngine resolve_engine() const {
     std::string why;
     const bool fused = fused_possible(&why);
+    if (spec_.trace_estimator != TraceEstimator::exact) {
+      ZO_EXPECTS(spec_.engine != SweepEngine::fused,
+                 "sweep: the fused engine logs the exact trace only (estimators need the batched "
+                 "engine)");
+      return SweepEngine::batched;
+    }
     if (spec_.engine == SweepEngine::fused) {
       ZO_EXPECTS(fused, "sweep: the fused engine cannot run this sweep: " + why);
       return SweepEngine::fused;
@@ -573,13 +633,13 @@ class SweepState {
       options.backend = spec_.backend;
       options.on_non_finite = NonFinitePolicy::mark_diverged;
       try {
-        batch_ = std::make_unique<RunBatchEngine>(objective_, runs, x, options);
+        batch_ = std::make_unique<RunBatchEngine>(objective_, runs, x, options, spec_);
       } catch (const NotCompiled& e) {
         if (spec_.backend != Backend::automatic) throw;
         log_line(std::string("zo sweep: the CUDA RunBatch is unavailable (") + e.what() +
                  "); using the CPU");
         options.backend = Backend::cpu;
-        batch_ = std::make_unique<RunBatchEngine>(objective_, std::move(runs), x, options);
+        batch_ = std::make_unique<RunBatchEngine>(objective_, std::move(runs), x, options, spec_);
       }
     }
     if (next_step > 0 || !st.empty()) batch_->restore(x, next_step, st);

@@ -87,6 +87,18 @@ wait $pid; rc=$?
 out=$("$zo" sweep --quiet --no-plot "${long[@]}" --seeds 0:3 --out "$work/sig.csv" --resume 2>&1); rc=$?
 [[ $rc -eq 2 && "$out" == *"different sweep"* ]] || { echo "FAIL: mismatched resume: rc=$rc '$out'"; fail=1; }
 
+# A linear model (Figure 2's logistic regression) on small synthetic data: its metrics are columns.
+"$zo" sweep --quiet --no-plot --problem logistic --n-train 120 --n-test 60 --raw-features 8 --dim 40 \
+  --seeds 0:2 --methods gd,zo --lambdas 0.1 --etas 0.01 --steps 60 --log-points 4 --backend cpu \
+  --out "$work/lin.csv" >/dev/null 2>&1 || { echo "FAIL: logistic sweep"; fail=1; }
+[[ $(head -1 "$work/lin.csv") == *",trace,train_accuracy,test_loss,test_trace,test_accuracy,status,"* ]] \
+  || { echo "FAIL: logistic header $(head -1 "$work/lin.csv")"; fail=1; }
+# An estimated trace adds its standard error.
+"$zo" sweep --quiet --no-plot --d 6 --seeds 0:2 --methods zo --lambdas 0.1 --steps 50 --log-points 3 \
+  --backend cpu --trace-estimator zo --trace-probes 8 --out "$work/est.csv" >/dev/null 2>&1 \
+  || { echo "FAIL: estimated-trace sweep"; fail=1; }
+[[ $(head -1 "$work/est.csv") == *",B,trace_se,status,"* ]] || { echo "FAIL: estimator header"; fail=1; }
+
 "$zo" sweep --help | grep -q -- "--resume" || { echo "FAIL: --help lacks --resume"; fail=1; }
 [[ $fail -eq 0 ]] && echo "cli sweep: all checks passed"
 exit $fail

@@ -1,6 +1,7 @@
 // `zo sweep`: a grid of runs (seeds × λ × η × q × method) on one problem, advanced together in
 // batches, written as one long CSV table plus a per-configuration summary, checkpointed,
 // resumable, and drawn as a banded figure.
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -15,8 +16,12 @@
 #include "cli_args.hpp"
 #include "cli_common.hpp"
 #include "commands.hpp"
+#include "zo/classification_data.hpp"
 #include "zo/error.hpp"
 #include "zo/example21.hpp"
+#include "zo/feature_pipeline.hpp"
+#include "zo/libsvm.hpp"
+#include "zo/linear_model.hpp"
 #include "zo/sweep.hpp"
 
 #if defined(ZO_HAVE_NLOHMANN_JSON)
@@ -99,9 +104,45 @@ T parse_or_usage(const std::string& option, const std::string& text, Parse parse
 struct Problem {
   std::unique_ptr<zo::Objective> objective;
   float init_scale = 1.0f;
+  std::string description;
 };
 
-Problem make_problem(const ArgParser& p) {
+/// The data of a linear problem: a LIBSVM train/test pair (--train, --test) or seeded synthetic
+/// data, through the paper's feature pipeline (as `zo linear` does).
+zo::TrainTestSplit linear_data(const ArgParser& p, std::string* description) {
+  zo::TrainTestSplit raw;
+  const bool from_files = !p.str("train").empty();
+  if (from_files) {
+    const std::string train_path = p.str("train");
+    const std::string test_path = p.str("test").empty() ? train_path + ".t" : p.str("test");
+    for (const auto& path : {train_path, test_path})
+      if (!std::ifstream(path))
+        throw UsageError("zo sweep: --train/--test: cannot read '" + path + "'");
+    zo::LibsvmData train = zo::read_libsvm(train_path);
+    zo::LibsvmData test = zo::read_libsvm(test_path);
+    const std::size_t cols = std::max(train.features.cols, test.features.cols);
+    train.features.cols = test.features.cols = cols;
+    raw.train = zo::make_binary_dataset(std::move(train));
+    raw.test = zo::make_binary_dataset(std::move(test));
+    *description = train_path + " / " + test_path;
+  } else {
+    zo::SyntheticSpec spec;
+    spec.train_rows = static_cast<std::size_t>(p.integer("n-train", 1));
+    spec.test_rows = static_cast<std::size_t>(p.integer("n-test", 1));
+    spec.features = static_cast<std::size_t>(p.integer("raw-features", 1));
+    spec.seed = static_cast<std::uint64_t>(p.integer("data-seed", 0));
+    raw = zo::make_synthetic_classification(spec);
+    *description = "synthetic data (" + std::to_string(spec.train_rows) + " train / " +
+                   std::to_string(spec.test_rows) + " test samples)";
+  }
+  zo::PipelineSpec pipeline;
+  pipeline.seed = static_cast<std::uint64_t>(p.integer("data-seed", 0));
+  pipeline.projection_dim = static_cast<std::size_t>(
+      p.str("dim") == "auto" ? (from_files ? 10000 : 1000) : p.integer("dim", 0));
+  return zo::apply_feature_pipeline(raw, pipeline);
+}
+
+Problem make_problem(const ArgParser& p, zo::Backend backend) {
   const std::string name = p.str("problem");
   Problem out;
   if (name == "example21") {
@@ -109,7 +150,22 @@ Problem make_problem(const ArgParser& p) {
     out.init_scale = 1.0f;  // y, z ~ N(0, I), as in Figure 1
     return out;
   }
-  throw UsageError("zo sweep: --problem: unknown problem '" + name + "' (expected example21)");
+  if (name == "svm" || name == "logistic") {
+    std::string description;
+    zo::TrainTestSplit data = linear_data(p, &description);
+    zo::LinearModelOptions options;
+    options.backend = backend;
+    out.objective = std::make_unique<zo::LinearModel>(
+        zo::parse_linear_loss(name),
+        std::make_shared<const zo::BinaryDataset>(std::move(data.train)),
+        std::make_shared<const zo::BinaryDataset>(std::move(data.test)), options);
+    out.init_scale = 0.1f;  // x0 = 0.1 N(0, I), as in Figure 2
+    out.description =
+        name + " on " + description + ", " + std::to_string(out.objective->dim()) + " parameters";
+    return out;
+  }
+  throw UsageError("zo sweep: --problem: unknown problem '" + name +
+                   "' (expected example21, svm or logistic)");
 }
 
 std::string with_suffix(const std::string& path, const std::string& suffix,
@@ -131,8 +187,17 @@ int cmd_sweep(const std::vector<std::string>& args) {
       "byte-identical to an uninterrupted sweep. Options may come from a JSON file\n"
       "(--config; keys are option names; the command line overrides it).");
   p.option("config", "", "JSON file with any of these options (keys without the dashes)");
-  p.option("problem", "example21", "example21 (h(y,z) = (y'z - 1)^2/2)");
+  p.option("problem", "example21",
+           "example21 (h(y,z) = (y'z - 1)^2/2), svm or logistic (linear models, Figure 2)");
   p.option("d", "100", "example21: dimension of y and of z (2d parameters)");
+  p.option("train", "", "svm/logistic: LIBSVM training file (default: synthetic data)");
+  p.option("test", "", "svm/logistic: LIBSVM test file (default: <train>.t)");
+  p.option("n-train", "1000", "svm/logistic synthetic data: training samples");
+  p.option("n-test", "1000", "svm/logistic synthetic data: test samples");
+  p.option("raw-features", "50", "svm/logistic synthetic data: raw features");
+  p.option("data-seed", "0", "svm/logistic: seed of the synthetic data and of the projection");
+  p.option("dim", "auto",
+           "svm/logistic: random-feature dimension D (auto: 10000 files, 1000 synthetic)");
   p.option("seeds", "0:10", "seeds: comma list and/or ranges a:b (b exclusive)");
   p.option("methods", "gd,zo,zo0", "methods: gd, zo, zo0 (ZO with lambda->0)");
   p.option("lambdas", "0.1,0.05,0.01", "smoothing radii of the zo runs");
@@ -154,6 +219,10 @@ int cmd_sweep(const std::vector<std::string>& args) {
            "long table; the summary (_summary.csv), checkpoint (.ckpt), PNG and Parquet go beside");
   p.option("checkpoint-seconds", "60", "write a checkpoint at least this often (0 = off)");
   p.option("checkpoint-steps", "0", "... and every N steps of a batch (0 = off)");
+  p.option("trace-estimator", "exact",
+           "trace column: exact (closed form), or an estimate: hutchinson, zo, sharpness, hutch++");
+  p.option("trace-probes", "16", "probes per trace estimate");
+  p.option("trace-seed", "0", "seed of the trace probes (the same at every logged iteration)");
   p.option("band", "se", "figure bands: se (mean +- standard error) or quantile (10-90%)");
   p.option("stop-after-steps", "0",
            "testing: behave as if Ctrl-C came once N run-steps are done (0 = off)");
@@ -175,8 +244,10 @@ int cmd_sweep(const std::vector<std::string>& args) {
     }
   }
 
-  Problem problem = make_problem(p);
   zo::SweepSpec spec;
+  spec.backend = parse_or_usage<zo::Backend>(
+      "backend", p.str("backend"), [](const std::string& t) { return zo::parse_backend(t); });
+  Problem problem = make_problem(p, spec.backend);
   for (long long s : p.integer_list("seeds", 0))
     spec.seeds.push_back(static_cast<std::uint64_t>(s));
   spec.steps = static_cast<std::uint64_t>(p.integer("steps", 0));
@@ -208,8 +279,11 @@ int cmd_sweep(const std::vector<std::string>& args) {
   spec.init_scale =
       p.str("init-scale").empty() ? problem.init_scale : static_cast<float>(p.number("init-scale"));
   spec.batch_size = static_cast<std::size_t>(p.integer("batch-size", 0));
-  spec.backend = parse_or_usage<zo::Backend>(
-      "backend", p.str("backend"), [](const std::string& t) { return zo::parse_backend(t); });
+  spec.trace_estimator = parse_or_usage<zo::TraceEstimator>(
+      "trace-estimator", p.str("trace-estimator"),
+      [](const std::string& t) { return zo::parse_trace_estimator(t); });
+  spec.trace_probes = static_cast<std::uint32_t>(p.integer("trace-probes", 1));
+  spec.trace_seed = static_cast<std::uint64_t>(p.integer("trace-seed", 0));
   spec.engine = parse_or_usage<zo::SweepEngine>(
       "engine", p.str("engine"), [](const std::string& t) { return zo::parse_sweep_engine(t); });
   const std::string band = p.str("band");
@@ -233,6 +307,8 @@ int cmd_sweep(const std::vector<std::string>& args) {
 
   zo::Sweep sweep(*problem.objective, spec);
   const auto totals = sweep.progress();
+  if (!p.has_flag("quiet") && !problem.description.empty())
+    std::fprintf(stderr, "zo sweep: %s\n", problem.description.c_str());
   if (!p.has_flag("quiet")) {
     std::fprintf(stderr,
                  "zo sweep: %zu configs x %zu seeds = %zu runs x %llu steps on %s (%s engine, %zu "

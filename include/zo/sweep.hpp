@@ -14,6 +14,7 @@
 #include "zo/export.hpp"
 #include "zo/objective.hpp"
 #include "zo/run_batch.hpp"
+#include "zo/trace.hpp"
 
 namespace zo {
 
@@ -61,6 +62,13 @@ struct SweepSpec {
   std::size_t batch_size = 0;  ///< runs advanced together; 0 = automatic (memory-bounded)
   Backend backend = Backend::automatic;
   SweepEngine engine = SweepEngine::automatic;
+  /// The trace column: `exact` logs the objective's closed form (NaN when it has none); any
+  /// other estimator (zo/trace.hpp) logs an estimate with `trace_probes` probes and common random
+  /// numbers from `trace_seed` (so resumed sweeps log the same values), adds a `trace_se` column
+  /// (its standard error) and uses the batched engine.
+  TraceEstimator trace_estimator = TraceEstimator::exact;
+  std::uint32_t trace_probes = 16;
+  std::uint64_t trace_seed = 0;
 };
 
 /// A long-format table: one row per (run, logged iteration). `metrics` is row-major with
@@ -116,7 +124,8 @@ class ZO_API Sweep {
 
   /// The spec, with log_iterations sorted, deduplicated and ending at `steps`.
   const SweepSpec& spec() const;
-  /// The objective's name and metric names (columns of the table).
+  /// The objective's name, and the metric columns of the table: the objective's metric_names(),
+  /// then `trace_se` when the trace is estimated.
   std::string objective_name() const;
   const std::vector<std::string>& metric_names() const;
   /// configs.size() × seeds.size().
