@@ -168,15 +168,9 @@ TEST(Sweep, ResumeGivesByteIdenticalFiles) {
     spec.batch_size = 6;  // 20 runs → batches of 6, 6, 6, 2: stops land mid-batch and between
     const Files reference = run_to_files(objective, spec, dir, "ref");
     // Stops: inside the first batch; right at its end (6 runs × 200 steps); twice in a row.
-    // (RunBatch's per-step cost dominates on a 2-core CI machine: fewer cases for `batched`; the
-    // resume logic is the same for both engines.)
-    const bool fused = engine == zo::SweepEngine::fused;
-    const std::vector<std::vector<std::uint64_t>> all_stops =
-        fused ? std::vector<std::vector<std::uint64_t>>{{500}, {1200}, {700, 2500, 3100}, {1}}
-              : std::vector<std::vector<std::uint64_t>>{{700, 2500, 3100}};
-    for (const auto& stops : all_stops) {
+    for (const auto& stops :
+         std::vector<std::vector<std::uint64_t>>{{500}, {1200}, {700, 2500, 3100}, {1}}) {
       for (bool garbage : {false, true}) {
-        if (!fused && !garbage) continue;
         const Files resumed = interrupted_then_resumed(objective, spec, dir, stops, garbage);
         EXPECT_EQ(resumed.table, reference.table) << "first stop " << stops[0];
         EXPECT_EQ(resumed.summary, reference.summary) << "first stop " << stops[0];
