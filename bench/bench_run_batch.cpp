@@ -190,7 +190,8 @@ void cuda_grid(benchmark::internal::Benchmark* b) {
     for (std::int64_t K : kRunsGrid) b->Args({fused, K, kHalfDimForRuns, 1});
     for (std::int64_t q : kExtraQ) b->Args({fused, kRunsForQ, kHalfDimForRuns, q});
     for (std::int64_t K : kSmallRuns)
-      for (std::int64_t h : kHalfDimGrid) b->Args({fused, K, h, 1});
+      for (std::int64_t h : kHalfDimGrid)
+        if (K * h <= kMaxRunsTimesHalfDim) b->Args({fused, K, h, 1});
   }
   b->ArgNames({"fused", "K", "h", "q"});
 }
@@ -202,8 +203,11 @@ void cpu_grid(benchmark::internal::Benchmark* b) {
 }
 
 BENCHMARK(BM_CopyCeiling)->UseManualTime()->Iterations(1);
-BENCHMARK(BM_CudaRunBatch)->Apply(cuda_grid)->UseManualTime()->MinTime(kMinTime)->Unit(
-    benchmark::kMicrosecond);
+BENCHMARK(BM_CudaRunBatch)
+    ->Apply(cuda_grid)
+    ->UseManualTime()
+    ->MinTime(kMinTime)
+    ->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_CpuRunBatch)
     ->Apply(cpu_grid)
     ->UseRealTime()

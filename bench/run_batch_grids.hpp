@@ -11,10 +11,12 @@ namespace zo_bench {
 constexpr std::int64_t kHalfDimForRuns = 100;
 constexpr std::int64_t kRunsGrid[] = {1, 4, 16, 64, 256, 1024, 4096, 16384, 65536};
 
-/// Over d at small K: dim = 2h = 2^10 … 2^24.
-constexpr std::int64_t kHalfDimGrid[] = {1 << 9,  1 << 11, 1 << 13, 1 << 15,
-                                         1 << 17, 1 << 19, 1 << 21, 1 << 23};
+/// Over d at small K: dim = 2h = 2^10 … 2^28, for K·h ≤ kMaxRunsTimesHalfDim (K = 8 stops at
+/// dim = 2^24; K = 1 goes to 2^28 coordinates, 1 GiB per iterate).
+constexpr std::int64_t kHalfDimGrid[] = {1 << 9,  1 << 11, 1 << 13, 1 << 15, 1 << 17,
+                                         1 << 19, 1 << 21, 1 << 23, 1 << 25, 1 << 27};
 constexpr std::int64_t kSmallRuns[] = {1, 8};
+constexpr std::int64_t kMaxRunsTimesHalfDim = std::int64_t{1} << 27;
 
 /// Directions per step: q = 1 everywhere, plus these at K = kRunsForQ, h = kHalfDimForRuns.
 constexpr std::int64_t kRunsForQ = 4096;
