@@ -267,7 +267,8 @@ void require_device_pointer(const void* ptr, const char* what) {
   }
   if (attr.type != cudaMemoryTypeDevice && attr.type != cudaMemoryTypeManaged) {
     ZO_FAIL(InvalidArgument, std::string("Example21 on device memory: ") + what +
-                                 " is host memory, but a device batch needs device outputs");
+                                 " is not device memory (a device batch needs device inputs"
+                                 " and outputs)");
   }
 }
 
