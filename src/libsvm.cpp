@@ -47,6 +47,59 @@ std::string excerpt(const char* begin, const char* line_end) {
   return out;
 }
 
+/// Clinger's fast path for floats. Parses [-]digits[.digits][(e|E)[+|-]digits] from `s`; when
+/// the digits form an integer m < 2^24 and the decimal exponent k satisfies |k| ≤ 10, both m and
+/// 10^|k| are exact floats, so m·10^k (or m/10^−k) is a single correctly rounded IEEE operation:
+/// the float std::from_chars returns, at a fraction of the cost. Returns the end of the number,
+/// or nullptr when the fast path does not apply (the caller then uses std::from_chars).
+const char* parse_float_fast(const char* s, const char* end, float* out) {
+  static constexpr float kPow10[] = {1e0f, 1e1f, 1e2f, 1e3f, 1e4f, 1e5f,
+                                     1e6f, 1e7f, 1e8f, 1e9f, 1e10f};
+  constexpr std::uint64_t kLimit = std::uint64_t{1} << 24;
+  const char* p = s;
+  const bool negative = p < end && *p == '-';
+  if (negative) ++p;
+  std::uint64_t m = 0;
+  int k = 0;
+  bool any_digit = false;
+  for (; p < end && is_digit(*p); ++p) {
+    m = m * 10 + static_cast<std::uint64_t>(*p - '0');
+    if (m >= kLimit) return nullptr;
+    any_digit = true;
+  }
+  if (p < end && *p == '.') {
+    ++p;
+    for (; p < end && is_digit(*p); ++p) {
+      m = m * 10 + static_cast<std::uint64_t>(*p - '0');
+      if (m >= kLimit) return nullptr;
+      --k;
+      any_digit = true;
+    }
+  }
+  if (!any_digit) return nullptr;
+  if (p < end && (*p == 'e' || *p == 'E')) {
+    const char* q = p + 1;
+    const bool exp_negative = q < end && *q == '-';
+    if (q < end && (*q == '-' || *q == '+')) ++q;
+    int e = 0, e_digits = 0;
+    for (; q < end && is_digit(*q); ++q) {
+      if (++e_digits > 3) return nullptr;
+      e = e * 10 + (*q - '0');
+    }
+    if (e_digits == 0) return nullptr;  // "1e": let std::from_chars decide where it stops
+    k += exp_negative ? -e : e;
+    p = q;
+  }
+  float v = 0.0f;
+  if (m != 0) {
+    if (k < -10 || k > 10) return nullptr;
+    v = static_cast<float>(m);
+    v = k >= 0 ? v * kPow10[k] : v / kPow10[-k];
+  }
+  *out = negative ? -v : v;
+  return p;
+}
+
 /// A parse failure inside a chunk: its position, to be turned into "file:line:col" once the
 /// number of lines before the chunk is known.
 struct ChunkError {
@@ -74,6 +127,17 @@ class ChunkParser {
       : begin_(begin), end_(end), limit_(max_index), out_(out) {}
 
   void parse() {
+    // Exact reservations (one cheap pass): no reallocation while parsing.
+    std::size_t colons = 0, newlines = 0;
+    for (const char* c = begin_; c < end_; ++c) {
+      colons += *c == ':';
+      newlines += *c == '\n';
+    }
+    out_.cols.reserve(colons);
+    out_.values.reserve(colons);
+    out_.labels.reserve(newlines + 1);
+    out_.qids.reserve(newlines + 1);
+    out_.row_nnz_end.reserve(newlines + 1);
     const char* p = begin_;
     while (p < end_) {
       line_start_ = p;
@@ -147,6 +211,13 @@ class ChunkParser {
     if (s == line_end || at_field_end(s, line_end))
       return fail(p, "missing value after ':' in '" + excerpt(token, line_end) + "'");
     float v = 0.0f;
+    if (const char* fast_end = parse_float_fast(s, line_end, &v)) {
+      if (!at_field_end(fast_end, line_end))
+        return fail(p, "value '" + excerpt(p, line_end) + "' is not a number");
+      *out = v;
+      *next = fast_end;
+      return true;
+    }
     const auto r = std::from_chars(s, line_end, v, std::chars_format::general);
     if (r.ec == std::errc::invalid_argument || !at_field_end(r.ptr, line_end))
       return fail(p, "value '" + excerpt(p, line_end) + "' is not a number");
@@ -197,19 +268,22 @@ class ChunkParser {
       if (!is_digit(*p)) {
         return fail(p, "expected <index>:<value>, found '" + excerpt(token, line_end) + "'");
       }
+      // Decimal digits by hand (at most 18 fit a uint64 without overflow checks).
       std::uint64_t index = 0;
-      const auto r = std::from_chars(p, line_end, index);
-      if (r.ec == std::errc::result_out_of_range || (r.ec == std::errc() && index > kMaxIndex))
+      const char* q = p;
+      for (; q < line_end && is_digit(*q) && q - p < 18; ++q)
+        index = index * 10 + static_cast<std::uint64_t>(*q - '0');
+      if ((q < line_end && is_digit(*q)) || index > kMaxIndex)
         return fail(p, "index '" + excerpt(token, line_end) + "' is out of range (at most " +
                            std::to_string(kMaxIndex) + ")");
-      if (r.ptr == line_end || *r.ptr != ':')
-        return fail(r.ptr, "expected ':' after the index in '" + excerpt(token, line_end) + "'");
+      if (q == line_end || *q != ':')
+        return fail(q, "expected ':' after the index in '" + excerpt(token, line_end) + "'");
       if (index == 0) return fail(p, "index 0 is not allowed (indices are 1-based)");
       if (limit_ != 0 && index > limit_)
         return fail(p, "index " + std::to_string(index) + " exceeds the feature count " +
                            std::to_string(limit_));
       float value = 0.0f;
-      if (!parse_value(token, r.ptr + 1, line_end, &value, &p)) return false;
+      if (!parse_value(token, q + 1, line_end, &value, &p)) return false;
       if (index == previous) return fail(token, "duplicate index " + std::to_string(index));
       if (index < previous) sorted = false;
       previous = index;

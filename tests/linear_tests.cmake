@@ -6,3 +6,30 @@ zo_add_test(test_libsvm_fuzz SOURCES test_libsvm_fuzz.cpp)
 zo_add_test(test_linear_model SOURCES test_linear_model.cpp LIBS OpenMP::OpenMP_CXX)
 zo_add_test(test_classification_data SOURCES test_classification_data.cpp LIBS OpenMP::OpenMP_CXX)
 zo_add_test(test_callback_objective SOURCES test_callback_objective.cpp)
+
+# `zo linear`: option and data-file errors, CSV shape, both engines, file pairs, the plot.
+add_test(NAME cli_linear COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cli_linear_test.sh $<TARGET_FILE:zo_cli>
+                                 ${CMAKE_CURRENT_BINARY_DIR}/cli_linear_work)
+set_tests_properties(cli_linear PROPERTIES LABELS "cpu;cli" TIMEOUT 300)
+
+# GPU: LinearModel on the CUDA backend vs the CPU reference (skips without a device).
+zo_add_test(test_linear_model_cuda SOURCES test_linear_model_cuda.cpp GPU)
+
+# nvcc users' objectives: device functors (zo/device_objective.cuh) and device callbacks. The
+# host-path tests run everywhere this builds; the device-path tests skip without a GPU.
+if(ZO_HAVE_CUDA)
+  add_executable(test_device_objective test_device_objective.cu)
+  target_link_libraries(test_device_objective PRIVATE zo::zo zo_test_support GTest::gtest_main)
+  add_test(NAME test_device_objective COMMAND test_device_objective)
+  set_tests_properties(test_device_objective PROPERTIES LABELS "gpu" TIMEOUT 900)
+endif()
+
+# The user-objective examples (examples/callback, examples/device_functor) build against an
+# installed copy and run.
+add_test(NAME linear_examples
+         COMMAND ${CMAKE_COMMAND} -DZO_BUILD_DIR=${PROJECT_BINARY_DIR} -DZO_SOURCE_DIR=${PROJECT_SOURCE_DIR}
+                 -DWORK_DIR=${CMAKE_CURRENT_BINARY_DIR}/linear_examples_work -DGENERATOR=${CMAKE_GENERATOR}
+                 -DWITH_CUDA=${ZO_HAVE_CUDA} -DCUDA_COMPILER=${CMAKE_CUDA_COMPILER}
+                 "-DCUDA_ARCHITECTURES=${CMAKE_CUDA_ARCHITECTURES}"
+                 -P ${CMAKE_CURRENT_SOURCE_DIR}/linear_examples_test.cmake)
+set_tests_properties(linear_examples PROPERTIES LABELS "cpu;packaging" TIMEOUT 900)

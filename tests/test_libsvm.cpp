@@ -3,12 +3,14 @@
 #include <gtest/gtest.h>
 #include <omp.h>
 
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <random>
 #include <string>
 
 #include "zo/error.hpp"
@@ -259,4 +261,53 @@ TEST(LibsvmParallel, ChunkedParseIsIdenticalForAnyThreadCount) {
     EXPECT_EQ(error_of(bad).rfind("in.svm:60001:7: duplicate index 3", 0), 0u) << error_of(bad);
   }
   omp_set_num_threads(saved);
+}
+
+// Values are parsed by a fast path (Clinger: ≤ 7 significant digits, |exponent| ≤ 10) with a
+// std::from_chars fallback: both must give the correctly rounded float, i.e. the same bits as
+// std::from_chars, for every form a data set may contain.
+TEST(LibsvmValues, FastPathMatchesFromCharsBitForBit) {
+  std::mt19937_64 rng(77);
+  std::uniform_real_distribution<double> mantissa(-10.0, 10.0);
+  std::uniform_int_distribution<int> exponent(-14, 14), digits(1, 10), len(1, 9);
+  std::vector<std::string> values;
+  char buf[64];
+  for (int i = 0; i < 60000; ++i) {
+    switch (i % 3) {
+      case 0: {  // printf forms of random magnitudes and precisions
+        const double v = mantissa(rng) * std::pow(10.0, exponent(rng));
+        std::snprintf(buf, sizeof buf, "%.*g", digits(rng), v);
+        values.emplace_back(buf);
+        break;
+      }
+      case 1: {  // digit strings with a random decimal point and an optional exponent
+        std::string s = (rng() & 1) ? "-" : "";
+        const int n = len(rng), dot = static_cast<int>(rng() % (n + 2)) - 1;
+        for (int k = 0; k < n; ++k) {
+          if (k == dot) s += '.';
+          s += static_cast<char>('0' + rng() % 10);
+        }
+        if (rng() % 3 == 0) s += "e" + std::to_string(exponent(rng));
+        values.push_back(s);
+        break;
+      }
+      default: {  // halfway-ish cases: 7-8 digit integers and their tenths
+        const auto m = static_cast<long>(rng() % 100000000);
+        values.push_back(std::to_string(m) + ((rng() & 1) ? "" : "e-1"));
+        break;
+      }
+    }
+  }
+  std::string text;
+  for (const auto& v : values) text += "1 1:" + v + "\n";
+  const auto d = parse(text);
+  ASSERT_EQ(d.features.rows, values.size());
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    float expected = 0.0f;
+    const auto r = std::from_chars(values[i].data(), values[i].data() + values[i].size(), expected);
+    if (r.ec != std::errc()) continue;  // out of float range: covered by other tests
+    const float got = d.features.values[i];
+    EXPECT_EQ(std::memcmp(&got, &expected, sizeof(float)), 0)
+        << "'" << values[i] << "': got " << got << ", std::from_chars gives " << expected;
+  }
 }

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# `zo linear`: bad options give one line naming the option and exit code 2; malformed data files
+# give "file:line:column" and exit code 1; short runs on synthetic data and on a LIBSVM file pair
+# (test file found as <train>.t) write the CSV with the documented columns and one row per
+# (loss, method, logged iteration); both engines run; the PNG is drawn when matplotlib exists.
+set -u
+zo="$1"
+work="$2"
+rm -rf "$work" && mkdir -p "$work"
+fail=0
+small=(--quiet --no-plot --backend cpu --iters 50 --log-points 5 --n-train 60 --n-test 40
+       --raw-features 5 --dim 30)
+
+expect_usage_error() {  # <expected substring> <args...>
+  local want="$1"; shift
+  local out rc
+  out=$("$zo" linear --quiet --no-plot --out "$work/x.csv" "$@" 2>&1 >/dev/null); rc=$?
+  if [[ $rc -ne 2 ]]; then echo "FAIL: zo linear $* exited $rc, expected 2 ($out)"; fail=1; fi
+  if [[ "$out" != *"$want"* ]]; then echo "FAIL: zo linear $*: message '$out' lacks '$want'"; fail=1; fi
+  if [[ $(printf '%s\n' "$out" | wc -l) -ne 1 ]]; then echo "FAIL: zo linear $*: not one line: $out"; fail=1; fi
+}
+expect_usage_error "--iters" --iters -1
+expect_usage_error "--svm-eta" --svm-eta 0
+expect_usage_error "--svm-gd-eta" --svm-gd-eta -1
+expect_usage_error "--logistic-lambda" --logistic-lambda -0.1
+expect_usage_error "--logistic-eta" --logistic-eta abc
+expect_usage_error "--losses" --losses svm,hinge
+expect_usage_error "--methods" --methods gd,sgd
+expect_usage_error "--pipeline" --pipeline pca
+expect_usage_error "--dim" --dim 0
+expect_usage_error "--engine" --engine fast
+expect_usage_error "--backend" --backend tpu
+expect_usage_error "--density" --density 2
+expect_usage_error "--label-noise" --label-noise -1
+expect_usage_error "--n-train" --n-train 0
+expect_usage_error "--init-scale" --init-scale -1
+expect_usage_error "--train" --train "$work/no-such-file.svm"
+expect_usage_error "--test" --test "$work/a.svm.t"
+expect_usage_error "unknown option --bogus" --bogus 1
+out=$("$zo" linear --quiet --no-plot --out /proc/no/such/dir/x.csv 2>&1); rc=$?
+[[ $rc -eq 2 && "$out" == *"--out"* ]] || { echo "FAIL: unwritable --out: rc=$rc '$out'"; fail=1; }
+
+# Synthetic data: 2 losses x 2 methods x logged iterations {0,1,3,7,19,50} = 24 rows.
+header="loss,method,lambda,eta,seed,iteration,train_loss,train_trace,train_accuracy,test_loss,test_trace,test_accuracy"
+"$zo" linear "${small[@]}" --out "$work/syn.csv" >/dev/null || { echo "FAIL: synthetic run"; fail=1; }
+[[ "$(head -1 "$work/syn.csv")" == "$header" ]] || { echo "FAIL: header $(head -1 "$work/syn.csv")"; fail=1; }
+rows=$(($(wc -l < "$work/syn.csv") - 1))
+[[ $rows -eq 24 ]] || { echo "FAIL: synthetic: expected 24 rows, got $rows"; fail=1; }
+grep -q "^svm,zo,0.0500000007,9.99999975e-05,0,50," "$work/syn.csv" || { echo "FAIL: no final svm zo row"; fail=1; }
+grep -q "^logistic,gd,0,0.00999999978,0,50," "$work/syn.csv" || { echo "FAIL: no final logistic gd row"; fail=1; }
+"$zo" linear "${small[@]}" --engine margins --losses logistic --methods zo --out "$work/margins.csv" \
+  >/dev/null || { echo "FAIL: margins engine run"; fail=1; }
+rows=$(($(wc -l < "$work/margins.csv") - 1))
+[[ $rows -eq 6 ]] || { echo "FAIL: margins engine: expected 6 rows, got $rows"; fail=1; }
+
+# A LIBSVM pair: train.svm and train.svm.t (found automatically), raw and with the pipeline.
+cat > "$work/a.svm" <<'DATA'
+# a tiny training file
++1 1:0.5 3:1.25 qid:1
+-1 2:1 4:-0.5
++1 1:1 2:0.25 4:2
+-1 3:-1
++1 1:0.75 4:1
+-1 2:2 3:0.5
+DATA
+printf -- '+1 1:1 3:0.5\n-1 2:1.5\n+1 4:1\n' > "$work/a.svm.t"
+# qid must directly follow the label: the first file is malformed on line 2, column 17.
+out=$("$zo" linear --quiet --no-plot --train "$work/a.svm" --out "$work/x.csv" 2>&1); rc=$?
+[[ $rc -eq 1 && "$out" == *"a.svm:2:17:"* ]] || { echo "FAIL: malformed file: rc=$rc '$out'"; fail=1; }
+sed -i 's/ qid:1//' "$work/a.svm"
+for pipeline in none standardize paper; do
+  "$zo" linear --quiet --no-plot --backend cpu --iters 20 --log-points 3 --train "$work/a.svm" \
+    --pipeline "$pipeline" --dim 16 --out "$work/file_$pipeline.csv" >/dev/null ||
+    { echo "FAIL: file run with --pipeline $pipeline"; fail=1; continue; }
+  rows=$(($(wc -l < "$work/file_$pipeline.csv") - 1))
+  # logged iterations {0, 1, 4, 20}: 2 losses x 2 methods x 4 = 16 rows
+  [[ $rows -eq 16 ]] || { echo "FAIL: --pipeline $pipeline: expected 16 rows, got $rows"; fail=1; }
+done
+
+if python3 -c "import matplotlib" 2>/dev/null; then
+  "$zo" linear --quiet --backend cpu --iters 20 --log-points 3 --n-train 40 --n-test 20 \
+    --raw-features 4 --dim 8 --out "$work/plot.csv" >/dev/null || { echo "FAIL: run with plot"; fail=1; }
+  [[ -s "$work/plot.png" ]] || { echo "FAIL: no PNG written"; fail=1; }
+fi
+"$zo" linear --help | grep -q -- "--svm-lambda" || { echo "FAIL: --help lacks --svm-lambda"; fail=1; }
+[[ $fail -eq 0 ]] && echo "cli linear: all checks passed"
+exit $fail

@@ -1,0 +1,38 @@
+# Installs the build tree into a scratch prefix, then configures, builds and runs the standalone
+# projects examples/callback and (when CUDA is available) examples/device_functor against it
+# with find_package(zo) — the pattern of tests/consumer_test.cmake.
+# Variables: ZO_BUILD_DIR, ZO_SOURCE_DIR, WORK_DIR, GENERATOR, WITH_CUDA, CUDA_COMPILER,
+# CUDA_ARCHITECTURES.
+file(REMOVE_RECURSE ${WORK_DIR})
+execute_process(COMMAND ${CMAKE_COMMAND} --install ${ZO_BUILD_DIR} --prefix ${WORK_DIR}/prefix
+                RESULT_VARIABLE rc OUTPUT_QUIET)
+if(rc)
+  message(FATAL_ERROR "cmake --install failed (${rc})")
+endif()
+set(examples callback)
+if(WITH_CUDA)
+  list(APPEND examples device_functor)
+else()
+  message(STATUS "examples/device_functor skipped: no CUDA compiler in this build")
+endif()
+foreach(example ${examples})
+  set(extra)
+  if(example STREQUAL "device_functor")
+    set(extra -DCMAKE_CUDA_COMPILER=${CUDA_COMPILER} -DCMAKE_CUDA_ARCHITECTURES=${CUDA_ARCHITECTURES})
+  endif()
+  execute_process(COMMAND ${CMAKE_COMMAND} -S ${ZO_SOURCE_DIR}/examples/${example}
+                          -B ${WORK_DIR}/${example} -G ${GENERATOR}
+                          -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix ${extra}
+                  RESULT_VARIABLE rc)
+  if(rc)
+    message(FATAL_ERROR "configuring examples/${example} failed (${rc})")
+  endif()
+  execute_process(COMMAND ${CMAKE_COMMAND} --build ${WORK_DIR}/${example} RESULT_VARIABLE rc)
+  if(rc)
+    message(FATAL_ERROR "building examples/${example} failed (${rc})")
+  endif()
+  execute_process(COMMAND ${WORK_DIR}/${example}/zo_${example} RESULT_VARIABLE rc)
+  if(rc)
+    message(FATAL_ERROR "running examples/${example} failed (${rc})")
+  endif()
+endforeach()
