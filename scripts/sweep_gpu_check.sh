@@ -23,7 +23,7 @@ status=0
 
 # SHA-256 of the Figure-1 table (100 seeds x 10 configs, d = 100, 10^5 steps) computed by the
 # fused engine on the CPU (see docs/sweeps.md); the GPU must reproduce it byte for byte.
-fig1_sha256="FIG1_SHA256_PLACEHOLDER"
+fig1_sha256="71d0c128ed16b279ce94dae4a74ab2558f6d265441db02595e8e202a5096f24e"
 fig1_args=(--seeds 0:100 --lambdas 0.2,0.1,0.07,0.05,0.03,0.02,0.01,0.005 --steps 100000
            --log-points 100)
 
