@@ -10,6 +10,7 @@ namespace zo_cli {
 int cmd_toy(const std::vector<std::string>& args);
 int cmd_sweep(const std::vector<std::string>& args);
 int cmd_trace(const std::vector<std::string>& args);
+int cmd_linear(const std::vector<std::string>& args);
 int cmd_info(const std::vector<std::string>& args);
 
 }  // namespace zo_cli

@@ -2,11 +2,18 @@
 #pragma once
 
 #include "zo/backend.hpp"
+#include "zo/callback_objective.hpp"
+#include "zo/classification_data.hpp"
 #include "zo/device.hpp"
 #include "zo/direction.hpp"
 #include "zo/directions.hpp"
 #include "zo/error.hpp"
 #include "zo/example21.hpp"
+#include "zo/feature_matrix.hpp"
+#include "zo/feature_pipeline.hpp"
+#include "zo/libsvm.hpp"
+#include "zo/linear_model.hpp"
+#include "zo/linear_zo_batch.hpp"
 #include "zo/objective.hpp"
 #include "zo/philox.hpp"
 #include "zo/run_batch.hpp"
