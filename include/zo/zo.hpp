@@ -11,6 +11,7 @@
 #include "zo/example21.hpp"
 #include "zo/feature_matrix.hpp"
 #include "zo/feature_pipeline.hpp"
+#include "zo/fused_example21.hpp"
 #include "zo/libsvm.hpp"
 #include "zo/linear_model.hpp"
 #include "zo/linear_zo_batch.hpp"
@@ -18,4 +19,5 @@
 #include "zo/philox.hpp"
 #include "zo/run_batch.hpp"
 #include "zo/stepper.hpp"
+#include "zo/sweep.hpp"
 #include "zo/version.hpp"
