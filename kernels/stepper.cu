@@ -298,12 +298,12 @@ class CudaStepperEngine final : public StepperEngine {
         bytes += (want + 16 - bytes % 16) % 16;
         offsets.push_back(bytes);
         bytes += t.count * (t.bf16 ? 2 : 4);
+        record_bytes_ += t.count * (t.bf16 ? 2 : 4);  // as the CPU reports: without padding
       }
       backup_ = device_alloc(bytes, "the parameter copy (RestoreMode::copy)");
       for (std::size_t k = 0; k < tensors_.size(); ++k) {
         tensors_[k].backup = static_cast<char*>(backup_.get()) + offsets[k];
       }
-      record_bytes_ = bytes;
     } else if (mode == RestoreMode::residual) {
       codes_ = device_alloc(geometry_.units(), "the residual codes");
       ZO_CUDA_TRY(cudaMemsetAsync(codes_.get(), 0, geometry_.units(), stream_));
