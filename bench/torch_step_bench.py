@@ -105,6 +105,8 @@ def main():
     ap.add_argument("--dtypes", default="f32,bf16")
     ap.add_argument("--impls", default="mezo,inplace")
     args = ap.parse_args()
+    if args.out.endswith(".json"):  # scripts/gpu-check.sh passes --out <dir>/<name>.json
+        args.out = args.out[: -len(".json")]
 
     records = []
     meta = {"lambda": LAMBDA, "eta": ETA, "max_tensor": MAX_TENSOR,

@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <sstream>
 #include <string>
@@ -20,6 +21,13 @@
 #include "zo/stepper.hpp"
 
 namespace zo_test {
+
+/// True under compute-sanitizer (scripts/gpu-check.sh sets ZO_SANITIZER=1): kernels run 10-100x
+/// slower there, so the GPU tests shrink their grids and skip the largest sizes.
+inline bool under_sanitizer() {
+  const char* v = std::getenv("ZO_SANITIZER");
+  return v != nullptr && *v != '\0' && std::string(v) != "0";
+}
 
 /// A value rounded to a parameter type (the reference's own statement of the rounding).
 inline float round_as(bool bf16, float v) { return bf16 ? zo::detail::round_to_bf16(v) : v; }
