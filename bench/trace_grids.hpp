@@ -16,7 +16,7 @@ constexpr std::int64_t kCpuProbes[] = {10, 100, 1000};
 constexpr std::int64_t kGpuDims[] = {2000, 20000, 200000};
 constexpr std::int64_t kGpuProbes[] = {100, 1000};
 /// Skip configurations with more than this many probe coordinates m·D (memory and time).
-constexpr std::int64_t kMaxCpuProbeCoords = 20000000;
+constexpr std::int64_t kMaxCpuProbeCoords = 4000000;
 constexpr std::int64_t kMaxGpuProbeCoords = 400000000;
 /// Hutch++ orthogonalises on the host (O(D·(m/3)²)): cap its m·D separately.
 constexpr std::int64_t kMaxHutchppCoords = 2000000;

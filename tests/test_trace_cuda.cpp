@@ -8,17 +8,22 @@
 // 3. Scale: m = 1000 probes at D = 10,000, within 5 standard errors of the exact trace.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "cuda_test_support.hpp"
 #include "tolerance.hpp"
 #include "zo/backend.hpp"
 #include "zo/device.hpp"
 #include "zo/example21.hpp"
+#include "zo/feature_pipeline.hpp"
+#include "zo/linear_model.hpp"
 #include "zo/run_batch.hpp"
 #include "zo/trace.hpp"
 
@@ -121,11 +126,16 @@ TEST(TraceCuda, KernelsMatchTheCpuBitForBit) {
   ZO_SKIP_WITHOUT_GPU();
   // Awkward sizes: D = 2 (one point coordinate pair), 6, 258 (> one 256-thread block, not a
   // multiple of 4), 2002; one and three base points; m = 1, 7 and 300 (> a block of rows).
-  for (std::size_t d : {1u, 3u, 129u, 1001u}) {
+  // Under compute-sanitizer (ZO_SANITIZER=1) the largest D and m are left out.
+  const std::vector<std::size_t> dims =
+      zo_test::sanitizer_scaled<std::vector<std::size_t>>({1u, 3u, 129u, 1001u}, {1u, 3u, 129u});
+  const std::vector<std::uint32_t> probe_counts =
+      zo_test::sanitizer_scaled<std::vector<std::uint32_t>>({1u, 7u, 300u}, {1u, 7u});
+  for (std::size_t d : dims) {
     const zo::Example21 inner(d);
     for (std::size_t count : {1u, 3u}) {
       const std::vector<float> x = points_for(d, count);
-      for (std::uint32_t m : {1u, 7u, 300u}) {
+      for (std::uint32_t m : probe_counts) {
         for (const Case& c : kCases) {
           if (c.estimator == TraceEstimator::hutchpp && m < 3) continue;
           if (m == 300 && d == 1001 && c.estimator == TraceEstimator::hutchpp) continue;  // time
@@ -220,6 +230,7 @@ TEST(TraceCuda, Example21DevicePathAgreesWithCpu) {
 
 TEST(TraceCuda, ThousandProbesAtTenThousandDimensions) {
   ZO_SKIP_WITHOUT_GPU();
+  if (zo_test::under_sanitizer()) GTEST_SKIP() << "size test; skipped under compute-sanitizer";
   const zo::Example21 f(5000);  // D = 10,000
   std::vector<float> x(10000);
   zo::gaussian_fill(9, 0, x.data(), x.size());
@@ -241,6 +252,106 @@ TEST(TraceCuda, ThousandProbesAtTenThousandDimensions) {
     EXPECT_LE(std::fabs(r.estimate - exact), 5.0 * r.std_error + 1e-5 * exact)
         << zo::to_string(r) << " exact " << exact;
   }
+}
+
+// The logistic model with the paper's pipeline on synthetic data (123 raw features like a5a,
+// projected to `dim`, bias column), at the paper's initial point 0.1·N(0, I).
+struct LogisticPair {
+  std::unique_ptr<zo::LinearModel> gpu, cpu;
+  std::vector<float> x;
+};
+
+LogisticPair logistic_pair(std::size_t rows, std::size_t dim) {
+  zo::SyntheticSpec spec;
+  spec.train_rows = rows;
+  spec.test_rows = 1;
+  spec.features = 123;
+  spec.seed = 5;
+  zo::PipelineSpec pipeline;
+  pipeline.projection_dim = dim;
+  auto train = std::make_shared<const zo::BinaryDataset>(
+      zo::apply_feature_pipeline(zo::make_synthetic_classification(spec), pipeline).train);
+  LogisticPair p;
+  zo::LinearModelOptions on_gpu, on_cpu;
+  on_gpu.backend = zo::Backend::cuda;
+  on_cpu.backend = zo::Backend::cpu;
+  p.gpu = std::make_unique<zo::LinearModel>(zo::LinearLoss::logistic, train, nullptr, on_gpu);
+  p.cpu = std::make_unique<zo::LinearModel>(zo::LinearLoss::logistic, train, nullptr, on_cpu);
+  p.x.resize(p.gpu->dim());
+  zo::gaussian_fill(6, 0, p.x.data(), p.x.size());
+  for (float& v : p.x) v *= 0.1f;
+  return p;
+}
+
+// GPU (float SGEMM margins, device points) against the CPU model (double margins, host points)
+// with the same probes: the two estimates differ only by rounding, far below their error bars
+// (|gpu − cpu| ≤ 0.05 SE), and both lie within 5 SE of the exact trace.
+TEST(TraceCuda, LogisticModelDevicePathAgreesWithCpu) {
+  ZO_SKIP_WITHOUT_GPU();
+  const LogisticPair p = logistic_pair(zo_test::sanitizer_scaled<std::size_t>(1500, 200),
+                                       zo_test::sanitizer_scaled<std::size_t>(1000, 100));
+  ASSERT_TRUE(p.gpu->accepts(zo::MemorySpace::device));
+  TraceOptions gpu, cpu;
+  gpu.backend = zo::Backend::cuda;
+  cpu.backend = zo::Backend::cpu;
+  const double exact = zo::trace_exact(*p.cpu, p.x.data(), cpu).estimate;
+  EXPECT_TRUE(zo_test::IsClose(zo::trace_exact(*p.gpu, p.x.data(), gpu).estimate, exact, 1e-5, 0));
+  for (const Case& c : kCases) {
+    if (c.estimator == TraceEstimator::exact) continue;
+    gpu.hessian = cpu.hessian = c.hessian;
+    const TraceEstimate rg = zo::estimate_trace(c.estimator, *p.gpu, p.x.data(), 120, 3, gpu);
+    const TraceEstimate rc = zo::estimate_trace(c.estimator, *p.cpu, p.x.data(), 120, 3, cpu);
+    EXPECT_EQ(rg.backend, zo::Backend::cuda) << c.label;
+    EXPECT_LE(std::fabs(rg.estimate - rc.estimate), 0.05 * rc.std_error + 1e-5 * exact)
+        << c.label << ": gpu " << zo::to_string(rg) << " cpu " << zo::to_string(rc);
+    EXPECT_LE(std::fabs(rg.estimate - exact), 5.0 * rg.std_error + 1e-5 * exact)
+        << c.label << ": " << zo::to_string(rg) << " exact " << exact;
+  }
+}
+
+// The paper's size: N = 6414 samples, D = 10,001 parameters. m = 1000 second differences are one
+// product of the data with 2001 points; the time is printed next to one evaluation of 2001 points.
+TEST(TraceCuda, ThousandProbesOfThePaperSizedLogisticModel) {
+  ZO_SKIP_WITHOUT_GPU();
+  if (zo_test::under_sanitizer()) GTEST_SKIP() << "size test; skipped under compute-sanitizer";
+  const LogisticPair p = logistic_pair(6414, 10000);
+  const zo::LinearModel& f = *p.gpu;
+  TraceOptions gpu;
+  gpu.backend = zo::Backend::cuda;
+  const double exact = zo::trace_exact(f, p.x.data(), gpu).estimate;
+  for (TraceEstimator e :
+       {TraceEstimator::zo, TraceEstimator::hutchinson, TraceEstimator::hutchpp}) {
+    const std::uint32_t m = e == TraceEstimator::hutchpp ? 450 : 1000;
+    zo::estimate_trace(e, f, p.x.data(), 12, 1, gpu);  // warm-up
+    const auto t0 = std::chrono::steady_clock::now();
+    const TraceEstimate r = zo::estimate_trace(e, f, p.x.data(), m, 2, gpu);
+    const double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    std::printf("[ info ] logistic N = 6414, D = 10001 on the GPU: %s, exact %.6g, %.1f ms\n",
+                zo::to_string(r).c_str(), exact, ms);
+    EXPECT_EQ(r.backend, zo::Backend::cuda);
+    EXPECT_LE(std::fabs(r.estimate - exact), 5.0 * r.std_error + 1e-5 * exact)
+        << zo::to_string(r) << " exact " << exact;
+  }
+  // One evaluation of 2001 device points, for comparison with the zo time above.
+  std::vector<float> points(2001 * f.dim());
+  for (std::size_t k = 0; k < 2001; ++k)
+    std::copy(p.x.begin(), p.x.end(), points.begin() + k * f.dim());
+  zo::DeviceArray<float> device_points(points);
+  zo::DeviceArray<double> values(2001);
+  zo::PointBatch batch;
+  batch.data = device_points.data();
+  batch.count = 2001;
+  batch.dim = batch.stride = f.dim();
+  batch.space = zo::MemorySpace::device;
+  f.evaluate(batch, values.data());  // warm-up
+  const auto t0 = std::chrono::steady_clock::now();
+  f.evaluate(batch, values.data());
+  const std::vector<double> host_values = values.to_host();
+  const double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  std::printf("[ info ] one evaluate() of 2001 points: %.1f ms\n", ms);
+  EXPECT_TRUE(std::isfinite(host_values[0]));
 }
 
 TEST(TraceCuda, LogsTracesOfACudaRunBatch) {
