@@ -62,6 +62,15 @@ fi
   --point "$work/x.f32" > "$work/d.out" 2>/dev/null \
   && diff <(tail -1 "$work/c.out") <(tail -1 "$work/d.out") >/dev/null \
   || { echo "FAIL: .f32 round trip"; fail=1; }
+# The linear models: synthetic data through the pipeline, and a LIBSVM file (malformed: file:line).
+"$zo" trace --backend cpu --objective logistic --n-train 200 --raw-features 10 --dim 50 \
+  --probes 30 > "$work/lin.out" 2>/dev/null || { echo "FAIL: logistic run"; fail=1; }
+grep -q "^objective: logistic on synthetic (200 samples, 10 raw features" "$work/lin.out" \
+  && grep -q "^exact       tr H = " "$work/lin.out" && grep -q "^zo          tr H = " "$work/lin.out" \
+  || { echo "FAIL: logistic output"; cat "$work/lin.out"; fail=1; }
+printf '+1 1:0.5 3:1\n-1 2:0.25\n+1 1:x\n' > "$work/bad.libsvm"
+expect_error 1 "bad.libsvm:3:" --objective svm --train "$work/bad.libsvm"
+expect_error 2 "--pipeline" --objective svm --pipeline pca
 "$zo" trace --help | grep -q -- "--estimator" || { echo "FAIL: --help lacks --estimator"; fail=1; }
 [[ $fail -eq 0 ]] && echo "cli trace: all checks passed"
 exit $fail
