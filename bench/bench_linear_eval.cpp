@@ -24,6 +24,7 @@
 #include "zo/backend.hpp"
 #include "zo/classification_data.hpp"
 #include "zo/linear_model.hpp"
+#include "zo/run_batch.hpp"
 
 #if defined(ZO_BENCH_CUDA)
 #include <cublas_v2.h>
@@ -42,32 +43,31 @@ std::shared_ptr<const zo::BinaryDataset> make_data(std::int64_t rows, std::int64
   auto& slot = cache[{rows, dim, sparse}];
   if (slot) return slot;
   std::mt19937_64 rng(7);
-  std::normal_distribution<float> normal;
-  std::uniform_real_distribution<double> uniform;
   auto data = std::make_shared<zo::BinaryDataset>();
   data->labels.resize(static_cast<std::size_t>(rows));
   for (auto& l : data->labels) l = (rng() & 1) ? 1.0f : -1.0f;
   if (sparse) {
+    // Column gaps uniform in [1, 2/density − 1]: density on average, cheap to draw.
+    const auto max_gap = static_cast<std::uint64_t>(2.0 / kSparseDensity) - 1;
     zo::CsrMatrix m;
     m.rows = static_cast<std::size_t>(rows);
     m.cols = static_cast<std::size_t>(dim);
     m.row_offsets.assign(m.rows + 1, 0);
     for (std::size_t i = 0; i < m.rows; ++i) {
-      for (std::int64_t j = 0; j < dim; ++j) {
-        if (uniform(rng) < kSparseDensity) {
-          m.col_indices.push_back(static_cast<std::int32_t>(j));
-          m.values.push_back(normal(rng));
-        }
-      }
-      m.row_offsets[i + 1] = static_cast<std::int64_t>(m.values.size());
+      for (std::uint64_t j = rng() % max_gap; j < static_cast<std::uint64_t>(dim);
+           j += 1 + rng() % max_gap)
+        m.col_indices.push_back(static_cast<std::int32_t>(j));
+      m.row_offsets[i + 1] = static_cast<std::int64_t>(m.col_indices.size());
     }
+    m.values.resize(m.col_indices.size());
+    zo::gaussian_fill(7, 1, m.values.data(), m.values.size());
     data->features = std::move(m);
   } else {
     zo::DenseMatrix m;
     m.rows = static_cast<std::size_t>(rows);
     m.cols = static_cast<std::size_t>(dim);
     m.values.resize(m.rows * m.cols);
-    for (auto& v : m.values) v = normal(rng);
+    zo::gaussian_fill(7, 2, m.values.data(), m.values.size());  // Philox, multithreaded
     data->features = std::move(m);
   }
   slot = data;
@@ -75,10 +75,9 @@ std::shared_ptr<const zo::BinaryDataset> make_data(std::int64_t rows, std::int64
 }
 
 std::vector<float> make_points(std::int64_t count, std::int64_t dim) {
-  std::mt19937_64 rng(8);
-  std::normal_distribution<float> normal(0.0f, 0.01f);
   std::vector<float> x(static_cast<std::size_t>(count * dim));
-  for (auto& v : x) v = normal(rng);
+  zo::gaussian_fill(8, 3, x.data(), x.size());
+  for (auto& v : x) v *= 0.01f;
   return x;
 }
 

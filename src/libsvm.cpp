@@ -5,7 +5,9 @@
 // file.
 #include "zo/libsvm.hpp"
 
+#if defined(_OPENMP)
 #include <omp.h>
+#endif
 
 #include <algorithm>
 #include <cerrno>
@@ -344,6 +346,14 @@ class ChunkParser {
   std::size_t line_ = 0;
 };
 
+int max_threads() {
+#if defined(_OPENMP)
+  return omp_get_max_threads();
+#else
+  return 1;
+#endif
+}
+
 /// Chunk boundaries: about equal sizes, each boundary just after a newline.
 std::vector<const char*> split_at_lines(const char* begin, const char* end, int parts) {
   std::vector<const char*> cuts{begin};
@@ -370,7 +380,7 @@ LibsvmData parse_libsvm(std::string_view text, const std::string& source_name,
   const char* begin = text.data();
   const char* end = text.data() + text.size();
   // Small inputs are parsed by one thread: splitting costs more than it saves.
-  const int parts = text.size() < (std::size_t{1} << 20) ? 1 : std::max(1, omp_get_max_threads());
+  const int parts = text.size() < (std::size_t{1} << 20) ? 1 : std::max(1, max_threads());
   const std::vector<const char*> cuts = split_at_lines(begin, end, parts);
   std::vector<Chunk> chunks(static_cast<std::size_t>(parts));
 #pragma omp parallel for schedule(static, 1) num_threads(parts) if (parts > 1)

@@ -8,9 +8,11 @@ zo_add_test(test_classification_data SOURCES test_classification_data.cpp LIBS O
 zo_add_test(test_callback_objective SOURCES test_callback_objective.cpp)
 
 # `zo linear`: option and data-file errors, CSV shape, both engines, file pairs, the plot.
-add_test(NAME cli_linear COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cli_linear_test.sh $<TARGET_FILE:zo_cli>
-                                 ${CMAKE_CURRENT_BINARY_DIR}/cli_linear_work)
-set_tests_properties(cli_linear PROPERTIES LABELS "cpu;cli" TIMEOUT 300)
+if(TARGET zo_cli)
+  add_test(NAME cli_linear COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cli_linear_test.sh $<TARGET_FILE:zo_cli>
+                                   ${CMAKE_CURRENT_BINARY_DIR}/cli_linear_work)
+  set_tests_properties(cli_linear PROPERTIES LABELS "cpu;cli" TIMEOUT 300)
+endif()
 
 # GPU: LinearModel on the CUDA backend vs the CPU reference (skips without a device).
 zo_add_test(test_linear_model_cuda SOURCES test_linear_model_cuda.cpp GPU)
@@ -33,3 +35,16 @@ add_test(NAME linear_examples
                  "-DCUDA_ARCHITECTURES=${CMAKE_CUDA_ARCHITECTURES}"
                  -P ${CMAKE_CURRENT_SOURCE_DIR}/linear_examples_test.cmake)
 set_tests_properties(linear_examples PROPERTIES LABELS "cpu;packaging" TIMEOUT 900)
+
+# Optional libFuzzer target of the LIBSVM reader (clang only), see tests/fuzz/libsvm_fuzzer.cpp.
+option(ZO_BUILD_FUZZERS "Build the libFuzzer target of the LIBSVM reader (clang only)" OFF)
+if(ZO_BUILD_FUZZERS)
+  if(NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+    message(FATAL_ERROR "ZO_BUILD_FUZZERS needs clang (configure with CXX=clang++)")
+  endif()
+  add_executable(libsvm_fuzzer fuzz/libsvm_fuzzer.cpp ${PROJECT_SOURCE_DIR}/src/libsvm.cpp
+                               ${PROJECT_SOURCE_DIR}/src/feature_matrix.cpp ${PROJECT_SOURCE_DIR}/src/error.cpp)
+  target_include_directories(libsvm_fuzzer PRIVATE ${PROJECT_SOURCE_DIR}/include ${PROJECT_SOURCE_DIR}/src)
+  target_compile_options(libsvm_fuzzer PRIVATE -g -fsanitize=fuzzer,address,undefined)
+  target_link_options(libsvm_fuzzer PRIVATE -fsanitize=fuzzer,address,undefined)
+endif()
