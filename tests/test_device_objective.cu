@@ -70,16 +70,17 @@ std::vector<zo::RunSpec> runs(std::size_t k) {
   std::vector<zo::RunSpec> r(k);
   for (std::size_t i = 0; i < k; ++i) {
     r[i].lambda = 0.01f;
-    r[i].eta = 1e-4f;
+    r[i].eta = 2e-6f;  // stable for Rosenbrock near its valley in d = 64 (η·d·L < 1)
     r[i].seed = 40 + i;
   }
   return r;
 }
 
+/// x0 = 1 + 0.1·N(0, 1): near Rosenbrock's minimiser (all ones), where the runs stay finite.
 std::vector<float> start(std::size_t k, std::size_t d) {
   std::vector<float> x(k * d);
   zo::gaussian_fill(5, 0, x.data(), x.size());
-  for (float& v : x) v *= 0.5f;
+  for (float& v : x) v = 1.0f + 0.1f * v;
   return x;
 }
 
@@ -117,7 +118,7 @@ TEST(DeviceObjectiveHost, FunctorsEvaluateHostBatchesLikePlainCode) {
   const auto a = run_to_end(sum, r, x0, options(zo::Backend::cpu), 50);
   const auto b = run_to_end(plain, r, x0, options(zo::Backend::cpu), 50);
   EXPECT_EQ(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)), 0);
-  EXPECT_GT(max_abs_diff(a, x0), 1e-4);  // it moved
+  EXPECT_GT(max_abs_diff(a, x0), 1e-3);  // it moved
   EXPECT_TRUE(sum.accepts(zo::MemorySpace::host));
   EXPECT_TRUE(sum.accepts(zo::MemorySpace::device));
   EXPECT_EQ(sum.name(), "rosenbrock");
