@@ -238,6 +238,8 @@ int cmd_linear(const std::vector<std::string>& args) {
   csv << "loss,method,lambda,eta,seed,iteration,train_loss,train_trace,train_accuracy,test_loss,"
          "test_trace,test_accuracy\n";
 
+  // An unusable explicit --backend cuda fails before the data is loaded.
+  if (backend == zo::Backend::cuda) zo::resolve_backend(backend);
   const Problem problem = load_problem(p);
   if (!p.has_flag("quiet")) std::fprintf(stderr, "zo linear: %s\n", problem.description.c_str());
   zo::LinearModelOptions model_options;
