@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cli_args.hpp"
@@ -115,9 +116,9 @@ Problem load_problem(const ArgParser& p) {
     throw UsageError("zo linear: --pipeline: unknown pipeline '" + pipeline +
                      "' (expected paper, standardize or none)");
   }
-  const zo::TrainTestSplit ready = zo::apply_feature_pipeline(raw, spec);
-  problem.train = std::make_shared<const zo::BinaryDataset>(ready.train);
-  problem.test = std::make_shared<const zo::BinaryDataset>(ready.test);
+  zo::TrainTestSplit ready = zo::apply_feature_pipeline(raw, spec);
+  problem.train = std::make_shared<const zo::BinaryDataset>(std::move(ready.train));
+  problem.test = std::make_shared<const zo::BinaryDataset>(std::move(ready.test));
   problem.description +=
       "; pipeline " + pipeline +
       (spec.projection_dim ? " (D = " + std::to_string(spec.projection_dim) + ")" : "") + " -> " +
