@@ -42,6 +42,7 @@ class ZO_API FeaturePipeline {
   /// Number of features after the pipeline.
   std::size_t output_dim() const;
 
+  /// The steps this pipeline runs.
   const PipelineSpec& spec() const { return spec_; }
 
  private:
