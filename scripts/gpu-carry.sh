@@ -19,15 +19,15 @@ strip --strip-unneeded .carry/bin/* 2>/dev/null || true
 soname=$(readelf -d build-gpu/src/libzo.so | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')
 cp -L build-gpu/src/libzo.so ".carry/lib/$soname"
 strip --strip-unneeded ".carry/lib/$soname"
-cp -L /usr/lib/x86_64-linux-gnu/libbenchmark.so.1 .carry/lib/
+cp -L /usr/lib/x86_64-linux-gnu/libbenchmark.so.1* .carry/lib/
 cp -L "$(g++ -print-file-name=libgomp.so.1)" .carry/lib/
 (cd build-gpu && ctest -N -L gpu | sed -n 's/^ *Test *#[0-9]*: *//p') >.carry/gpu-tests.txt
 git rev-parse --short HEAD >.carry/COMMIT
 cp -r /usr/src/googletest .carry/googletest
 cp -r /usr/include/benchmark .carry/benchmark-prefix/include 2>/dev/null ||
   { mkdir -p .carry/benchmark-prefix/include && cp -r /usr/include/benchmark .carry/benchmark-prefix/include/; }
-cp -L /usr/lib/x86_64-linux-gnu/libbenchmark.so.1 .carry/benchmark-prefix/lib/
-ln -sf libbenchmark.so.1 .carry/benchmark-prefix/lib/libbenchmark.so
+cp -L /usr/lib/x86_64-linux-gnu/libbenchmark.so.1* .carry/benchmark-prefix/lib/
+ln -sf libbenchmark.so.1debian .carry/benchmark-prefix/lib/libbenchmark.so
 cp -r /usr/lib/x86_64-linux-gnu/cmake/benchmark .carry/benchmark-prefix/lib/cmake/
 echo "gpu-carry: $(du -sh .carry | cut -f1) in .carry ($(ls .carry/bin | wc -l) binaries;" \
   "gpu tests: $(tr '\n' ' ' <.carry/gpu-tests.txt))"
