@@ -13,5 +13,8 @@ function(zo_add_test name)
   else()
     list(APPEND labels cpu)
   endif()
-  set_tests_properties(${name} PROPERTIES LABELS "${labels}" TIMEOUT 900)
+  # Passive OpenMP waits: the tests run many short parallel regions, and on shared,
+  # oversubscribed CI cores spinning threads starve their peers (30x slower runs were seen).
+  set_tests_properties(${name} PROPERTIES LABELS "${labels}" TIMEOUT 900
+                                          ENVIRONMENT OMP_WAIT_POLICY=PASSIVE)
 endfunction()

@@ -26,15 +26,15 @@ if(ZO_HAVE_CUDA)
   set_tests_properties(test_device_objective PROPERTIES LABELS "gpu" TIMEOUT 900)
 endif()
 
-# The user-objective examples (examples/callback, examples/device_functor) build against an
-# installed copy and run.
-add_test(NAME linear_examples
+# Every project in examples/ (consumer, callback, device_functor) builds against an installed copy
+# of zo, found with find_package(zo), and runs.
+add_test(NAME examples_find_package
          COMMAND ${CMAKE_COMMAND} -DZO_BUILD_DIR=${PROJECT_BINARY_DIR} -DZO_SOURCE_DIR=${PROJECT_SOURCE_DIR}
-                 -DWORK_DIR=${CMAKE_CURRENT_BINARY_DIR}/linear_examples_work -DGENERATOR=${CMAKE_GENERATOR}
+                 -DWORK_DIR=${CMAKE_CURRENT_BINARY_DIR}/examples_work -DGENERATOR=${CMAKE_GENERATOR}
                  -DWITH_CUDA=${ZO_HAVE_CUDA} -DCUDA_COMPILER=${CMAKE_CUDA_COMPILER}
                  "-DCUDA_ARCHITECTURES=${CMAKE_CUDA_ARCHITECTURES}"
-                 -P ${CMAKE_CURRENT_SOURCE_DIR}/linear_examples_test.cmake)
-set_tests_properties(linear_examples PROPERTIES LABELS "cpu;packaging" TIMEOUT 900)
+                 -P ${CMAKE_CURRENT_SOURCE_DIR}/examples_test.cmake)
+set_tests_properties(examples_find_package PROPERTIES LABELS "cpu;packaging" TIMEOUT 900)
 
 # Optional libFuzzer target of the LIBSVM reader (clang only), see tests/fuzz/libsvm_fuzzer.cpp.
 option(ZO_BUILD_FUZZERS "Build the libFuzzer target of the LIBSVM reader (clang only)" OFF)

@@ -1,6 +1,7 @@
-# Installs the build tree into a scratch prefix, then configures, builds and runs the standalone
-# projects examples/callback and (when CUDA is available) examples/device_functor against it
-# with find_package(zo) — the pattern of tests/consumer_test.cmake.
+# Installs the build tree into a scratch prefix once, then configures, builds and runs each
+# standalone project in examples/ against it with find_package(zo): consumer (the minimal
+# find_package user), callback (a batched user callback) and, when CUDA is available,
+# device_functor (a device functor compiled by the user's nvcc).
 # Variables: ZO_BUILD_DIR, ZO_SOURCE_DIR, WORK_DIR, GENERATOR, WITH_CUDA, CUDA_COMPILER,
 # CUDA_ARCHITECTURES.
 file(REMOVE_RECURSE ${WORK_DIR})
@@ -9,7 +10,7 @@ execute_process(COMMAND ${CMAKE_COMMAND} --install ${ZO_BUILD_DIR} --prefix ${WO
 if(rc)
   message(FATAL_ERROR "cmake --install failed (${rc})")
 endif()
-set(examples callback)
+set(examples consumer callback)
 if(WITH_CUDA)
   list(APPEND examples device_functor)
 else()
