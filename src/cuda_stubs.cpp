@@ -80,9 +80,8 @@ void trace_upload(void*, const void*, std::size_t) {
 void trace_download(void*, const void*, std::size_t) {
   not_compiled("trace estimation on device memory");
 }
-void trace_build_points(const float*, std::size_t, std::size_t, std::uint32_t, float,
-                        Distribution, std::uint64_t, std::uint32_t, const float*, bool, bool,
-                        float*) {
+void trace_build_points(const float*, std::size_t, std::size_t, std::uint32_t, float, Distribution,
+                        std::uint64_t, std::uint32_t, const float*, bool, bool, float*) {
   not_compiled("trace estimation on device memory");
 }
 void trace_fill_probes(std::size_t, std::size_t, std::uint32_t, Distribution, std::uint64_t,

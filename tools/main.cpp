@@ -19,9 +19,11 @@ struct Command {
 
 const Command kCommands[] = {
     {"toy", zo_cli::cmd_toy, "Figure 1: GD vs ZO on Example 2.1 (CSV + PNG)"},
-    {"sweep", zo_cli::cmd_sweep, "grids of runs over seeds/lambda/eta/q/method: table, summary, bands"},
+    {"sweep", zo_cli::cmd_sweep,
+     "grids of runs over seeds/lambda/eta/q/method: table, summary, bands"},
     {"trace", zo_cli::cmd_trace, "Hessian-trace estimates with error bars at a point"},
-    {"linear", zo_cli::cmd_linear, "Figure 2: GD vs ZO for SVM and logistic regression (CSV + PNG)"},
+    {"linear", zo_cli::cmd_linear,
+     "Figure 2: GD vs ZO for SVM and logistic regression (CSV + PNG)"},
     {"info", zo_cli::cmd_info, "build and device information"},
 };
 
