@@ -1,7 +1,5 @@
 // `zo linear`: Figure 2 of the paper — GD vs ZO for the squared-hinge SVM and logistic regression
 // on random features, on a LIBSVM train/test pair or on seeded synthetic data.
-#include <sys/stat.h>
-
 #include <cmath>
 #include <cstdio>
 #include <memory>
@@ -11,6 +9,7 @@
 
 #include "cli_args.hpp"
 #include "cli_common.hpp"
+#include "cli_linear_data.hpp"
 #include "commands.hpp"
 #include "zo/classification_data.hpp"
 #include "zo/directions.hpp"
@@ -24,105 +23,18 @@
 namespace zo_cli {
 namespace {
 
-bool file_exists(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
-
-/// The data of the experiment, after the feature pipeline.
 struct Problem {
   std::shared_ptr<const zo::BinaryDataset> train, test;
   std::string description;
 };
 
-zo::TrainTestSplit load_files(const ArgParser& p, std::string* description) {
-  const std::string train_path = p.str("train");
-  std::string test_path = p.str("test");
-  if (!file_exists(train_path))
-    throw UsageError("zo linear: --train: no such file '" + train_path + "'");
-  if (test_path.empty()) {
-    test_path = train_path + ".t";
-    if (!file_exists(test_path))
-      throw UsageError("zo linear: --test: not given and '" + test_path +
-                       "' does not exist (pass the test file with --test)");
-  } else if (!file_exists(test_path)) {
-    throw UsageError("zo linear: --test: no such file '" + test_path + "'");
-  }
-  const auto features = static_cast<std::size_t>(p.integer("features", 0));
-  if (features > 0x7FFFFFFF) throw UsageError("zo linear: --features: at most 2147483647");
-  zo::LibsvmOptions options;
-  options.num_features = features;
-  zo::LibsvmData train = zo::read_libsvm(train_path, options);
-  zo::LibsvmData test = zo::read_libsvm(test_path, options);
-  if (train.features.rows == 0)
-    throw UsageError("zo linear: --train: '" + train_path + "' has no samples");
-  if (test.features.rows == 0)
-    throw UsageError("zo linear: --test: '" + test_path + "' has no samples");
-  // Without --features, both files get the larger of the two highest indices.
-  const std::size_t cols = std::max(train.features.cols, test.features.cols);
-  train.features.cols = test.features.cols = cols;
-  const double threshold = p.number("label-threshold");
-  zo::TrainTestSplit split;
-  split.train = zo::make_binary_dataset(std::move(train), threshold);
-  split.test = zo::make_binary_dataset(std::move(test), threshold);
-  *description = train_path + " (" + std::to_string(split.train.rows()) + " samples) / " +
-                 test_path + " (" + std::to_string(split.test.rows()) + " samples), " +
-                 std::to_string(cols) + " raw features";
-  return split;
-}
-
-zo::TrainTestSplit make_synthetic(const ArgParser& p, std::string* description) {
-  zo::SyntheticSpec spec;
-  spec.train_rows = static_cast<std::size_t>(p.integer("n-train", 1));
-  spec.test_rows = static_cast<std::size_t>(p.integer("n-test", 1));
-  spec.features = static_cast<std::size_t>(p.integer("raw-features", 1));
-  spec.density = p.positive("density");
-  if (spec.density > 1.0)
-    throw UsageError("zo linear: --density: must be in (0, 1] (got " + p.str("density") + ")");
-  spec.label_noise = p.number("label-noise");
-  if (spec.label_noise < 0.0)
-    throw UsageError("zo linear: --label-noise: must be >= 0 (got " + p.str("label-noise") + ")");
-  spec.seed = static_cast<std::uint64_t>(p.integer("data-seed", 0));
-  *description = "synthetic: " + std::to_string(spec.train_rows) + " train / " +
-                 std::to_string(spec.test_rows) + " test samples, " +
-                 std::to_string(spec.features) + " raw features, label noise " +
-                 fmt(spec.label_noise);
-  return zo::make_synthetic_classification(spec);
-}
-
 Problem load_problem(const ArgParser& p) {
+  LinearData data = load_linear_data(p, "linear", /*need_test=*/true);
   Problem problem;
-  const bool from_files = p.given("train");
-  zo::TrainTestSplit raw =
-      from_files ? load_files(p, &problem.description) : make_synthetic(p, &problem.description);
-  const std::string pipeline = p.str("pipeline");
-  zo::PipelineSpec spec;
-  spec.seed = static_cast<std::uint64_t>(p.integer("data-seed", 0));
-  if (pipeline == "paper") {
-    const std::string dim = p.str("dim");
-    long long d = 0;
-    if (dim == "auto") {
-      d = from_files ? 10000 : 1000;
-    } else {
-      d = p.integer("dim", 1);
-    }
-    spec.projection_dim = static_cast<std::size_t>(d);
-  } else if (pipeline == "standardize") {
-    spec.projection_dim = 0;
-  } else if (pipeline == "none") {
-    spec.projection_dim = 0;
-    spec.standardize = false;
-  } else {
-    throw UsageError("zo linear: --pipeline: unknown pipeline '" + pipeline +
-                     "' (expected paper, standardize or none)");
-  }
-  zo::TrainTestSplit ready = zo::apply_feature_pipeline(raw, spec);
-  problem.train = std::make_shared<const zo::BinaryDataset>(std::move(ready.train));
-  problem.test = std::make_shared<const zo::BinaryDataset>(std::move(ready.test));
-  problem.description +=
-      "; pipeline " + pipeline +
-      (spec.projection_dim ? " (D = " + std::to_string(spec.projection_dim) + ")" : "") + " -> " +
-      std::to_string(problem.train->cols()) + " parameters";
+  problem.train = std::make_shared<const zo::BinaryDataset>(std::move(data.split.train));
+  problem.test = std::make_shared<const zo::BinaryDataset>(std::move(data.split.test));
+  problem.description =
+      data.description + " -> " + std::to_string(problem.train->cols()) + " parameters";
   return problem;
 }
 
@@ -144,21 +56,7 @@ int cmd_linear(const std::vector<std::string>& args) {
       "start from the same point 0.1*N(0,I). Writes a CSV (loss, method, lambda, eta, seed,\n"
       "iteration, train/test loss, Hessian trace and accuracy) at log-spaced iterations and a PNG\n"
       "with train loss, train trace, test trace and test accuracy per loss.");
-  p.option("train", "", "LIBSVM training file (default: synthetic data)");
-  p.option("test", "", "LIBSVM test file (default: <train>.t)");
-  p.option("features", "0", "raw feature count of the files (0: the largest index in them)");
-  p.option("label-threshold", "0", "labels > threshold are the positive class");
-  p.option("n-train", "1000", "synthetic: training samples");
-  p.option("n-test", "1000", "synthetic: held-out test samples");
-  p.option("raw-features", "50", "synthetic: raw features");
-  p.option("density", "1", "synthetic: fraction of raw features present");
-  p.option("label-noise", "0.5",
-           "synthetic: noise on the teacher's score (Bayes accuracy 1-atan(s)/pi)");
-  p.option("data-seed", "0", "seed of the synthetic data and of the projection matrix");
-  p.option("pipeline", "paper",
-           "paper (standardise, project, standardise, bias), standardize, none");
-  p.option("dim", "auto",
-           "projection dimension D (auto: 10000 for files as in the paper, 1000 synthetic)");
+  add_linear_data_options(p, "");
   p.option("losses", "svm,logistic", "which of svm, logistic");
   p.option("methods", "gd,zo", "which of gd, zo");
   p.option("iters", "10000", "iterations T");
@@ -188,17 +86,7 @@ int cmd_linear(const std::vector<std::string>& args) {
   const double init_scale = p.number("init-scale");
   if (!(init_scale >= 0.0))
     throw UsageError("zo linear: --init-scale: must be >= 0 (got " + p.str("init-scale") + ")");
-  if (p.given("train") && p.str("train").empty())
-    throw UsageError("zo linear: --train: empty file name");
-  if (!p.given("train") && p.given("test")) throw UsageError("zo linear: --test: needs --train");
-  p.integer("features", 0);
-  p.number("label-threshold");
-  if (!p.given("train")) {
-    p.integer("n-train", 1);
-    p.integer("n-test", 1);
-    p.integer("raw-features", 1);
-  }
-  if (p.str("dim") != "auto") p.integer("dim", 1);
+  check_linear_data_options(p, "linear");
   const std::string engine = p.str("engine");
   if (engine != "runbatch" && engine != "margins")
     throw UsageError("zo linear: --engine: unknown engine '" + engine +

@@ -15,6 +15,7 @@
 
 #include "cli_args.hpp"
 #include "cli_common.hpp"
+#include "cli_linear_data.hpp"
 #include "commands.hpp"
 #include "zo/classification_data.hpp"
 #include "zo/error.hpp"
@@ -107,41 +108,6 @@ struct Problem {
   std::string description;
 };
 
-/// The data of a linear problem: a LIBSVM train/test pair (--train, --test) or seeded synthetic
-/// data, through the paper's feature pipeline (as `zo linear` does).
-zo::TrainTestSplit linear_data(const ArgParser& p, std::string* description) {
-  zo::TrainTestSplit raw;
-  const bool from_files = !p.str("train").empty();
-  if (from_files) {
-    const std::string train_path = p.str("train");
-    const std::string test_path = p.str("test").empty() ? train_path + ".t" : p.str("test");
-    for (const auto& path : {train_path, test_path})
-      if (!std::ifstream(path))
-        throw UsageError("zo sweep: --train/--test: cannot read '" + path + "'");
-    zo::LibsvmData train = zo::read_libsvm(train_path);
-    zo::LibsvmData test = zo::read_libsvm(test_path);
-    const std::size_t cols = std::max(train.features.cols, test.features.cols);
-    train.features.cols = test.features.cols = cols;
-    raw.train = zo::make_binary_dataset(std::move(train));
-    raw.test = zo::make_binary_dataset(std::move(test));
-    *description = train_path + " / " + test_path;
-  } else {
-    zo::SyntheticSpec spec;
-    spec.train_rows = static_cast<std::size_t>(p.integer("n-train", 1));
-    spec.test_rows = static_cast<std::size_t>(p.integer("n-test", 1));
-    spec.features = static_cast<std::size_t>(p.integer("raw-features", 1));
-    spec.seed = static_cast<std::uint64_t>(p.integer("data-seed", 0));
-    raw = zo::make_synthetic_classification(spec);
-    *description = "synthetic data (" + std::to_string(spec.train_rows) + " train / " +
-                   std::to_string(spec.test_rows) + " test samples)";
-  }
-  zo::PipelineSpec pipeline;
-  pipeline.seed = static_cast<std::uint64_t>(p.integer("data-seed", 0));
-  pipeline.projection_dim = static_cast<std::size_t>(
-      p.str("dim") == "auto" ? (from_files ? 10000 : 1000) : p.integer("dim", 0));
-  return zo::apply_feature_pipeline(raw, pipeline);
-}
-
 Problem make_problem(const ArgParser& p, zo::Backend backend) {
   const std::string name = p.str("problem");
   Problem out;
@@ -151,8 +117,9 @@ Problem make_problem(const ArgParser& p, zo::Backend backend) {
     return out;
   }
   if (name == "svm" || name == "logistic") {
-    std::string description;
-    zo::TrainTestSplit data = linear_data(p, &description);
+    LinearData loaded = load_linear_data(p, "sweep", /*need_test=*/true);
+    zo::TrainTestSplit& data = loaded.split;
+    const std::string& description = loaded.description;
     zo::LinearModelOptions options;
     options.backend = backend;
     out.objective = std::make_unique<zo::LinearModel>(
@@ -190,14 +157,7 @@ int cmd_sweep(const std::vector<std::string>& args) {
   p.option("problem", "example21",
            "example21 (h(y,z) = (y'z - 1)^2/2), svm or logistic (linear models, Figure 2)");
   p.option("d", "100", "example21: dimension of y and of z (2d parameters)");
-  p.option("train", "", "svm/logistic: LIBSVM training file (default: synthetic data)");
-  p.option("test", "", "svm/logistic: LIBSVM test file (default: <train>.t)");
-  p.option("n-train", "1000", "svm/logistic synthetic data: training samples");
-  p.option("n-test", "1000", "svm/logistic synthetic data: test samples");
-  p.option("raw-features", "50", "svm/logistic synthetic data: raw features");
-  p.option("data-seed", "0", "svm/logistic: seed of the synthetic data and of the projection");
-  p.option("dim", "auto",
-           "svm/logistic: random-feature dimension D (auto: 10000 files, 1000 synthetic)");
+  add_linear_data_options(p, "svm/logistic: ");
   p.option("seeds", "0:10", "seeds: comma list and/or ranges a:b (b exclusive)");
   p.option("methods", "gd,zo,zo0", "methods: gd, zo, zo0 (ZO with lambda->0)");
   p.option("lambdas", "0.1,0.05,0.01", "smoothing radii of the zo runs");

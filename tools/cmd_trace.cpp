@@ -10,6 +10,7 @@
 
 #include "cli_args.hpp"
 #include "cli_common.hpp"
+#include "cli_linear_data.hpp"
 #include "commands.hpp"
 #include "zo/classification_data.hpp"
 #include "zo/error.hpp"
@@ -28,65 +29,6 @@ struct Row {
   zo::TraceEstimate estimate;
   double seconds = 0.0;
 };
-
-/// The training set of a linear objective: a LIBSVM file (--train) or seeded synthetic data,
-/// through the paper's feature pipeline (the same options as `zo linear`).
-std::shared_ptr<const zo::BinaryDataset> linear_data(const ArgParser& p, std::string* text) {
-  zo::BinaryDataset raw;
-  const bool from_file = p.given("train");
-  if (from_file) {
-    zo::LibsvmOptions options;
-    const long long features = p.integer("features", 0);
-    if (features > 0x7FFFFFFF) throw UsageError("zo trace: --features: at most 2147483647");
-    options.num_features = static_cast<std::size_t>(features);
-    zo::LibsvmData data = zo::read_libsvm(p.str("train"), options);  // DataError: file:line:col
-    if (data.features.rows == 0) {
-      throw UsageError("zo trace: --train: '" + p.str("train") + "' has no samples");
-    }
-    raw = zo::make_binary_dataset(std::move(data), p.number("label-threshold"));
-    *text = p.str("train") + " (" + std::to_string(raw.rows()) + " samples, " +
-            std::to_string(raw.cols()) + " raw features)";
-  } else {
-    zo::SyntheticSpec spec;
-    spec.train_rows = static_cast<std::size_t>(p.integer("n-train", 1));
-    spec.test_rows = 1;
-    spec.features = static_cast<std::size_t>(p.integer("raw-features", 1));
-    spec.density = p.positive("density");
-    if (spec.density > 1.0) {
-      throw UsageError("zo trace: --density: must be in (0, 1] (got " + p.str("density") + ")");
-    }
-    spec.label_noise = p.number("label-noise");
-    if (spec.label_noise < 0.0) {
-      throw UsageError("zo trace: --label-noise: must be >= 0 (got " + p.str("label-noise") + ")");
-    }
-    spec.seed = static_cast<std::uint64_t>(p.integer("data-seed", 0));
-    raw = zo::make_synthetic_classification(spec).train;
-    *text = "synthetic (" + std::to_string(spec.train_rows) + " samples, " +
-            std::to_string(spec.features) + " raw features, data seed " +
-            std::to_string(spec.seed) + ")";
-  }
-  zo::PipelineSpec spec;
-  spec.seed = static_cast<std::uint64_t>(p.integer("data-seed", 0));
-  const std::string pipeline = p.str("pipeline");
-  if (pipeline == "paper") {
-    spec.projection_dim = p.str("dim") == "auto" ? (from_file ? 10000 : 1000)
-                                                 : static_cast<std::size_t>(p.integer("dim", 1));
-  } else if (pipeline == "standardize") {
-    spec.projection_dim = 0;
-  } else if (pipeline == "none") {
-    spec.projection_dim = 0;
-    spec.standardize = false;
-  } else {
-    throw UsageError("zo trace: --pipeline: unknown pipeline '" + pipeline +
-                     "' (expected paper, standardize or none)");
-  }
-  zo::TrainTestSplit split;
-  split.train = std::move(raw);
-  split.test = split.train;  // the pipeline wants a pair; only the training set is used
-  const zo::TrainTestSplit ready = zo::apply_feature_pipeline(split, spec);
-  *text += ", pipeline " + pipeline;
-  return std::make_shared<const zo::BinaryDataset>(ready.train);
-}
 
 std::string json_number(double v) { return std::isfinite(v) ? fmt(v) : "null"; }
 
@@ -116,17 +58,7 @@ int cmd_trace(const std::vector<std::string>& args) {
   p.option("objective", "example21",
            "objective: example21 (h(y,z) = (y'z - 1)^2/2), logistic or svm (squared hinge)");
   p.option("d", "100", "example21: dimension of y and of z (2d parameters)");
-  p.option("train", "", "logistic/svm: LIBSVM training file (default: synthetic data)");
-  p.option("features", "0", "logistic/svm: raw feature count of --train (0: largest index)");
-  p.option("label-threshold", "0", "logistic/svm: labels > threshold are the positive class");
-  p.option("n-train", "1000", "synthetic: samples");
-  p.option("raw-features", "50", "synthetic: raw features");
-  p.option("density", "1", "synthetic: fraction of raw features present");
-  p.option("label-noise", "0.5", "synthetic: noise on the teacher's score");
-  p.option("data-seed", "0", "seed of the synthetic data and of the projection matrix");
-  p.option("pipeline", "paper",
-           "paper (standardise, project, standardise, bias), standardize, none");
-  p.option("dim", "auto", "projection dimension D (auto: 10000 for --train, 1000 synthetic)");
+  add_linear_data_options(p, "logistic/svm: ");
   p.option("point", "", "point file (text, or raw float32 .f32); default: a seeded random point");
   p.option("point-seed", "0", "seed of the random point when --point is not given");
   p.option("point-scale", "auto",
@@ -157,8 +89,9 @@ int cmd_trace(const std::vector<std::string>& args) {
     description =
         "example21 (d = " + std::to_string(d) + ", " + std::to_string(2 * d) + " parameters)";
   } else if (kind == "logistic" || kind == "svm") {
-    std::string data_text;
-    auto data = linear_data(p, &data_text);
+    LinearData loaded = load_linear_data(p, "trace", /*need_test=*/false);
+    const std::string data_text = loaded.description;
+    auto data = std::make_shared<const zo::BinaryDataset>(std::move(loaded.split.train));
     zo::LinearModelOptions options;
     try {
       options.backend = zo::parse_backend(p.str("backend"));

@@ -1,0 +1,34 @@
+// The data options shared by `zo linear`, `zo sweep` and `zo trace`: a LIBSVM train/test pair or
+// seeded synthetic data, through the paper's feature pipeline. One declaration, one loader.
+#pragma once
+
+#include <string>
+
+#include "cli_args.hpp"
+#include "zo/feature_pipeline.hpp"
+
+namespace zo_cli {
+
+/// Declares --train, --test, --features, --label-threshold, --n-train, --n-test, --raw-features,
+/// --density, --label-noise, --data-seed, --pipeline and --dim. `scope` prefixes the help texts
+/// (e.g. "svm/logistic: " where the command also has other problems).
+void add_linear_data_options(ArgParser& p, const std::string& scope);
+
+/// Data after the feature pipeline, and a one-line description of where it came from
+/// ("synthetic (1000 train / 1000 test samples, 50 raw features, data seed 0); pipeline paper
+/// (D = 1000)").
+struct LinearData {
+  zo::TrainTestSplit split;
+  std::string description;
+};
+
+/// Validates the options and loads the data. Files: --test defaults to <train>.t; with
+/// `need_test` false (only the training set is used) a missing test file is not an error and
+/// the test set is a copy of the training set. Throws UsageError naming the option, or
+/// zo::DataError (file:line:column) for a malformed file.
+LinearData load_linear_data(const ArgParser& p, const std::string& command, bool need_test);
+
+/// Checks the data options without loading anything (so option errors come before slow work).
+void check_linear_data_options(const ArgParser& p, const std::string& command);
+
+}  // namespace zo_cli
