@@ -181,6 +181,30 @@ ZO_HD ZO_INLINE void fused_measure(const Group& group, std::uint32_t d, const Fu
   out[2] = 0.5 * (syy - szz);
 }
 
+/// yᵀz of the current iterate (the canonical reduction of fused_measure, identical on every
+/// lane): what GD and ZO λ→0 need for their gradient.
+template <int G, int PB, class Group>
+ZO_HD ZO_INLINE double fused_dot_yz(const Group& group, std::uint32_t d,
+                                    const FusedLaneState<PB>& s) {
+  constexpr int kAcc = kFusedVirtualLanes / G;
+  const std::uint32_t nb = (d + 3) / 4;
+  const int lane = group.lane();
+  double acc[kAcc];
+  ZO_FUSED_UNROLL
+  for (int m = 0; m < kAcc; ++m) acc[m] = 0.0;
+  ZO_FUSED_UNROLL
+  for (int p = 0; p < PB; ++p) {
+    const std::uint32_t b = static_cast<std::uint32_t>(lane + G * p);
+    if (b >= nb) break;
+    ZO_FUSED_UNROLL
+    for (int i = 0; i < 4; ++i) {
+      if (4 * b + static_cast<std::uint32_t>(i) >= d) break;
+      acc[p % kAcc] += static_cast<double>(s.y[p][i]) * static_cast<double>(s.z[p][i]);
+    }
+  }
+  return canonical_sum<G>(group, acc);
+}
+
 /// The direction pair-block b of direction (seed, step, j): v = u[4b..4b+3] (the y part) and
 /// w = u[d+4b..d+4b+3] (the z part).
 ZO_HD ZO_INLINE void fused_direction(Distribution dist, DirectionKey key, std::uint32_t d,
@@ -224,20 +248,7 @@ ZO_HD void fused_run_steps(const Group& group, std::uint32_t d, const FusedRunPa
     if (state.diverged) continue;
 
     if (run.method == kFusedGd) {
-      double acc[kAcc];
-      ZO_FUSED_UNROLL
-      for (int m = 0; m < kAcc; ++m) acc[m] = 0.0;
-      ZO_FUSED_UNROLL
-      for (int p = 0; p < PB; ++p) {
-        const std::uint32_t b = static_cast<std::uint32_t>(lane + G * p);
-        if (b >= nb) break;
-        ZO_FUSED_UNROLL
-        for (int i = 0; i < 4; ++i) {
-          if (4 * b + static_cast<std::uint32_t>(i) >= d) break;
-          acc[p % kAcc] += static_cast<double>(s.y[p][i]) * static_cast<double>(s.z[p][i]);
-        }
-      }
-      const double yz = canonical_sum<G>(group, acc);
+      const double yz = fused_dot_yz<G, PB>(group, d, s);
       bool bad = false;
       ZO_FUSED_UNROLL
       for (int p = 0; p < PB; ++p) {
@@ -272,22 +283,7 @@ ZO_HD void fused_run_steps(const Group& group, std::uint32_t d, const FusedRunPa
 
     // ZO and ZO λ→0: one coefficient per direction j, all computed at the same x.
     double yz = 0.0;
-    if (run.method == kFusedZoLimit) {
-      double acc[kAcc];
-      ZO_FUSED_UNROLL
-      for (int m = 0; m < kAcc; ++m) acc[m] = 0.0;
-      ZO_FUSED_UNROLL
-      for (int p = 0; p < PB; ++p) {
-        const std::uint32_t b = static_cast<std::uint32_t>(lane + G * p);
-        if (b >= nb) break;
-        ZO_FUSED_UNROLL
-        for (int i = 0; i < 4; ++i) {
-          if (4 * b + static_cast<std::uint32_t>(i) >= d) break;
-          acc[p % kAcc] += static_cast<double>(s.y[p][i]) * static_cast<double>(s.z[p][i]);
-        }
-      }
-      yz = canonical_sum<G>(group, acc);
-    }
+    if (run.method == kFusedZoLimit) yz = fused_dot_yz<G, PB>(group, d, s);
     bool bad = false;
     float c0 = 0.0f;
     for (std::uint32_t j = 0; j < q; ++j) {
