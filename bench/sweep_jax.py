@@ -13,44 +13,20 @@ is measured separately and added. Sized to finish in about a minute, compilation
 usage: sweep_jax.py [--out result.json] [--runs 4096] [--steps 100000] [--budget 20]
 Prints one JSON object (also written to --out).
 """
-import argparse
-import json
-import math
 import sys
 import time
 
-
-def log_points(total, points):
-    """Iterations 0 and round(10^x), x evenly spaced in [0, log10(total)], and total."""
-    out = {0, total}
-    top = math.log10(total)
-    for i in range(points):
-        out.add(int(round(10 ** (top * i / (points - 1)))))
-    return sorted(t for t in out if t <= total)
+from sweep_peer_common import emitter, log_points, parser
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--out", default=None)
-    ap.add_argument("--runs", type=int, default=4096)
-    ap.add_argument("--d", type=int, default=100)
-    ap.add_argument("--steps", type=int, default=100000, help="target steps (extrapolated)")
-    ap.add_argument("--log-points", type=int, default=100)
-    ap.add_argument("--lam", type=float, default=0.1)
-    ap.add_argument("--eta", type=float, default=0.001)
+    ap = parser(__doc__.split("\n")[0], budget=20.0)
     ap.add_argument("--chunk", type=int, default=500, help="steps per jitted scan call")
-    ap.add_argument("--budget", type=float, default=20.0, help="seconds of timed steps")
     args = ap.parse_args()
     result = {"impl": "jax", "runs": args.runs, "d": args.d, "target_steps": args.steps,
               "log_points": args.log_points}
 
-    def emit(code):
-        text = json.dumps(result)
-        print(text)
-        if args.out:
-            with open(args.out, "w") as f:
-                f.write(text + "\n")
-        return code
+    emit = emitter(args, result)
 
     try:
         import jax

@@ -12,41 +12,18 @@ numpy uses whatever it was built with (these arrays are too small for threads to
 usage: sweep_numpy_peer.py [--out result.json] [--budget 15]
 Prints one JSON object per mode (a list, also written to --out).
 """
-import argparse
-import json
-import math
 import sys
 import time
 
-
-def log_points(total, points):
-    out = {0, total}
-    top = math.log10(total)
-    for i in range(points):
-        out.add(int(round(10 ** (top * i / (points - 1)))))
-    return sorted(t for t in out if t <= total)
+from sweep_peer_common import emitter, log_points, parser
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--out", default=None)
-    ap.add_argument("--runs", type=int, default=4096, help="target K (extrapolated)")
-    ap.add_argument("--d", type=int, default=100)
-    ap.add_argument("--steps", type=int, default=100000, help="target steps (extrapolated)")
-    ap.add_argument("--log-points", type=int, default=100)
-    ap.add_argument("--lam", type=float, default=0.1)
-    ap.add_argument("--eta", type=float, default=0.001)
-    ap.add_argument("--budget", type=float, default=15.0, help="seconds per mode")
+    ap = parser(__doc__.split("\n")[0], budget=15.0)
     args = ap.parse_args()
     results = []
 
-    def emit(code):
-        text = json.dumps(results)
-        print(text)
-        if args.out:
-            with open(args.out, "w") as f:
-                f.write(text + "\n")
-        return code
+    emit = emitter(args, results)
 
     try:
         import numpy as np
