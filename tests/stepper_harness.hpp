@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "zo/detail/bf16.hpp"
+#include "stepper/bf16.hpp"
 #include "zo/direction.hpp"
 #include "zo/directions.hpp"
 #include "zo/run_batch.hpp"

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "zo/callback_objective.hpp"
-#include "zo/detail/example21_math.hpp"
+#include "objectives/example21_math.hpp"
 #include "zo/directions.hpp"
 #include "zo/error.hpp"
 #include "zo/example21.hpp"

@@ -12,7 +12,7 @@
 #include <thread>
 #include <vector>
 
-#include "zo/detail/example21_fused_math.hpp"
+#include "batch/example21_fused_math.hpp"
 #include "zo/fused_example21.hpp"
 #include "zo/run_batch.hpp"
 

@@ -13,8 +13,8 @@
 
 #include "stepper_harness.hpp"
 #include "zo/backend.hpp"
-#include "zo/detail/bf16.hpp"
-#include "zo/detail/stepper_math.hpp"
+#include "stepper/bf16.hpp"
+#include "stepper/stepper_math.hpp"
 #include "zo/error.hpp"
 #include "zo/example21.hpp"
 #include "zo/objective.hpp"

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "stepper_harness.hpp"
-#include "zo/detail/stepper_math.hpp"
+#include "stepper/stepper_math.hpp"
 #include "zo/stepper.hpp"
 
 namespace {

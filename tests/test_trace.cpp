@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "tolerance.hpp"
-#include "zo/detail/trace_math.hpp"
+#include "trace/trace_math.hpp"
 #include "zo/directions.hpp"
 #include "zo/error.hpp"
 #include "zo/example21.hpp"

@@ -26,7 +26,7 @@ class FusedExample21Impl;
 ///
 /// Determinism: the CPU and CUDA backends produce bit-identical iterates and metrics, for any
 /// batch composition, thread count and GPU group size (every reduction follows one canonical
-/// order, see zo/detail/example21_fused_math.hpp). Against RunBatch, whose reductions are
+/// order, see src/batch/example21_fused_math.hpp). Against RunBatch, whose reductions are
 /// sequential, results agree to within rounding (the tests state the tolerance).
 class ZO_API FusedExample21Batch {
  public:

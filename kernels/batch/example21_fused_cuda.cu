@@ -1,0 +1,319 @@
+// Whole runs of Example 2.1 on chip: the persistent kernel behind FusedExample21Batch, and the
+// direction-generation ceiling it is measured against.
+//
+// Layout: a group of G threads (G = 4, 8, 16 or 32; groups never straddle a warp) owns one run
+// and keeps its 2d floats in registers (pair-block p of lane l is b = l + G·p, PB pair-blocks per
+// lane) for every step of the launch. The per-step math is zo::detail::fused_run_steps, the same
+// function the CPU backend runs with G = 1; reductions follow the canonical 32-virtual-lane order,
+// so results do not depend on G and match the CPU bit for bit. Only logged metrics leave the chip.
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "core/cuda_check.cuh"
+#include "batch/example21_fused_engine.hpp"
+#include "zo/error.hpp"
+
+namespace zo {
+namespace detail {
+namespace {
+
+constexpr int kBlockThreads = 128;
+
+/// The G lanes of one run inside a warp: shuffles and votes restricted to the group's mask, so
+/// groups of the same warp may take different branches (different methods, diverged runs).
+template <int G>
+struct WarpGroup {
+  int lane_;
+  unsigned mask_;
+  __device__ int lane() const { return lane_; }
+  __device__ double xor_add(double v, int off) const {
+    return v + __shfl_xor_sync(mask_, v, off, G);
+  }
+  __device__ bool any(bool b) const { return __any_sync(mask_, b) != 0; }
+};
+
+template <int G, int PB>
+__global__ void __launch_bounds__(kBlockThreads)
+    fused_example21_kernel(std::uint32_t d, std::uint32_t runs,
+                           const FusedRunParams* __restrict__ params, float* __restrict__ x,
+                           FusedRunState* __restrict__ states, std::uint64_t begin,
+                           std::uint64_t end, const std::uint64_t* __restrict__ log_its,
+                           std::uint32_t n_log, double* __restrict__ metrics) {
+  const std::uint64_t thread = static_cast<std::uint64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  const std::uint64_t run = thread / G;
+  if (run >= runs) return;  // whole groups exit together (kBlockThreads % G == 0)
+  const int lane = static_cast<int>(threadIdx.x % G);
+  const unsigned first = (threadIdx.x % 32u) / G * G;
+  const unsigned mask = G == 32 ? 0xffffffffu : (((1u << G) - 1u) << first);
+  const WarpGroup<G> group{lane, mask};
+
+  float* xr = x + run * 2 * d;
+  FusedLaneState<PB> s;
+  fused_load<G, PB>(lane, d, xr, s);
+  FusedRunState state = states[run];
+  const FusedRunParams p = params[run];
+  fused_run_steps<G, PB>(group, d, p, s, state, begin, end, log_its, n_log,
+                         metrics ? metrics + run * kFusedMetrics : nullptr,
+                         static_cast<std::size_t>(runs) * kFusedMetrics);
+  fused_store<G, PB>(lane, d, s, xr);
+  if (lane == 0) states[run] = state;
+}
+
+/// The ceiling: thread j of the x-grid generates Philox block j % blocks of run j / blocks, for
+/// the steps of its y-slice, and sums the coordinates; nothing else.
+__global__ void __launch_bounds__(256)
+    generate_directions_kernel(std::uint32_t runs_x_blocks, std::uint32_t blocks,
+                               std::uint32_t steps, std::uint32_t steps_per_slice,
+                               double* __restrict__ out) {
+  double sum = 0.0;
+  const std::uint32_t t0 = blockIdx.y * steps_per_slice;
+  const std::uint32_t t1 = min(steps, t0 + steps_per_slice);
+  for (std::uint32_t j = blockIdx.x * blockDim.x + threadIdx.x; j < runs_x_blocks;
+       j += gridDim.x * blockDim.x) {
+    const std::uint32_t run = j / blocks;
+    const std::uint32_t b = j - run * blocks;
+    for (std::uint32_t t = t0; t < t1; ++t) {
+      const Float4 u = gaussian4(DirectionKey{run, t, 0u}, b);
+      sum += static_cast<double>((u.v[0] + u.v[1]) + (u.v[2] + u.v[3]));
+    }
+  }
+  for (int off = 16; off >= 1; off /= 2) sum += __shfl_xor_sync(0xffffffffu, sum, off);
+  if (threadIdx.x % 32 == 0) atomicAdd(out, sum);
+}
+
+/// Owning device buffer; frees without throwing.
+template <typename T>
+class DeviceArray {
+ public:
+  DeviceArray() = default;
+  explicit DeviceArray(std::size_t n) { resize(n); }
+  ~DeviceArray() { release(); }
+  DeviceArray(const DeviceArray&) = delete;
+  DeviceArray& operator=(const DeviceArray&) = delete;
+  void resize(std::size_t n) {
+    if (n <= capacity_) {
+      size_ = n;
+      return;
+    }
+    release();
+    ZO_CUDA_TRY(
+        cudaMalloc(reinterpret_cast<void**>(&data_), std::max<std::size_t>(n, 1) * sizeof(T)));
+    capacity_ = size_ = n;
+  }
+  T* data() const { return data_; }
+  std::size_t bytes() const { return size_ * sizeof(T); }
+
+ private:
+  void release() noexcept {
+    if (data_) ZO_CUDA_TRY_NOTHROW(cudaFree(data_));
+    data_ = nullptr;
+    capacity_ = size_ = 0;
+  }
+  T* data_ = nullptr;
+  std::size_t size_ = 0, capacity_ = 0;
+};
+
+/// CUDA events around a region, destroyed without throwing.
+class EventTimer {
+ public:
+  EventTimer() {
+    ZO_CUDA_TRY(cudaEventCreate(&start_));
+    ZO_CUDA_TRY(cudaEventCreate(&stop_));
+  }
+  ~EventTimer() {
+    ZO_CUDA_TRY_NOTHROW(cudaEventDestroy(start_));
+    ZO_CUDA_TRY_NOTHROW(cudaEventDestroy(stop_));
+  }
+  EventTimer(const EventTimer&) = delete;
+  EventTimer& operator=(const EventTimer&) = delete;
+  void start() { ZO_CUDA_TRY(cudaEventRecord(start_)); }
+  void stop() { ZO_CUDA_TRY(cudaEventRecord(stop_)); }
+  double seconds() {
+    ZO_CUDA_TRY(cudaEventSynchronize(stop_));
+    float ms = 0.0f;
+    ZO_CUDA_TRY(cudaEventElapsedTime(&ms, start_, stop_));
+    return 1e-3 * static_cast<double>(ms);
+  }
+
+ private:
+  cudaEvent_t start_{}, stop_{};
+};
+
+int pair_blocks_per_lane(std::uint32_t d, int group) {
+  const int nb = static_cast<int>((d + 3) / 4);
+  for (int pb : {1, 2, 4})
+    if (group * pb >= nb) return pb;
+  return 0;  // does not fit
+}
+
+int multiprocessors() {
+  int device = 0, sms = 0;
+  ZO_CUDA_TRY(cudaGetDevice(&device));
+  ZO_CUDA_TRY(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
+  return sms;
+}
+
+/// Threads per run: the best lane utilisation (pair-blocks / slots) among the group sizes that
+/// still give at least 16 warps per SM; G = 32 when none does. Changes speed only, never results.
+int choose_group(std::uint32_t d, std::size_t runs) {
+  const int nb = static_cast<int>((d + 3) / 4);
+  const double warps_wanted = 16.0 * multiprocessors();
+  int best = 32;
+  double best_util = 0.0;
+  for (int g : {32, 16, 8, 4}) {
+    const int pb = pair_blocks_per_lane(d, g);
+    if (pb == 0) continue;
+    const double warps = static_cast<double>(runs) * g / 32.0;
+    if (g != 32 && warps < warps_wanted) continue;
+    const double util = static_cast<double>(nb) / (g * ((nb + g - 1) / g));
+    if (util > best_util + 1e-9) {
+      best = g;
+      best_util = util;
+    }
+  }
+  return best;
+}
+
+class CudaFusedExample21 final : public FusedExample21Impl {
+ public:
+  CudaFusedExample21(std::uint32_t d, std::vector<RunSpec> runs, const float* x0, unsigned group)
+      : FusedExample21Impl(d, std::move(runs)) {
+    const std::size_t K = this->runs().size();
+    group_ = group ? static_cast<int>(group) : choose_group(d, K);
+    pb_ = pair_blocks_per_lane(d, group_);
+    ZO_EXPECTS(pb_ > 0, "FusedExample21Batch: d = " + std::to_string(d) + " needs more than " +
+                            std::to_string(group_) + " GPU threads per run (use gpu_group 32)");
+    params_dev_.resize(K);
+    x_.resize(K * 2 * d);
+    states_.resize(K);
+    ZO_CUDA_TRY(cudaMemcpy(params_dev_.data(), params().data(), params_dev_.bytes(),
+                           cudaMemcpyHostToDevice));
+    ZO_CUDA_TRY(cudaMemcpy(x_.data(), x0, x_.bytes(), cudaMemcpyHostToDevice));
+    ZO_CUDA_TRY(cudaMemset(states_.data(), 0, states_.bytes()));
+  }
+
+  Backend backend() const override { return Backend::cuda; }
+  unsigned group_size() const override { return static_cast<unsigned>(group_); }
+
+  void run(std::uint64_t steps, const std::vector<std::uint64_t>& log_its,
+           double* metrics) override {
+    const std::size_t K = runs().size();
+    const auto n_log = static_cast<std::uint32_t>(log_its.size());
+    log_dev_.resize(log_its.size());
+    metrics_dev_.resize(log_its.size() * K * kFusedMetrics);
+    if (n_log > 0) {
+      ZO_CUDA_TRY(
+          cudaMemcpy(log_dev_.data(), log_its.data(), log_dev_.bytes(), cudaMemcpyHostToDevice));
+    }
+    const std::uint64_t threads = static_cast<std::uint64_t>(K) * group_;
+    const auto blocks = static_cast<unsigned>((threads + kBlockThreads - 1) / kBlockThreads);
+    timer_.start();
+    launch(blocks, next_step, next_step + steps, n_log);
+    timer_.stop();
+    last_seconds = timer_.seconds();
+    if (n_log > 0) {
+      ZO_CUDA_TRY(
+          cudaMemcpy(metrics, metrics_dev_.data(), metrics_dev_.bytes(), cudaMemcpyDeviceToHost));
+    }
+  }
+
+  void copy_points(float* x_host) const override {
+    ZO_CUDA_TRY(cudaMemcpy(x_host, x_.data(), x_.bytes(), cudaMemcpyDeviceToHost));
+  }
+  void set_points(const float* x_host) override {
+    ZO_CUDA_TRY(cudaMemcpy(x_.data(), x_host, x_.bytes(), cudaMemcpyHostToDevice));
+  }
+  std::vector<FusedRunState> states() const override {
+    std::vector<FusedRunState> out(runs().size());
+    ZO_CUDA_TRY(cudaMemcpy(out.data(), states_.data(), states_.bytes(), cudaMemcpyDeviceToHost));
+    return out;
+  }
+  void set_states(const std::vector<FusedRunState>& states) override {
+    ZO_CUDA_TRY(cudaMemcpy(states_.data(), states.data(), states_.bytes(), cudaMemcpyHostToDevice));
+  }
+
+ private:
+  template <int G, int PB>
+  void launch_with(unsigned blocks, std::uint64_t begin, std::uint64_t end, std::uint32_t n_log) {
+    fused_example21_kernel<G, PB><<<blocks, kBlockThreads>>>(
+        half_dim(), static_cast<std::uint32_t>(runs().size()), params_dev_.data(), x_.data(),
+        states_.data(), begin, end, n_log ? log_dev_.data() : nullptr, n_log,
+        n_log ? metrics_dev_.data() : nullptr);
+    ZO_CUDA_CHECK_LAUNCH();
+  }
+
+  template <int G>
+  void launch_group(unsigned blocks, std::uint64_t begin, std::uint64_t end, std::uint32_t n_log) {
+    switch (pb_) {
+      case 1:
+        return launch_with<G, 1>(blocks, begin, end, n_log);
+      case 2:
+        return launch_with<G, 2>(blocks, begin, end, n_log);
+      default:
+        return launch_with<G, 4>(blocks, begin, end, n_log);
+    }
+  }
+
+  void launch(unsigned blocks, std::uint64_t begin, std::uint64_t end, std::uint32_t n_log) {
+    switch (group_) {
+      case 4:
+        return launch_group<4>(blocks, begin, end, n_log);
+      case 8:
+        return launch_group<8>(blocks, begin, end, n_log);
+      case 16:
+        return launch_group<16>(blocks, begin, end, n_log);
+      default:
+        return launch_group<32>(blocks, begin, end, n_log);
+    }
+  }
+
+  int group_ = 32;
+  int pb_ = 1;
+  DeviceArray<FusedRunParams> params_dev_;
+  DeviceArray<float> x_;
+  DeviceArray<FusedRunState> states_;
+  DeviceArray<std::uint64_t> log_dev_;
+  DeviceArray<double> metrics_dev_;
+  EventTimer timer_;
+};
+
+}  // namespace
+
+std::unique_ptr<FusedExample21Impl> make_cuda_fused_example21(std::uint32_t d,
+                                                              std::vector<RunSpec> runs,
+                                                              const float* x0, unsigned group) {
+  return std::make_unique<CudaFusedExample21>(d, std::move(runs), x0, group);
+}
+
+DirectionThroughput cuda_generate_directions(std::size_t runs, std::size_t dim,
+                                             std::uint64_t steps) {
+  const std::uint64_t blocks = (dim + 3) / 4;
+  ZO_EXPECTS(runs * blocks < (1ull << 32) && steps < (1ull << 32),
+             "generate_directions: runs x dim/4 and steps must each be below 2^32");
+  const auto work = static_cast<std::uint32_t>(runs * blocks);
+  // Enough threads to fill the GPU several times over: split the steps into y-slices.
+  const std::uint64_t threads_wanted = 8ull * 2048 * static_cast<std::uint64_t>(multiprocessors());
+  const std::uint64_t slices = std::max<std::uint64_t>(
+      1, std::min<std::uint64_t>({steps, threads_wanted / work + 1, 65535}));
+  const auto per_slice = static_cast<std::uint32_t>((steps + slices - 1) / slices);
+  const auto slices_used =
+      static_cast<unsigned>(steps == 0 ? 1 : (steps + per_slice - 1) / per_slice);
+  const unsigned grid_x = static_cast<unsigned>(std::min<std::uint64_t>((work + 255) / 256, 65535));
+  DeviceArray<double> sum(1);
+  ZO_CUDA_TRY(cudaMemset(sum.data(), 0, sizeof(double)));
+  EventTimer timer;
+  timer.start();
+  generate_directions_kernel<<<dim3(grid_x, slices_used), 256>>>(
+      work, static_cast<std::uint32_t>(blocks), static_cast<std::uint32_t>(steps), per_slice,
+      sum.data());
+  ZO_CUDA_CHECK_LAUNCH();
+  timer.stop();
+  DirectionThroughput out;
+  out.seconds = timer.seconds();
+  ZO_CUDA_TRY(cudaMemcpy(&out.checksum, sum.data(), sizeof(double), cudaMemcpyDeviceToHost));
+  return out;
+}
+
+}  // namespace detail
+}  // namespace zo

@@ -1,0 +1,130 @@
+// CUDA runtime calls behind zo/device.hpp (a plain C++ file: it needs the runtime, not nvcc).
+#include <cuda_runtime.h>
+
+#include <cstdio>
+#include <string>
+
+#include "core/cuda_backend.hpp"
+#include "core/cuda_check.cuh"
+#include "core/cuda_device.hpp"
+#include "zo/backend.hpp"
+
+namespace zo {
+namespace detail {
+namespace cuda {
+
+bool available() noexcept {
+  // cudaGetDeviceCount returns an error (never hangs) when there is no driver or no device.
+  static const bool usable = [] {
+    int count = 0;
+    const cudaError_t status = cudaGetDeviceCount(&count);
+    if (status != cudaSuccess) {
+      cudaGetLastError();  // clear the sticky error state
+      return false;
+    }
+    return count > 0;
+  }();
+  return usable;
+}
+
+std::string device_description() {
+  int count = 0;
+  const cudaError_t status = cudaGetDeviceCount(&count);
+  if (status != cudaSuccess) {
+    cudaGetLastError();
+    return std::string("no usable CUDA device (") + cudaGetErrorName(status) + ": " +
+           cudaGetErrorString(status) + ")";
+  }
+  if (count == 0) return "no CUDA device found";
+  int device = 0;
+  cudaGetDevice(&device);
+  cudaDeviceProp prop{};
+  if (cudaGetDeviceProperties(&prop, device) != cudaSuccess) return "CUDA device (unknown)";
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "%s, sm_%d%d, %d SMs, %.0f GiB", prop.name, prop.major, prop.minor,
+                prop.multiProcessorCount,
+                static_cast<double>(prop.totalGlobalMem) / (1024.0 * 1024.0 * 1024.0));
+  return buf;
+}
+
+
+void require_device() {
+  if (!available()) {
+    ZO_FAIL(DeviceUnavailable, "no usable CUDA device: " + device_description());
+  }
+}
+
+void* device_allocate(std::size_t bytes) {
+  require_device();
+  void* ptr = nullptr;
+  ZO_CUDA_TRY(cudaMalloc(&ptr, bytes));
+  return ptr;
+}
+
+void device_free(void* ptr) noexcept { ZO_CUDA_TRY_NOTHROW(cudaFree(ptr)); }
+
+void copy(void* dst, const void* src, std::size_t bytes, StreamHandle stream, bool wait) {
+  require_device();
+  const auto s = static_cast<cudaStream_t>(stream);
+  ZO_CUDA_TRY(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDefault, s));
+  if (wait) ZO_CUDA_TRY(cudaStreamSynchronize(s));
+}
+
+void fill_zero(void* ptr, std::size_t bytes, StreamHandle stream) {
+  require_device();
+  ZO_CUDA_TRY(cudaMemsetAsync(ptr, 0, bytes, static_cast<cudaStream_t>(stream)));
+}
+
+StreamHandle stream_create() {
+  require_device();
+  cudaStream_t s = nullptr;
+  ZO_CUDA_TRY(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+  return s;
+}
+
+void stream_destroy(StreamHandle stream) noexcept {
+  if (stream) ZO_CUDA_TRY_NOTHROW(cudaStreamDestroy(static_cast<cudaStream_t>(stream)));
+}
+
+void stream_synchronize(StreamHandle stream) {
+  require_device();
+  ZO_CUDA_TRY(cudaStreamSynchronize(static_cast<cudaStream_t>(stream)));
+}
+
+void* event_create() {
+  require_device();
+  cudaEvent_t e = nullptr;
+  ZO_CUDA_TRY(cudaEventCreate(&e));
+  return e;
+}
+
+void event_destroy(void* event) noexcept {
+  ZO_CUDA_TRY_NOTHROW(cudaEventDestroy(static_cast<cudaEvent_t>(event)));
+}
+
+void event_record(void* event, StreamHandle stream) {
+  ZO_CUDA_TRY(cudaEventRecord(static_cast<cudaEvent_t>(event), static_cast<cudaStream_t>(stream)));
+}
+
+void event_synchronize(void* event) {
+  ZO_CUDA_TRY(cudaEventSynchronize(static_cast<cudaEvent_t>(event)));
+}
+
+float event_elapsed_ms(void* start, void* stop) {
+  ZO_CUDA_TRY(cudaEventSynchronize(static_cast<cudaEvent_t>(stop)));
+  float ms = 0.0f;
+  ZO_CUDA_TRY(
+      cudaEventElapsedTime(&ms, static_cast<cudaEvent_t>(start), static_cast<cudaEvent_t>(stop)));
+  return ms;
+}
+
+DeviceMemoryInfo memory_info() {
+  require_device();
+  DeviceMemoryInfo info;
+  ZO_CUDA_TRY(cudaMemGetInfo(&info.free_bytes, &info.total_bytes));
+  return info;
+}
+
+}  // namespace cuda
+}  // namespace detail
+}  // namespace zo

@@ -1,0 +1,53 @@
+// Internal CUDA launch helpers shared by zo's kernels: grid sizes for grid-stride loops and
+// stream-ordered scratch memory.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+
+#include "core/cuda_check.cuh"
+#include "zo/backend.hpp"  // log_line, used by ZO_CUDA_TRY_NOTHROW
+
+namespace zo {
+namespace detail {
+namespace cuda {
+
+/// Largest grid we launch; kernels cover any amount of work with grid-stride loops.
+constexpr std::uint64_t kMaxGridBlocks = 1u << 20;
+
+/// Blocks of `threads` threads for `work` independent items (at least 1, at most kMaxGridBlocks).
+inline unsigned grid_blocks(std::uint64_t work, unsigned threads) {
+  const std::uint64_t blocks = (work + threads - 1) / threads;
+  return static_cast<unsigned>(
+      std::min<std::uint64_t>(std::max<std::uint64_t>(blocks, 1), kMaxGridBlocks));
+}
+
+/// Device scratch memory allocated and freed in stream order (cudaMallocAsync / cudaFreeAsync),
+/// so temporary buffers need no host synchronisation. The destructor never throws.
+class StreamScratch {
+ public:
+  StreamScratch(std::size_t bytes, cudaStream_t stream) : stream_(stream) {
+    if (bytes > 0) ZO_CUDA_TRY(cudaMallocAsync(&ptr_, bytes, stream));
+  }
+  ~StreamScratch() {
+    if (ptr_) ZO_CUDA_TRY_NOTHROW(cudaFreeAsync(ptr_, stream_));
+  }
+  StreamScratch(const StreamScratch&) = delete;
+  StreamScratch& operator=(const StreamScratch&) = delete;
+
+  template <typename T>
+  T* as() const {
+    return static_cast<T*>(ptr_);
+  }
+
+ private:
+  void* ptr_ = nullptr;
+  cudaStream_t stream_;
+};
+
+}  // namespace cuda
+}  // namespace detail
+}  // namespace zo

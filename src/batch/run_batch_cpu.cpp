@@ -1,0 +1,228 @@
+// The CPU backend of RunBatch: the reference implementation. OpenMP over runs and coordinates;
+// every output element is computed by one fixed sequence of operations, so the results are
+// bit-identical for any thread count.
+#include <algorithm>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <vector>
+
+#include "batch/run_batch_engine.hpp"
+#include "batch/step_math.hpp"
+#include "zo/directions.hpp"
+#include "zo/error.hpp"
+
+namespace zo {
+namespace detail {
+namespace {
+
+class CpuRunBatch final : public RunBatchImpl {
+ public:
+  CpuRunBatch(const Objective& objective, std::vector<RunSpec> runs, const float* x0,
+              const BatchOptions& options)
+      : RunBatchImpl(objective, std::move(runs), options),
+        dim_(objective.dim()),
+        x_(x0, x0 + this->runs().size() * dim_) {}
+
+  Backend backend() const override { return Backend::cpu; }
+
+  void step(std::uint64_t step) override {
+    const auto& specs = runs();
+    const std::size_t K = specs.size();
+    const std::size_t d = dim_;
+    const std::uint64_t blocks = (d + 3) / 4;
+
+    // Which runs take part, and how.
+    zo_pairs_.clear();   // (run, j) for Method::zo
+    grad_runs_.clear();  // runs that need ∇f(x)
+    for (std::size_t k = 0; k < K; ++k) {
+      if (statuses()[k].diverged) continue;
+      if (specs[k].method == Method::zo) {
+        for (std::uint32_t j = 0; j < specs[k].q; ++j) zo_pairs_.push_back({k, j});
+      } else {
+        grad_runs_.push_back(k);
+      }
+    }
+    // Sphere scales, one per (run, j) that needs one.
+    scales_.assign(K * max_q(), 1.0f);
+    for (std::size_t k = 0; k < K; ++k) {
+      if (statuses()[k].diverged || specs[k].distribution != Distribution::sphere) continue;
+      for (std::uint32_t j = 0; j < specs[k].q; ++j)
+        scales_[k * max_q() + j] = sphere_scale(key(k, step, j), d);
+    }
+
+    // 1. All perturbed points x ± λu of this step, then one batched evaluation.
+    const std::size_t n_pairs = zo_pairs_.size();
+    values_.assign(2 * n_pairs, 0.0);
+    if (n_pairs > 0) {
+      points_.resize(2 * n_pairs * d);
+      const auto total = static_cast<std::int64_t>(n_pairs * blocks);
+#pragma omp parallel for schedule(static)
+      for (std::int64_t t = 0; t < total; ++t) {
+        const std::size_t pair = static_cast<std::size_t>(t) / blocks;
+        const std::uint64_t b = static_cast<std::uint64_t>(t) % blocks;
+        const std::size_t k = zo_pairs_[pair].run;
+        const std::uint32_t j = zo_pairs_[pair].j;
+        const RunSpec& s = specs[k];
+        const Float4 u = direction4(s.distribution, key(k, step, j), b, scales_[k * max_q() + j]);
+        const float* x = &x_[k * d];
+        float* plus = &points_[(2 * pair) * d];
+        float* minus = &points_[(2 * pair + 1) * d];
+        for (int lane = 0; lane < 4; ++lane) {
+          const std::uint64_t i = b * 4 + lane;
+          if (i >= d) break;
+          plus[i] = perturb(x[i], s.lambda, u.v[lane]);
+          minus[i] = perturb(x[i], -s.lambda, u.v[lane]);
+        }
+      }
+      objective().evaluate(batch(points_.data(), 2 * n_pairs), values_.data());
+    }
+
+    // 2. Gradients at x for GD and ZO(λ→0) runs.
+    const std::size_t n_grad = grad_runs_.size();
+    if (n_grad > 0) {
+      grad_in_.resize(n_grad * d);
+      grads_.resize(n_grad * d);
+      for (std::size_t r = 0; r < n_grad; ++r)
+        std::memcpy(&grad_in_[r * d], &x_[grad_runs_[r] * d], d * sizeof(float));
+      objective().gradient(batch(grad_in_.data(), n_grad), grads_.data(), d);
+    }
+
+    // 3. Update coefficients, checked against the non-finite policy before anything changes.
+    coefficients_.assign(K * max_q(), 0.0f);
+    skip_.assign(K, 0);
+    for (std::size_t pair = 0; pair < n_pairs; ++pair) {
+      const std::size_t k = zo_pairs_[pair].run;
+      const RunSpec& s = specs[k];
+      const double g = projected_gradient(values_[2 * pair], values_[2 * pair + 1], s.lambda);
+      const float c = update_coefficient(g, s.eta, s.q);
+      if (!skip_[k] && !(is_finite(g) && is_finite(c))) {
+        skip_[k] = reject_non_finite(k, step, "f(x +/- lambda*u)");
+      }
+      coefficients_[k * max_q() + zo_pairs_[pair].j] = c;
+    }
+    for (std::size_t r = 0; r < n_grad; ++r) {
+      const std::size_t k = grad_runs_[r];
+      const RunSpec& s = specs[k];
+      const float* g = &grads_[r * d];
+      if (s.method == Method::gd) {
+        bool finite = true;
+        for (std::size_t i = 0; i < d && finite; ++i) finite = is_finite(g[i]);
+        if (!finite) skip_[k] = reject_non_finite(k, step, "the gradient");
+        continue;
+      }
+      for (std::uint32_t j = 0; j < s.q; ++j) {  // ZO λ→0: directional derivatives uᵀ∇f
+        const float scale = scales_[k * max_q() + j];
+        double dot = 0.0;
+        for (std::uint64_t b = 0; b < blocks; ++b) {
+          const Float4 u = direction4(s.distribution, key(k, step, j), b, scale);
+          for (int lane = 0; lane < 4 && b * 4 + lane < d; ++lane)
+            dot += static_cast<double>(u.v[lane]) * static_cast<double>(g[b * 4 + lane]);
+        }
+        const float c = update_coefficient(dot, s.eta, s.q);
+        if (!skip_[k] && !(is_finite(dot) && is_finite(c)))
+          skip_[k] = reject_non_finite(k, step, "the directional derivative");
+        coefficients_[k * max_q() + j] = c;
+      }
+    }
+
+    // 4. Update every run that was not skipped or frozen.
+    for (std::size_t r = 0; r < n_grad; ++r) grad_slot_[grad_runs_[r]] = r;
+    const auto total = static_cast<std::int64_t>(K * blocks);
+#pragma omp parallel for schedule(static)
+    for (std::int64_t t = 0; t < total; ++t) {
+      const std::size_t k = static_cast<std::size_t>(t) / blocks;
+      const std::uint64_t b = static_cast<std::uint64_t>(t) % blocks;
+      if (statuses()[k].diverged || skip_[k]) continue;
+      const RunSpec& s = specs[k];
+      float* x = &x_[k * d];
+      if (s.method == Method::gd) {
+        const float* g = &grads_[grad_slot_[k] * d];
+        for (int lane = 0; lane < 4 && b * 4 + lane < d; ++lane) {
+          const std::uint64_t i = b * 4 + lane;
+          x[i] = apply_update(x[i], s.eta, g[i]);
+        }
+        continue;
+      }
+      for (std::uint32_t j = 0; j < s.q; ++j) {
+        const Float4 u = direction4(s.distribution, key(k, step, j), b, scales_[k * max_q() + j]);
+        const float c = coefficients_[k * max_q() + j];
+        for (int lane = 0; lane < 4 && b * 4 + lane < d; ++lane) {
+          const std::uint64_t i = b * 4 + lane;
+          x[i] = apply_update(x[i], c, u.v[lane]);
+        }
+      }
+    }
+  }
+
+  void copy_points(float* x_host) const override {
+    std::memcpy(x_host, x_.data(), x_.size() * sizeof(float));
+  }
+
+  void set_points(const float* x_host) override {
+    std::memcpy(x_.data(), x_host, x_.size() * sizeof(float));
+  }
+
+  void measure(double* loss, double* trace, double* metrics) const override {
+    const std::size_t K = runs().size();
+    const PointBatch all = batch(x_.data(), K);
+    if (loss) objective().evaluate(all, loss);
+    if (trace) {
+      if (objective().has_exact_trace()) {
+        objective().exact_trace(all, trace);
+      } else {
+        std::fill(trace, trace + K, std::numeric_limits<double>::quiet_NaN());
+      }
+    }
+    if (metrics && !objective().metric_names().empty()) objective().metrics(all, metrics);
+  }
+
+ private:
+  struct Pair {
+    std::size_t run;
+    std::uint32_t j;
+  };
+
+  DirectionKey key(std::size_t k, std::uint64_t step, std::uint32_t j) const {
+    return DirectionKey{runs()[k].seed, static_cast<std::uint32_t>(step), j};
+  }
+
+  std::size_t max_q() const {
+    if (max_q_ == 0) {
+      for (const auto& s : runs()) max_q_ = std::max<std::size_t>(max_q_, s.q);
+    }
+    return max_q_;
+  }
+
+  PointBatch batch(const float* data, std::size_t count) const {
+    PointBatch b;
+    b.data = data;
+    b.count = count;
+    b.dim = dim_;
+    b.stride = dim_;
+    b.space = MemorySpace::host;
+    return b;
+  }
+
+  std::size_t dim_;
+  std::vector<float> x_;
+  mutable std::size_t max_q_ = 0;
+  // Per-step scratch, kept to avoid reallocation.
+  std::vector<Pair> zo_pairs_;
+  std::vector<std::size_t> grad_runs_;
+  std::vector<float> scales_, points_, grad_in_, grads_, coefficients_;
+  std::vector<double> values_;
+  std::vector<char> skip_;
+  std::vector<std::size_t> grad_slot_ = std::vector<std::size_t>(runs().size(), 0);
+};
+
+}  // namespace
+
+std::unique_ptr<RunBatchImpl> make_cpu_run_batch(const Objective& objective,
+                                                 std::vector<RunSpec> runs, const float* x0,
+                                                 const BatchOptions& options) {
+  return std::make_unique<CpuRunBatch>(objective, std::move(runs), x0, options);
+}
+
+}  // namespace detail
+}  // namespace zo

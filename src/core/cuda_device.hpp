@@ -1,0 +1,42 @@
+// Internal: the CUDA runtime calls behind the public RAII types of zo/device.hpp. Implemented in
+// kernels/core/device_cuda.cpp (and kernels/directions/directions_cuda.cu) on CUDA builds; cuda_stubs.cpp makes them
+// throw zo::NotCompiled on CPU-only builds (the functions marked noexcept do nothing there).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "zo/device.hpp"
+
+namespace zo {
+namespace detail {
+namespace cuda {
+
+/// Throws zo::DeviceUnavailable (naming the reason) unless a CUDA device is usable.
+void require_device();
+
+void* device_allocate(std::size_t bytes);
+void device_free(void* ptr) noexcept;
+/// cudaMemcpyAsync(cudaMemcpyDefault) on `stream`, then waits for the stream when `wait`.
+void copy(void* dst, const void* src, std::size_t bytes, StreamHandle stream, bool wait);
+void fill_zero(void* ptr, std::size_t bytes, StreamHandle stream);
+
+StreamHandle stream_create();
+void stream_destroy(StreamHandle stream) noexcept;
+void stream_synchronize(StreamHandle stream);
+
+void* event_create();
+void event_destroy(void* event) noexcept;
+void event_record(void* event, StreamHandle stream);
+void event_synchronize(void* event);
+float event_elapsed_ms(void* start, void* stop);
+
+DeviceMemoryInfo memory_info();
+
+/// fill_direction_device (kernels/directions/directions_cuda.cu).
+void fill_direction(Distribution dist, DirectionKey key, std::uint64_t d, float* out,
+                    StreamHandle stream);
+
+}  // namespace cuda
+}  // namespace detail
+}  // namespace zo

@@ -1,0 +1,152 @@
+// The public device-memory, stream and event types (zo/device.hpp). The CUDA calls live behind
+// cuda_device.hpp, so this file is the same in CPU-only and CUDA builds.
+#include "zo/device.hpp"
+
+#include <string>
+#include <utility>
+
+#include "core/cuda_device.hpp"
+#include "zo/error.hpp"
+
+namespace zo {
+
+DeviceMemoryInfo device_memory_info() { return detail::cuda::memory_info(); }
+
+// ---- Stream ----------------------------------------------------------------------------------
+
+Stream::Stream() : handle_(detail::cuda::stream_create()), owns_(true) {}
+
+Stream Stream::wrap(StreamHandle handle) noexcept { return Stream(handle, false); }
+
+Stream::~Stream() {
+  if (owns_) detail::cuda::stream_destroy(handle_);
+}
+
+Stream::Stream(Stream&& other) noexcept
+    : handle_(std::exchange(other.handle_, nullptr)), owns_(std::exchange(other.owns_, false)) {}
+
+Stream& Stream::operator=(Stream&& other) noexcept {
+  if (this != &other) {
+    if (owns_) detail::cuda::stream_destroy(handle_);
+    handle_ = std::exchange(other.handle_, nullptr);
+    owns_ = std::exchange(other.owns_, false);
+  }
+  return *this;
+}
+
+void Stream::synchronize() const { detail::cuda::stream_synchronize(handle_); }
+
+// ---- Event -----------------------------------------------------------------------------------
+
+Event::Event() : event_(detail::cuda::event_create()) {}
+
+Event::~Event() {
+  if (event_) detail::cuda::event_destroy(event_);
+}
+
+Event::Event(Event&& other) noexcept : event_(std::exchange(other.event_, nullptr)) {}
+
+Event& Event::operator=(Event&& other) noexcept {
+  if (this != &other) {
+    if (event_) detail::cuda::event_destroy(event_);
+    event_ = std::exchange(other.event_, nullptr);
+  }
+  return *this;
+}
+
+void Event::record(StreamHandle stream) {
+  ZO_EXPECTS(event_ != nullptr, "Event::record on a moved-from event");
+  detail::cuda::event_record(event_, stream);
+}
+
+void Event::synchronize() const {
+  ZO_EXPECTS(event_ != nullptr, "Event::synchronize on a moved-from event");
+  detail::cuda::event_synchronize(event_);
+}
+
+float Event::elapsed_ms(const Event& start, const Event& stop) {
+  ZO_EXPECTS(start.event_ != nullptr && stop.event_ != nullptr,
+             "Event::elapsed_ms on a moved-from event");
+  return detail::cuda::event_elapsed_ms(start.event_, stop.event_);
+}
+
+// ---- copies ----------------------------------------------------------------------------------
+
+void copy_bytes(void* dst, const void* src, std::size_t bytes, StreamHandle stream) {
+  if (bytes == 0) return;
+  ZO_EXPECTS(dst != nullptr && src != nullptr, "copy_bytes: null pointer");
+  detail::cuda::copy(dst, src, bytes, stream, /*wait=*/true);
+}
+
+void copy_bytes_async(void* dst, const void* src, std::size_t bytes, StreamHandle stream) {
+  if (bytes == 0) return;
+  ZO_EXPECTS(dst != nullptr && src != nullptr, "copy_bytes_async: null pointer");
+  detail::cuda::copy(dst, src, bytes, stream, /*wait=*/false);
+}
+
+// ---- DeviceMemory ----------------------------------------------------------------------------
+
+DeviceMemory::DeviceMemory(std::size_t bytes)
+    : data_(bytes == 0 ? nullptr : detail::cuda::device_allocate(bytes)), bytes_(bytes) {}
+
+DeviceMemory::~DeviceMemory() { reset(); }
+
+DeviceMemory::DeviceMemory(DeviceMemory&& other) noexcept
+    : data_(std::exchange(other.data_, nullptr)), bytes_(std::exchange(other.bytes_, 0)) {}
+
+DeviceMemory& DeviceMemory::operator=(DeviceMemory&& other) noexcept {
+  if (this != &other) {
+    reset();
+    data_ = std::exchange(other.data_, nullptr);
+    bytes_ = std::exchange(other.bytes_, 0);
+  }
+  return *this;
+}
+
+namespace {
+void check_range(std::size_t offset, std::size_t bytes, std::size_t size, const char* what) {
+  ZO_EXPECTS(offset <= size && bytes <= size - offset,
+             std::string(what) + ": bytes [" + std::to_string(offset) + ", " +
+                 std::to_string(offset) + " + " + std::to_string(bytes) +
+                 ") do not fit in a block of " + std::to_string(size) + " bytes");
+}
+}  // namespace
+
+void DeviceMemory::copy_from_host(const void* src, std::size_t bytes, std::size_t offset,
+                                  StreamHandle stream) {
+  check_range(offset, bytes, bytes_, "DeviceMemory::copy_from_host");
+  if (bytes == 0) return;
+  ZO_EXPECTS(src != nullptr, "DeviceMemory::copy_from_host: src is null");
+  detail::cuda::copy(static_cast<char*>(data_) + offset, src, bytes, stream, /*wait=*/true);
+}
+
+void DeviceMemory::copy_to_host(void* dst, std::size_t bytes, std::size_t offset,
+                                StreamHandle stream) const {
+  check_range(offset, bytes, bytes_, "DeviceMemory::copy_to_host");
+  if (bytes == 0) return;
+  ZO_EXPECTS(dst != nullptr, "DeviceMemory::copy_to_host: dst is null");
+  detail::cuda::copy(dst, static_cast<const char*>(data_) + offset, bytes, stream, /*wait=*/true);
+}
+
+void DeviceMemory::fill_zero(StreamHandle stream) {
+  if (bytes_ == 0) return;
+  detail::cuda::fill_zero(data_, bytes_, stream);
+}
+
+void DeviceMemory::reset() noexcept {
+  if (data_) detail::cuda::device_free(data_);
+  data_ = nullptr;
+  bytes_ = 0;
+}
+
+// ---- directions ------------------------------------------------------------------------------
+
+void fill_direction_device(Distribution dist, DirectionKey key, std::uint64_t d, float* out,
+                           StreamHandle stream) {
+  ZO_EXPECTS(static_cast<std::uint32_t>(dist) <= 2, "fill_direction_device: unknown distribution");
+  if (d == 0) return;
+  ZO_EXPECTS(out != nullptr, "fill_direction_device: out is null");
+  detail::cuda::fill_direction(dist, key, d, out, stream);
+}
+
+}  // namespace zo

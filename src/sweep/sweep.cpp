@@ -1,0 +1,1002 @@
+// Sweeps: the grid, the batch engines (RunBatch or the fused Example 2.1 path), the long table,
+// checkpoints and resume.
+#include "zo/sweep.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <istream>
+#include <limits>
+#include <numeric>
+#include <ostream>
+#include <sstream>
+
+#include "batch/example21_fused_math.hpp"
+#include "zo/directions.hpp"
+#include "zo/error.hpp"
+#include "zo/example21.hpp"
+#include "zo/fused_example21.hpp"
+
+namespace zo {
+
+// ---------------------------------------------------------------------------------------------
+// Grid and small helpers.
+
+std::vector<SweepConfig> sweep_grid(const std::vector<Method>& methods,
+                                    const std::vector<float>& lambdas,
+                                    const std::vector<float>& etas,
+                                    const std::vector<std::uint32_t>& qs,
+                                    Distribution distribution) {
+  ZO_EXPECTS(!methods.empty(), "sweep_grid: no methods");
+  ZO_EXPECTS(!etas.empty(), "sweep_grid: no step sizes (etas)");
+  ZO_EXPECTS(!qs.empty(), "sweep_grid: no q values");
+  std::vector<SweepConfig> out;
+  for (Method m : methods) {
+    const std::vector<float> ls = m == Method::zo ? lambdas : std::vector<float>{0.0f};
+    ZO_EXPECTS(!ls.empty(), "sweep_grid: method zo needs at least one lambda");
+    const std::vector<std::uint32_t> q_list = m == Method::gd ? std::vector<std::uint32_t>{1} : qs;
+    for (float lambda : ls) {
+      for (float eta : etas) {
+        for (std::uint32_t q : q_list) {
+          SweepConfig c;
+          c.method = m;
+          c.lambda = lambda;
+          c.eta = eta;
+          c.q = q;
+          c.distribution = distribution;
+          RunSpec s;
+          s.method = m;
+          s.lambda = lambda;
+          s.eta = eta;
+          s.q = q;
+          s.distribution = distribution;
+          validate(s);
+          out.push_back(c);
+        }
+      }
+    }
+  }
+  return out;
+}
+
+const char* to_string(SweepEngine engine) {
+  switch (engine) {
+    case SweepEngine::automatic:
+      return "auto";
+    case SweepEngine::batched:
+      return "batched";
+    case SweepEngine::fused:
+      return "fused";
+  }
+  return "?";
+}
+
+SweepEngine parse_sweep_engine(const std::string& text) {
+  if (text == "auto" || text == "automatic") return SweepEngine::automatic;
+  if (text == "batched") return SweepEngine::batched;
+  if (text == "fused" || text == "persistent") return SweepEngine::fused;
+  ZO_FAIL(InvalidArgument, "unknown engine '" + text + "' (expected auto, batched or fused)");
+}
+
+void SweepRows::clear() {
+  run.clear();
+  iteration.clear();
+  loss.clear();
+  trace.clear();
+  metrics.clear();
+  diverged.clear();
+  diverged_at.clear();
+}
+
+void SweepRows::append_row(const SweepRows& other, std::size_t i) {
+  run.push_back(other.run[i]);
+  iteration.push_back(other.iteration[i]);
+  loss.push_back(other.loss[i]);
+  trace.push_back(other.trace[i]);
+  for (std::size_t m = 0; m < metric_count; ++m)
+    metrics.push_back(other.metrics[i * other.metric_count + m]);
+  diverged.push_back(other.diverged[i]);
+  diverged_at.push_back(other.diverged_at[i]);
+}
+
+namespace detail {
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// Batch engines: K runs advanced together; `values` is laid out [logged i][run k][2 + M]
+// (loss, trace, metrics).
+
+class SweepBatch {
+ public:
+  virtual ~SweepBatch() = default;
+  virtual void run(std::uint64_t steps, const std::vector<std::uint64_t>& log_its,
+                   double* values) = 0;
+  virtual void copy_points(float* x) const = 0;
+  virtual void restore(const float* x, std::uint64_t next_step,
+                       const std::vector<RunStatus>& statuses) = 0;
+  virtual std::vector<RunStatus> statuses() const = 0;
+  virtual std::uint64_t next_step() const = 0;
+  virtual Backend backend() const = 0;
+};
+
+class RunBatchEngine final : public SweepBatch {
+ public:
+  RunBatchEngine(const Objective& objective, std::vector<RunSpec> runs, const float* x0,
+                 BatchOptions options, const SweepSpec& spec)
+      : batch_(objective, std::move(runs), x0, options),
+        objective_(objective),
+        metric_count_(objective.metric_names().size()),
+        estimator_(spec.trace_estimator),
+        probes_(spec.trace_probes),
+        seed_(spec.trace_seed) {
+    trace_options_.backend = options.backend;
+  }
+
+  void run(std::uint64_t steps, const std::vector<std::uint64_t>& log_its,
+           double* values) override {
+    const std::uint64_t end = batch_.next_step() + steps;
+    const std::size_t K = batch_.size();
+    const bool estimate = estimator_ != TraceEstimator::exact;
+    const std::size_t width = 2 + metric_count_ + (estimate ? 1 : 0);
+    loss_.resize(K);
+    trace_.resize(K);
+    trace_se_.assign(K, 0.0);
+    metrics_.resize(K * metric_count_);
+    for (std::size_t i = 0; i < log_its.size(); ++i) {
+      batch_.run(log_its[i] - batch_.next_step());
+      batch_.measure(loss_.data(), trace_.data(), metric_count_ ? metrics_.data() : nullptr);
+      if (estimate) estimate_traces_now();
+      for (std::size_t k = 0; k < K; ++k) {
+        double* row = values + (i * K + k) * width;
+        row[0] = loss_[k];
+        row[1] = trace_[k];
+        for (std::size_t m = 0; m < metric_count_; ++m)
+          row[2 + m] = metrics_[k * metric_count_ + m];
+        if (estimate) row[2 + metric_count_] = trace_se_[k];
+      }
+    }
+    batch_.run(end - batch_.next_step());
+  }
+  void copy_points(float* x) const override { batch_.copy_points(x); }
+  void restore(const float* x, std::uint64_t next_step,
+               const std::vector<RunStatus>& statuses) override {
+    batch_.restore(x, next_step, statuses);
+  }
+  std::vector<RunStatus> statuses() const override { return batch_.statuses(); }
+  std::uint64_t next_step() const override { return batch_.next_step(); }
+  Backend backend() const override { return batch_.backend(); }
+
+ private:
+  /// trace_ and trace_se_ from the estimator at the current iterates (one batched call; a run
+  /// whose point makes the estimator fail, e.g. a diverged one, gets NaN).
+  void estimate_traces_now() {
+    const std::size_t K = batch_.size(), dim = batch_.dim();
+    points_.resize(K * dim);
+    batch_.copy_points(points_.data());
+    auto store = [this](std::size_t k, const TraceEstimate& e) {
+      trace_[k] = e.estimate;
+      trace_se_[k] = e.std_error;
+    };
+    try {
+      const auto est = estimate_traces(estimator_, objective_, points_.data(), K, probes_, seed_,
+                                       trace_options_);
+      for (std::size_t k = 0; k < K; ++k) store(k, est[k]);
+    } catch (const NotSupported&) {
+      throw;
+    } catch (const Error&) {
+      const double nan = std::numeric_limits<double>::quiet_NaN();
+      for (std::size_t k = 0; k < K; ++k) {
+        try {
+          store(k, estimate_trace(estimator_, objective_, &points_[k * dim], probes_, seed_,
+                                  trace_options_));
+        } catch (const NotSupported&) {
+          throw;
+        } catch (const Error&) {
+          trace_[k] = trace_se_[k] = nan;
+        }
+      }
+    }
+  }
+
+  RunBatch batch_;
+  const Objective& objective_;
+  std::size_t metric_count_;
+  TraceEstimator estimator_;
+  std::uint32_t probes_;
+  std::uint64_t seed_;
+  TraceOptions trace_options_;
+  std::vector<double> loss_, trace_, trace_se_, metrics_;
+  std::vector<float> points_;
+};
+
+class FusedEngine final : public SweepBatch {
+ public:
+  FusedEngine(std::size_t d, std::vector<RunSpec> runs, const float* x0, Backend backend)
+      : batch_(d, std::move(runs), x0, backend) {}
+
+  void run(std::uint64_t steps, const std::vector<std::uint64_t>& log_its,
+           double* values) override {
+    // The fused metrics (loss, trace, B) are exactly the table's columns for Example 2.1.
+    batch_.run(steps, log_its, log_its.empty() ? nullptr : values);
+  }
+  void copy_points(float* x) const override { batch_.copy_points(x); }
+  void restore(const float* x, std::uint64_t next_step,
+               const std::vector<RunStatus>& statuses) override {
+    batch_.restore(x, next_step, statuses);
+  }
+  std::vector<RunStatus> statuses() const override { return batch_.statuses(); }
+  std::uint64_t next_step() const override { return batch_.next_step(); }
+  Backend backend() const override { return batch_.backend(); }
+
+ private:
+  FusedExample21Batch batch_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Binary serialisation of the checkpoint (host byte order; checkpoints are not portable files).
+
+template <typename T>
+void put(std::ostream& out, const T& v) {
+  out.write(reinterpret_cast<const char*>(&v), sizeof v);
+}
+template <typename T>
+void put_vec(std::ostream& out, const std::vector<T>& v) {
+  put<std::uint64_t>(out, v.size());
+  if (!v.empty()) out.write(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T));
+}
+void put_str(std::ostream& out, const std::string& s) {
+  put<std::uint64_t>(out, s.size());
+  out.write(s.data(), static_cast<std::streamsize>(s.size()));
+}
+template <typename T>
+T get(std::istream& in) {
+  T v{};
+  in.read(reinterpret_cast<char*>(&v), sizeof v);
+  if (!in) ZO_FAIL(InvalidArgument, "checkpoint is truncated or unreadable");
+  return v;
+}
+template <typename T>
+std::vector<T> get_vec(std::istream& in, std::uint64_t max_size) {
+  const auto n = get<std::uint64_t>(in);
+  if (n > max_size) ZO_FAIL(InvalidArgument, "checkpoint is corrupt (implausible array size)");
+  std::vector<T> v(n);
+  if (n) in.read(reinterpret_cast<char*>(v.data()), static_cast<std::streamsize>(n * sizeof(T)));
+  if (!in) ZO_FAIL(InvalidArgument, "checkpoint is truncated or unreadable");
+  return v;
+}
+std::string get_str(std::istream& in) {
+  const auto n = get<std::uint64_t>(in);
+  if (n > (1u << 26)) ZO_FAIL(InvalidArgument, "checkpoint is corrupt (implausible string size)");
+  std::string s(n, '\0');
+  in.read(&s[0], static_cast<std::streamsize>(n));
+  if (!in) ZO_FAIL(InvalidArgument, "checkpoint is truncated or unreadable");
+  return s;
+}
+
+void put_rows(std::ostream& out, const SweepRows& r) {
+  put<std::uint64_t>(out, r.metric_count);
+  put_vec(out, r.run);
+  put_vec(out, r.iteration);
+  put_vec(out, r.loss);
+  put_vec(out, r.trace);
+  put_vec(out, r.metrics);
+  put_vec(out, r.diverged);
+  put_vec(out, r.diverged_at);
+}
+SweepRows get_rows(std::istream& in) {
+  constexpr std::uint64_t kMax = std::uint64_t{1} << 34;
+  SweepRows r;
+  r.metric_count = get<std::uint64_t>(in);
+  r.run = get_vec<std::uint64_t>(in, kMax);
+  r.iteration = get_vec<std::uint64_t>(in, kMax);
+  r.loss = get_vec<double>(in, kMax);
+  r.trace = get_vec<double>(in, kMax);
+  r.metrics = get_vec<double>(in, kMax);
+  r.diverged = get_vec<std::uint8_t>(in, kMax);
+  r.diverged_at = get_vec<std::uint64_t>(in, kMax);
+  const std::size_t n = r.run.size();
+  if (r.iteration.size() != n || r.loss.size() != n || r.trace.size() != n ||
+      r.metrics.size() != n * r.metric_count || r.diverged.size() != n || r.diverged_at.size() != n)
+    ZO_FAIL(InvalidArgument, "checkpoint is corrupt (inconsistent row table)");
+  return r;
+}
+
+std::uint32_t float_bits_of(float f) {
+  std::uint32_t u;
+  std::memcpy(&u, &f, sizeof u);
+  return u;
+}
+
+const char kCheckpointMagic[8] = {'Z', 'O', 'S', 'W', 'E', 'E', 'P', '1'};
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// The state of a sweep.
+
+class SweepState {
+ public:
+  SweepState(const Objective& objective, SweepSpec spec)
+      : objective_(objective), spec_(std::move(spec)), metric_names_(objective.metric_names()) {
+    if (spec_.trace_estimator != TraceEstimator::exact) {
+      ZO_EXPECTS(spec_.trace_probes >= 1, "sweep: trace_probes must be at least 1");
+      metric_names_.push_back("trace_se");
+    }
+    ZO_EXPECTS(!spec_.configs.empty(), "sweep: no configurations (empty grid)");
+    ZO_EXPECTS(!spec_.seeds.empty(), "sweep: no seeds");
+    ZO_EXPECTS(spec_.steps <= kMaxStep + 1,
+               "sweep: steps must be below 2^32 (directions are "
+               "keyed by a 32-bit step)");
+    ZO_EXPECTS(std::isfinite(spec_.init_scale), "sweep: init_scale must be finite");
+    ZO_EXPECTS(objective.dim() >= 1, "sweep: objective dimension must be at least 1");
+    bool needs_gradient = false;
+    for (std::size_t c = 0; c < spec_.configs.size(); ++c) {
+      try {
+        validate(to_run_spec(spec_.configs[c], 0));
+      } catch (const InvalidArgument& e) {
+        throw InvalidArgument("sweep config " + std::to_string(c) + ": " + e.what());
+      }
+      needs_gradient = needs_gradient || spec_.configs[c].method != Method::zo;
+    }
+    if (needs_gradient && !objective.has_gradient()) {
+      ZO_FAIL(NotSupported, "objective '" + objective.name() +
+                                "' has no gradient, which methods gd and zo0 need");
+    }
+    auto& its = spec_.log_iterations;
+    for (std::uint64_t t : its)
+      ZO_EXPECTS(t <= spec_.steps, "sweep: logged iteration " + std::to_string(t) +
+                                       " is beyond steps = " + std::to_string(spec_.steps));
+    its.push_back(spec_.steps);
+    std::sort(its.begin(), its.end());
+    its.erase(std::unique(its.begin(), its.end()), its.end());
+
+    engine_ = resolve_engine();
+    batch_size_ = spec_.batch_size ? std::min(spec_.batch_size, num_runs()) : auto_batch_size();
+    batches_ = (num_runs() + batch_size_ - 1) / batch_size_;
+    pending_.metric_count = finals_.metric_count = metric_names_.size();
+    backend_ = resolve_backend(spec_.backend);
+  }
+
+  const SweepSpec& spec() const { return spec_; }
+  const Objective& objective() const { return objective_; }
+  const std::vector<std::string>& metric_names() const { return metric_names_; }
+  std::size_t num_runs() const { return spec_.configs.size() * spec_.seeds.size(); }
+  std::size_t config_of(std::size_t run) const { return run / spec_.seeds.size(); }
+  RunSpec run_spec(std::size_t run) const {
+    ZO_EXPECTS(run < num_runs(), "sweep: run " + std::to_string(run) + " out of range");
+    return to_run_spec(spec_.configs[config_of(run)], spec_.seeds[run % spec_.seeds.size()]);
+  }
+  SweepEngine engine() const { return engine_; }
+  Backend backend() const { return batch_ ? batch_->backend() : backend_; }
+  std::size_t batch_size() const { return batch_size_; }
+  bool done() const { return batch_index_ >= batches_; }
+  const SweepRows& finals() const { return finals_; }
+
+  SweepProgress progress() const {
+    SweepProgress p;
+    p.runs_total = num_runs();
+    p.runs_done = std::min(batch_index_ * batch_size_, num_runs());
+    p.config_steps_total = static_cast<std::uint64_t>(num_runs()) * spec_.steps;
+    p.config_steps_done = config_steps_done_;
+    p.batch = batch_index_;
+    p.batches = batches_;
+    return p;
+  }
+
+  std::uint64_t advance(std::uint64_t max_steps, SweepRows* completed) {
+    ZO_EXPECTS(max_steps >= 1, "Sweep::advance: max_steps must be at least 1");
+    if (done()) return 0;
+    if (!batch_) start_batch(nullptr, 0, {});
+    const std::size_t first = batch_index_ * batch_size_;
+    const std::size_t K = batch_runs();
+    const std::uint64_t from = batch_->next_step();
+    const std::uint64_t to = std::min<std::uint64_t>(spec_.steps, from + max_steps);
+    const auto& its = spec_.log_iterations;
+    std::size_t n_log = 0;
+    while (next_log_ + n_log < its.size() && its[next_log_ + n_log] <= to) ++n_log;
+    const std::vector<std::uint64_t> log_its(
+        its.begin() + static_cast<std::ptrdiff_t>(next_log_),
+        its.begin() + static_cast<std::ptrdiff_t>(next_log_ + n_log));
+    const std::size_t width = 2 + metric_names_.size();
+    values_.assign(n_log * K * width, 0.0);
+    batch_->run(to - from, log_its, values_.data());
+    const std::vector<RunStatus> status = n_log ? batch_->statuses() : std::vector<RunStatus>{};
+    for (std::size_t i = 0; i < n_log; ++i) {
+      for (std::size_t k = 0; k < K; ++k) {
+        const double* v = &values_[(i * K + k) * width];
+        pending_.run.push_back(first + k);
+        pending_.iteration.push_back(log_its[i]);
+        pending_.loss.push_back(v[0]);
+        pending_.trace.push_back(v[1]);
+        for (std::size_t m = 0; m < metric_names_.size(); ++m) pending_.metrics.push_back(v[2 + m]);
+        const bool frozen = status[k].diverged && status[k].diverged_at < log_its[i];
+        pending_.diverged.push_back(frozen ? 1 : 0);
+        pending_.diverged_at.push_back(frozen ? status[k].diverged_at : 0);
+      }
+    }
+    next_log_ += n_log;
+    config_steps_done_ += static_cast<std::uint64_t>(K) * (to - from);
+    if (to == spec_.steps && next_log_ == its.size()) finish_batch(completed);
+    return to - from;
+  }
+
+  void save(std::ostream& out) const {
+    out.write(kCheckpointMagic, sizeof kCheckpointMagic);
+    put_str(out, fingerprint());
+    put<std::uint64_t>(out, batch_index_);
+    put<std::uint64_t>(out, next_log_);
+    put<std::uint64_t>(out, config_steps_done_);
+    put<std::uint8_t>(out, batch_ ? 1 : 0);
+    if (batch_) {
+      const std::size_t K = batch_runs();
+      std::vector<float> x(K * objective_.dim());
+      batch_->copy_points(x.data());
+      const std::vector<RunStatus> st = batch_->statuses();
+      std::vector<std::uint64_t> flags(K), at(K), skipped(K);
+      for (std::size_t k = 0; k < K; ++k) {
+        flags[k] = st[k].diverged ? 1 : 0;
+        at[k] = st[k].diverged_at;
+        skipped[k] = st[k].skipped_steps;
+      }
+      put<std::uint64_t>(out, batch_->next_step());
+      put_vec(out, x);
+      put_vec(out, flags);
+      put_vec(out, at);
+      put_vec(out, skipped);
+    }
+    put_rows(out, pending_);
+    put_rows(out, finals_);
+    if (!out) ZO_FAIL(Error, "writing the sweep checkpoint failed");
+  }
+
+  void load(std::istream& in) {
+    char magic[sizeof kCheckpointMagic];
+    in.read(magic, sizeof magic);
+    if (!in || std::memcmp(magic, kCheckpointMagic, sizeof magic) != 0)
+      ZO_FAIL(InvalidArgument, "not a zo sweep checkpoint (bad magic)");
+    const std::string fp = get_str(in);
+    if (fp != fingerprint())
+      ZO_FAIL(InvalidArgument,
+              "the checkpoint belongs to a different sweep (objective, grid, seeds, steps, log "
+              "schedule, engine or batch size differ):\n  checkpoint: " +
+                  fp + "\n  this sweep: " + fingerprint());
+    const auto batch_index = get<std::uint64_t>(in);
+    const auto next_log = get<std::uint64_t>(in);
+    const auto steps_done = get<std::uint64_t>(in);
+    const auto has_batch = get<std::uint8_t>(in);
+    if (batch_index > batches_ || next_log > spec_.log_iterations.size())
+      ZO_FAIL(InvalidArgument, "checkpoint is corrupt (batch or log index out of range)");
+    batch_.reset();
+    batch_index_ = batch_index;
+    next_log_ = next_log;
+    config_steps_done_ = steps_done;
+    if (has_batch) {
+      if (batch_index_ >= batches_) ZO_FAIL(InvalidArgument, "checkpoint is corrupt (no batch)");
+      const auto next_step = get<std::uint64_t>(in);
+      const std::size_t K = batch_runs();
+      const auto x = get_vec<float>(in, K * objective_.dim());
+      const auto flags = get_vec<std::uint64_t>(in, K);
+      const auto at = get_vec<std::uint64_t>(in, K);
+      const auto skipped = get_vec<std::uint64_t>(in, K);
+      if (x.size() != K * objective_.dim() || flags.size() != K || at.size() != K ||
+          skipped.size() != K || next_step > spec_.steps)
+        ZO_FAIL(InvalidArgument, "checkpoint is corrupt (batch state has the wrong size)");
+      std::vector<RunStatus> st(K);
+      for (std::size_t k = 0; k < K; ++k) {
+        st[k].diverged = flags[k] != 0;
+        st[k].diverged_at = at[k];
+        st[k].skipped_steps = skipped[k];
+      }
+      start_batch(x.data(), next_step, st);
+    }
+    pending_ = get_rows(in);
+    finals_ = get_rows(in);
+    if (pending_.metric_count != metric_names_.size() ||
+        finals_.metric_count != metric_names_.size())
+      ZO_FAIL(InvalidArgument, "checkpoint is corrupt (metric count)");
+  }
+
+  /// Everything that determines the table's bytes.
+  std::string fingerprint() const {
+    std::ostringstream os;
+    os << "objective=" << objective_.name() << " dim=" << objective_.dim() << " metrics=";
+    for (const auto& m : metric_names_) os << m << ';';
+    os << " engine=" << to_string(engine_) << " batch=" << batch_size_;
+    if (engine_ == SweepEngine::batched) os << " backend=" << to_string(spec_.backend);
+    os << " steps=" << spec_.steps << " init=" << float_bits_of(spec_.init_scale);
+    if (spec_.trace_estimator != TraceEstimator::exact)
+      os << " trace=" << to_string(spec_.trace_estimator) << "/" << spec_.trace_probes << "/"
+         << spec_.trace_seed;
+    std::uint64_t h = 1469598103934665603ull;  // FNV-1a over configs, seeds and log schedule
+    auto mix = [&h](std::uint64_t v) {
+      for (int i = 0; i < 8; ++i) {
+        h ^= (v >> (8 * i)) & 0xffu;
+        h *= 1099511628211ull;
+      }
+    };
+    for (const auto& c : spec_.configs) {
+      mix(static_cast<std::uint64_t>(c.method));
+      mix(float_bits_of(c.lambda));
+      mix(float_bits_of(c.eta));
+      mix(c.q);
+      mix(static_cast<std::uint64_t>(c.distribution));
+    }
+    for (auto s : spec_.seeds) mix(s);
+    for (auto t : spec_.log_iterations) mix(t);
+    os << " configs=" << spec_.configs.size() << " seeds=" << spec_.seeds.size()
+       << " logged=" << spec_.log_iterations.size() << " hash=" << std::hex << h;
+    return os.str();
+  }
+
+ private:
+  static RunSpec to_run_spec(const SweepConfig& c, std::uint64_t seed) {
+    RunSpec s;
+    s.method = c.method;
+    s.lambda = c.lambda;
+    s.eta = c.eta;
+    s.q = c.q;
+    s.seed = seed;
+    s.distribution = c.distribution;
+    return s;
+  }
+
+  bool fused_possible(std::string* why) const {
+    const auto* ex = dynamic_cast<const Example21*>(&objective_);
+    if (!ex) {
+      *why = "the objective is not zo::Example21";
+      return false;
+    }
+    if (ex->half_dim() > kFusedMaxHalfDim) {
+      *why = "d > 512";
+      return false;
+    }
+    for (const auto& c : spec_.configs) {
+      if (c.distribution == Distribution::sphere) {
+        *why = "sphere directions";
+        return false;
+      }
+      if (c.q > kFusedMaxQ) {
+        *why = "q > 64";
+        return false;
+      }
+    }
+    return true;
+  }
+
+  SweepEngine resolve_engine() const {
+    std::string why;
+    const bool fused = fused_possible(&why);
+    if (spec_.trace_estimator != TraceEstimator::exact) {
+      ZO_EXPECTS(spec_.engine != SweepEngine::fused,
+                 "sweep: the fused engine logs the exact trace only (estimators need the batched "
+                 "engine)");
+      return SweepEngine::batched;
+    }
+    if (spec_.engine == SweepEngine::fused) {
+      ZO_EXPECTS(fused, "sweep: the fused engine cannot run this sweep: " + why);
+      return SweepEngine::fused;
+    }
+    if (spec_.engine == SweepEngine::batched) return SweepEngine::batched;
+    return fused ? SweepEngine::fused : SweepEngine::batched;
+  }
+
+  /// Bounded by the rows buffered per batch (4M) and by the iterate + scratch memory (1 GiB).
+  std::size_t auto_batch_size() const {
+    std::uint32_t q_max = 1;
+    for (const auto& c : spec_.configs) q_max = std::max(q_max, c.q);
+    const double floats_per_run =
+        static_cast<double>(objective_.dim()) *
+        (engine_ == SweepEngine::fused ? 1.0 : 2.0 + 2.0 * static_cast<double>(q_max));
+    const double by_memory = (1024.0 * 1024.0 * 1024.0 / 4.0) / floats_per_run;
+    const double by_rows = 4.0e6 / static_cast<double>(spec_.log_iterations.size());
+    const double k = std::max(1.0, std::floor(std::min(by_memory, by_rows)));
+    return std::min(num_runs(), static_cast<std::size_t>(k));
+  }
+
+  std::size_t batch_runs() const {
+    const std::size_t first = batch_index_ * batch_size_;
+    return std::min(batch_size_, num_runs() - first);
+  }
+
+  /// Creates the engine of batch batch_index_: from the seeds' initial points, or from `x`.
+  void start_batch(const float* x, std::uint64_t next_step, const std::vector<RunStatus>& st) {
+    const std::size_t first = batch_index_ * batch_size_;
+    const std::size_t K = batch_runs();
+    const std::size_t dim = objective_.dim();
+    std::vector<RunSpec> runs(K);
+    for (std::size_t k = 0; k < K; ++k) runs[k] = run_spec(first + k);
+    std::vector<float> x0;
+    if (!x) {
+      x0.resize(K * dim);
+      for (std::size_t k = 0; k < K; ++k) {
+        float* xk = &x0[k * dim];
+        gaussian_fill(runs[k].seed, 0, xk, dim);
+        if (spec_.init_scale != 1.0f)
+          for (std::size_t i = 0; i < dim; ++i) xk[i] = detail::mul_f(spec_.init_scale, xk[i]);
+      }
+      x = x0.data();
+      next_log_ = 0;
+      pending_.clear();
+    }
+    if (engine_ == SweepEngine::fused) {
+      const auto& ex = dynamic_cast<const Example21&>(objective_);
+      batch_ = std::make_unique<FusedEngine>(ex.half_dim(), std::move(runs), x, backend_);
+    } else {
+      BatchOptions options;
+      options.backend = spec_.backend;
+      options.on_non_finite = NonFinitePolicy::mark_diverged;
+      try {
+        batch_ = std::make_unique<RunBatchEngine>(objective_, runs, x, options, spec_);
+      } catch (const NotCompiled& e) {
+        if (spec_.backend != Backend::automatic) throw;
+        log_line(std::string("zo sweep: the CUDA RunBatch is unavailable (") + e.what() +
+                 "); using the CPU");
+        options.backend = Backend::cpu;
+        batch_ = std::make_unique<RunBatchEngine>(objective_, std::move(runs), x, options, spec_);
+      }
+    }
+    if (next_step > 0 || !st.empty()) batch_->restore(x, next_step, st);
+  }
+
+  void finish_batch(SweepRows* completed) {
+    // Rows arrived in (iteration, run) order; hand them out in (run, iteration) order.
+    std::vector<std::size_t> order(pending_.size());
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    std::stable_sort(order.begin(), order.end(), [this](std::size_t a, std::size_t b) {
+      return pending_.run[a] < pending_.run[b];
+    });
+    if (completed) completed->metric_count = metric_names_.size();
+    for (std::size_t j = 0; j < order.size(); ++j) {
+      const std::size_t i = order[j];
+      if (completed) completed->append_row(pending_, i);
+      const bool last_of_run =
+          j + 1 == order.size() || pending_.run[order[j + 1]] != pending_.run[i];
+      if (last_of_run) finals_.append_row(pending_, i);
+    }
+    pending_.clear();
+    batch_.reset();
+    ++batch_index_;
+    next_log_ = 0;
+  }
+
+  const Objective& objective_;
+  SweepSpec spec_;
+  std::vector<std::string> metric_names_;
+  SweepEngine engine_ = SweepEngine::batched;
+  Backend backend_ = Backend::cpu;
+  std::size_t batch_size_ = 1;
+  std::size_t batches_ = 0;
+  std::size_t batch_index_ = 0;
+  std::size_t next_log_ = 0;  // index into log_iterations of the next iteration to log
+  std::uint64_t config_steps_done_ = 0;
+  std::unique_ptr<SweepBatch> batch_;
+  SweepRows pending_;  // rows of the batch in progress
+  SweepRows finals_;   // one row per finished run
+  std::vector<double> values_;
+};
+
+}  // namespace detail
+
+// ---------------------------------------------------------------------------------------------
+// Sweep front end.
+
+Sweep::Sweep(const Objective& objective, SweepSpec spec)
+    : state_(std::make_unique<detail::SweepState>(objective, std::move(spec))) {}
+Sweep::~Sweep() = default;
+Sweep::Sweep(Sweep&&) noexcept = default;
+Sweep& Sweep::operator=(Sweep&&) noexcept = default;
+
+const SweepSpec& Sweep::spec() const { return state_->spec(); }
+std::string Sweep::objective_name() const { return state_->objective().name(); }
+const std::vector<std::string>& Sweep::metric_names() const { return state_->metric_names(); }
+std::size_t Sweep::num_runs() const { return state_->num_runs(); }
+RunSpec Sweep::run_spec(std::size_t run) const { return state_->run_spec(run); }
+std::size_t Sweep::config_of(std::size_t run) const { return state_->config_of(run); }
+SweepEngine Sweep::engine() const { return state_->engine(); }
+Backend Sweep::backend() const { return state_->backend(); }
+std::size_t Sweep::batch_size() const { return state_->batch_size(); }
+SweepProgress Sweep::progress() const { return state_->progress(); }
+bool Sweep::done() const { return state_->done(); }
+std::uint64_t Sweep::advance(std::uint64_t max_steps, SweepRows* completed) {
+  return state_->advance(max_steps, completed);
+}
+const SweepRows& Sweep::finals() const { return state_->finals(); }
+void Sweep::save(std::ostream& out) const { state_->save(out); }
+void Sweep::load(std::istream& in) { state_->load(in); }
+
+// ---------------------------------------------------------------------------------------------
+// Tables.
+
+namespace {
+
+std::string fmt_double(double v) {
+  if (std::isnan(v)) return "nan";
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
+
+/// The shortest decimal that reads back as the same float (0.01f prints as 0.01).
+std::string fmt_float(float v) {
+  char buf[32];
+  for (int digits = 6; digits <= 9; ++digits) {
+    std::snprintf(buf, sizeof buf, "%.*g", digits, static_cast<double>(v));
+    if (std::strtof(buf, nullptr) == v) break;
+  }
+  return buf;
+}
+
+std::string config_columns(const SweepConfig& c) {
+  return std::string(to_string(c.method)) + ',' + fmt_float(c.lambda) + ',' + fmt_float(c.eta) +
+         ',' + std::to_string(c.q) + ',' + to_string(c.distribution);
+}
+
+}  // namespace
+
+std::string sweep_table_header(const Sweep& sweep) {
+  std::string h = "run,config,seed,method,lambda,eta,q,distribution,iteration,loss,trace";
+  for (const auto& m : sweep.metric_names()) h += "," + m;
+  return h + ",status,diverged_at";
+}
+
+std::string format_sweep_rows(const Sweep& sweep, const SweepRows& rows) {
+  const auto& spec = sweep.spec();
+  std::string out;
+  out.reserve(rows.size() * 160);
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const std::size_t run = rows.run[i];
+    const std::size_t config = sweep.config_of(run);
+    out += std::to_string(run) + ',' + std::to_string(config) + ',' +
+           std::to_string(spec.seeds[run % spec.seeds.size()]) + ',' +
+           config_columns(spec.configs[config]) + ',' + std::to_string(rows.iteration[i]) + ',' +
+           fmt_double(rows.loss[i]) + ',' + fmt_double(rows.trace[i]);
+    for (std::size_t m = 0; m < rows.metric_count; ++m)
+      out += ',' + fmt_double(rows.metrics[i * rows.metric_count + m]);
+    out += rows.diverged[i] ? ",diverged," + std::to_string(rows.diverged_at[i]) : ",ok,";
+    out += '\n';
+  }
+  return out;
+}
+
+std::vector<SweepSummaryRow> summarize(const Sweep& sweep) {
+  const SweepRows& f = sweep.finals();
+  const std::size_t configs = sweep.spec().configs.size();
+  const std::size_t M = sweep.metric_names().size();
+  std::vector<std::vector<std::size_t>> members(configs);
+  std::vector<SweepSummaryRow> out(configs);
+  for (std::size_t c = 0; c < configs; ++c) out[c].config = c;
+  for (std::size_t i = 0; i < f.size(); ++i) {
+    const std::size_t c = sweep.config_of(f.run[i]);
+    out[c].seeds += 1;
+    // A run counts as diverged if it was frozen at any point (its final row says so).
+    if (f.diverged[i]) {
+      out[c].diverged += 1;
+    } else {
+      members[c].push_back(i);
+    }
+  }
+  auto stats = [](std::vector<double> v, double* mean, double* se, double* median) {
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    if (v.empty()) {
+      *mean = *se = nan;
+      if (median) *median = nan;
+      return;
+    }
+    double sum = 0.0;
+    for (double x : v) sum += x;
+    *mean = sum / static_cast<double>(v.size());
+    if (v.size() >= 2) {
+      double ss = 0.0;
+      for (double x : v) ss += (x - *mean) * (x - *mean);
+      *se = std::sqrt(ss / static_cast<double>(v.size() - 1)) /
+            std::sqrt(static_cast<double>(v.size()));
+    } else {
+      *se = nan;
+    }
+    if (median) {
+      std::sort(v.begin(), v.end());
+      const std::size_t n = v.size();
+      *median = n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+    }
+  };
+  for (std::size_t c = 0; c < configs; ++c) {
+    std::vector<double> loss, trace;
+    for (std::size_t i : members[c]) {
+      loss.push_back(f.loss[i]);
+      trace.push_back(f.trace[i]);
+    }
+    stats(loss, &out[c].loss_mean, &out[c].loss_se, &out[c].loss_median);
+    stats(trace, &out[c].trace_mean, &out[c].trace_se, &out[c].trace_median);
+    out[c].metric_mean.resize(M);
+    out[c].metric_se.resize(M);
+    for (std::size_t m = 0; m < M; ++m) {
+      std::vector<double> v;
+      for (std::size_t i : members[c]) v.push_back(f.metrics[i * M + m]);
+      stats(v, &out[c].metric_mean[m], &out[c].metric_se[m], nullptr);
+    }
+  }
+  return out;
+}
+
+std::string format_sweep_summary(const Sweep& sweep, const std::vector<SweepSummaryRow>& rows) {
+  std::string out =
+      "config,method,lambda,eta,q,distribution,seeds,diverged,iteration,loss_mean,loss_se,"
+      "loss_median,trace_mean,trace_se,trace_median";
+  for (const auto& m : sweep.metric_names()) out += "," + m + "_mean," + m + "_se";
+  out += '\n';
+  for (const auto& r : rows) {
+    out += std::to_string(r.config) + ',' + config_columns(sweep.spec().configs[r.config]) + ',' +
+           std::to_string(r.seeds) + ',' + std::to_string(r.diverged) + ',' +
+           std::to_string(sweep.spec().steps) + ',' + fmt_double(r.loss_mean) + ',' +
+           fmt_double(r.loss_se) + ',' + fmt_double(r.loss_median) + ',' +
+           fmt_double(r.trace_mean) + ',' + fmt_double(r.trace_se) + ',' +
+           fmt_double(r.trace_median);
+    for (std::size_t m = 0; m < r.metric_mean.size(); ++m)
+      out += ',' + fmt_double(r.metric_mean[m]) + ',' + fmt_double(r.metric_se[m]);
+    out += '\n';
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The file driver: table, summary, checkpoints, resume.
+
+namespace {
+
+namespace fs = std::filesystem;
+
+const char kFileMagic[8] = {'Z', 'O', 'C', 'K', 'P', 'T', '0', '1'};
+
+/// Writes `path` atomically: a temporary file in the same directory, flushed to disk, renamed.
+void write_checkpoint(const std::string& path, std::uint64_t table_bytes, const Sweep& sweep) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) ZO_FAIL(Error, "cannot write the checkpoint '" + tmp + "'");
+    out.write(kFileMagic, sizeof kFileMagic);
+    out.write(reinterpret_cast<const char*>(&table_bytes), sizeof table_bytes);
+    sweep.save(out);
+    out.flush();
+    if (!out) ZO_FAIL(Error, "writing the checkpoint '" + tmp + "' failed");
+  }
+  // Make the bytes durable before the rename publishes them.
+  if (FILE* f = std::fopen(tmp.c_str(), "rb")) {
+    ::fsync(fileno(f));
+    std::fclose(f);
+  }
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) ZO_FAIL(Error, "cannot rename '" + tmp + "' to '" + path + "': " + ec.message());
+}
+
+std::uint64_t read_checkpoint(const std::string& path, Sweep& sweep) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) ZO_FAIL(Error, "cannot read the checkpoint '" + path + "'");
+  char magic[sizeof kFileMagic];
+  in.read(magic, sizeof magic);
+  if (!in || std::memcmp(magic, kFileMagic, sizeof magic) != 0)
+    ZO_FAIL(InvalidArgument, "'" + path + "' is not a zo sweep checkpoint");
+  std::uint64_t table_bytes = 0;
+  in.read(reinterpret_cast<char*>(&table_bytes), sizeof table_bytes);
+  if (!in) ZO_FAIL(InvalidArgument, "'" + path + "' is truncated");
+  sweep.load(in);
+  return table_bytes;
+}
+
+void make_parent(const std::string& path) {
+  const fs::path p(path);
+  std::error_code ec;
+  if (p.has_parent_path()) fs::create_directories(p.parent_path(), ec);
+}
+
+}  // namespace
+
+SweepStatus run_sweep(Sweep& sweep, const SweepOutput& output, const SweepCallbacks& callbacks) {
+  ZO_EXPECTS(!output.table_path.empty(), "run_sweep: table_path is empty");
+  ZO_EXPECTS(!output.resume || !output.checkpoint_path.empty(),
+             "run_sweep: resume needs a checkpoint path");
+  make_parent(output.table_path);
+  if (!output.summary_path.empty()) make_parent(output.summary_path);
+  if (!output.checkpoint_path.empty()) make_parent(output.checkpoint_path);
+
+  std::uint64_t table_bytes = 0;
+  bool resumed = false;
+  if (output.resume && fs::exists(output.checkpoint_path)) {
+    table_bytes = read_checkpoint(output.checkpoint_path, sweep);
+    std::error_code ec;
+    const auto size = fs::file_size(output.table_path, ec);
+    if (ec || size < table_bytes)
+      ZO_FAIL(Error,
+              "cannot resume: the table '" + output.table_path + "' is missing or shorter (" +
+                  (ec ? ec.message() : std::to_string(size) + " bytes") +
+                  ") than the checkpoint recorded (" + std::to_string(table_bytes) + " bytes)");
+    fs::resize_file(output.table_path, table_bytes, ec);  // drop rows written after it
+    if (ec) ZO_FAIL(Error, "cannot truncate '" + output.table_path + "': " + ec.message());
+    resumed = true;
+  } else if (output.resume) {
+    log_line("zo sweep: no checkpoint at '" + output.checkpoint_path +
+             "'; starting from the beginning");
+  }
+
+  std::ofstream table(output.table_path, resumed ? (std::ios::binary | std::ios::app)
+                                                 : (std::ios::binary | std::ios::trunc));
+  if (!table) ZO_FAIL(Error, "cannot write the table '" + output.table_path + "'");
+  if (!resumed) {
+    const std::string header = sweep_table_header(sweep) + "\n";
+    table.write(header.data(), static_cast<std::streamsize>(header.size()));
+    table.flush();
+    table_bytes = header.size();
+  }
+
+  using clock = std::chrono::steady_clock;
+  auto last_checkpoint = clock::now();
+  std::uint64_t steps_since_checkpoint = 0;
+  const bool checkpoints = !output.checkpoint_path.empty();
+  auto checkpoint = [&] {
+    if (!checkpoints) return;
+    write_checkpoint(output.checkpoint_path, table_bytes, sweep);
+    last_checkpoint = clock::now();
+    steps_since_checkpoint = 0;
+  };
+
+  std::uint64_t chunk = callbacks.max_steps_per_advance ? callbacks.max_steps_per_advance : 1;
+  SweepRows completed;
+  while (!sweep.done()) {
+    if (callbacks.should_stop && callbacks.should_stop(sweep.progress())) {
+      table.flush();
+      checkpoint();
+      return SweepStatus::interrupted;
+    }
+    std::uint64_t limit = chunk;
+    if (output.checkpoint_steps && checkpoints)
+      limit = std::min(
+          limit, std::max<std::uint64_t>(1, output.checkpoint_steps - steps_since_checkpoint));
+    const auto t0 = clock::now();
+    completed.clear();
+    const std::uint64_t taken = sweep.advance(limit, &completed);
+    const double elapsed = std::chrono::duration<double>(clock::now() - t0).count();
+    steps_since_checkpoint += taken;
+    if (completed.size() > 0) {
+      const std::string text = format_sweep_rows(sweep, completed);
+      table.write(text.data(), static_cast<std::streamsize>(text.size()));
+      table.flush();
+      if (!table) ZO_FAIL(Error, "writing the table '" + output.table_path + "' failed");
+      table_bytes += text.size();
+    }
+    if (!callbacks.max_steps_per_advance) {  // aim at ~0.25 s per advance
+      const double factor = elapsed > 0 ? std::min(4.0, std::max(0.25, 0.25 / elapsed)) : 4.0;
+      chunk = std::max<std::uint64_t>(
+          1, static_cast<std::uint64_t>(static_cast<double>(chunk) * factor));
+    }
+    if (callbacks.on_progress) callbacks.on_progress(sweep.progress());
+    const bool by_time = output.checkpoint_seconds > 0 &&
+                         std::chrono::duration<double>(clock::now() - last_checkpoint).count() >=
+                             output.checkpoint_seconds;
+    const bool by_steps =
+        output.checkpoint_steps && steps_since_checkpoint >= output.checkpoint_steps;
+    if (!sweep.done() && (by_time || by_steps || completed.size() > 0)) checkpoint();
+  }
+  table.close();
+  if (!table) ZO_FAIL(Error, "writing the table '" + output.table_path + "' failed");
+  if (!output.summary_path.empty()) {
+    std::ofstream summary(output.summary_path, std::ios::binary | std::ios::trunc);
+    summary << format_sweep_summary(sweep, summarize(sweep));
+    summary.close();
+    if (!summary) ZO_FAIL(Error, "writing the summary '" + output.summary_path + "' failed");
+  }
+  if (checkpoints) {
+    std::error_code ec;
+    fs::remove(output.checkpoint_path, ec);
+  }
+  return SweepStatus::completed;
+}
+
+}  // namespace zo
