@@ -5,12 +5,12 @@ estimator (λ = 0.1, η = 0.001), written the way a researcher would in JAX: one
 `jit(vmap(...))` of it over runs.
 
 The scan runs `--chunk` steps per call (compiled once); the script compiles and warms up, times
-whole chunks until about `--budget` seconds have passed (block_until_ready after each), and
+whole chunks until about `--seconds` seconds have passed (block_until_ready after each), and
 extrapolates the per-step time to the target of 10^5 steps. The cost of logging the trace at 100
 log-spaced iterations (a jitted vmapped reduction per logged point, copied to the host at the end)
 is measured separately and added. Sized to finish in about a minute, compilation included.
 
-usage: sweep_jax.py [--out result.json] [--runs 4096] [--steps 100000] [--budget 20]
+usage: sweep_jax.py [--out result.json] [--runs 4096] [--steps 100000] [--seconds 20]
 Prints one JSON object (also written to --out).
 """
 import sys
@@ -20,7 +20,7 @@ from sweep_peer_common import emitter, log_points, parser
 
 
 def main() -> int:
-    ap = parser(__doc__.split("\n")[0], budget=20.0)
+    ap = parser(__doc__.split("\n")[0], seconds=20.0)
     ap.add_argument("--chunk", type=int, default=500, help="steps per jitted scan call")
     args = ap.parse_args()
     result = {"impl": "jax", "runs": args.runs, "d": args.d, "target_steps": args.steps,
@@ -67,7 +67,7 @@ def main() -> int:
     trace(x).block_until_ready()
     result["compile_and_first_chunk_seconds"] = time.perf_counter() - t0
 
-    # Timed: whole chunks until the budget is spent (one sync per chunk of `chunk` steps).
+    # Timed: whole chunks until --seconds have passed (one sync per chunk of `chunk` steps).
     chunks = 0
     t0 = time.perf_counter()
     while True:
@@ -75,7 +75,7 @@ def main() -> int:
         x.block_until_ready()
         chunks += 1
         elapsed = time.perf_counter() - t0
-        if elapsed >= args.budget or (chunks + 1) * chunk >= args.steps:
+        if elapsed >= args.seconds or (chunks + 1) * chunk >= args.steps:
             break
 
     its = log_points(args.steps, args.log_points)

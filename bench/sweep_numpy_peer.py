@@ -9,7 +9,7 @@ config-steps per second; `vectorized` mode (also run) keeps all K runs in one (K
 Both extrapolate to the target K = 4096 runs × 10^5 steps. Single-threaded BLAS is not forced:
 numpy uses whatever it was built with (these arrays are too small for threads to matter).
 
-usage: sweep_numpy_peer.py [--out result.json] [--budget 15]
+usage: sweep_numpy_peer.py [--out result.json] [--seconds 15]
 Prints one JSON object per mode (a list, also written to --out).
 """
 import sys
@@ -19,7 +19,7 @@ from sweep_peer_common import emitter, log_points, parser
 
 
 def main() -> int:
-    ap = parser(__doc__.split("\n")[0], budget=15.0)
+    ap = parser(__doc__.split("\n")[0], seconds=15.0)
     args = ap.parse_args()
     results = []
 
@@ -39,7 +39,7 @@ def main() -> int:
 
     # --- loop: one run at a time (the paper's code) ----------------------------------------------
     rng = np.random.default_rng(0)
-    deadline = time.perf_counter() + args.budget
+    deadline = time.perf_counter() + args.seconds
     steps_done = 0
     runs = 0
     t0 = time.perf_counter()
@@ -74,7 +74,7 @@ def main() -> int:
     def fk(p):
         return 0.5 * (np.einsum("ij,ij->i", p[:, :d], p[:, d:]) - 1.0) ** 2
 
-    deadline = time.perf_counter() + args.budget
+    deadline = time.perf_counter() + args.seconds
     n = 0
     t0 = time.perf_counter()
     while time.perf_counter() < deadline and n < args.steps:

@@ -14,8 +14,8 @@ def log_points(total, points):
     return sorted(t for t in out if t <= total)
 
 
-def parser(description, budget):
-    """The options every peer takes (Example 2.1, ZO-SGD, the issue's K x steps target)."""
+def parser(description, seconds):
+    """The options every peer takes (Example 2.1, ZO-SGD, the K runs x steps target)."""
     ap = argparse.ArgumentParser(description=description)
     ap.add_argument("--out", default=None)
     ap.add_argument("--runs", type=int, default=4096)
@@ -24,7 +24,7 @@ def parser(description, budget):
     ap.add_argument("--log-points", type=int, default=100)
     ap.add_argument("--lam", type=float, default=0.1)
     ap.add_argument("--eta", type=float, default=0.001)
-    ap.add_argument("--budget", type=float, default=budget, help="seconds of timed steps")
+    ap.add_argument("--seconds", type=float, default=seconds, help="seconds of timed steps")
     return ap
 
 

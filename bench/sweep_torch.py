@@ -8,7 +8,7 @@ the timed region) and extrapolates the per-step time to the target of 10^5 steps
 logging the trace at 100 log-spaced iterations (100 reductions kept on the GPU, one copy to the
 host at the end) is measured separately and added. Sized to finish in about a minute.
 
-usage: sweep_torch.py [--out result.json] [--runs 4096] [--steps 100000] [--budget 20]
+usage: sweep_torch.py [--out result.json] [--runs 4096] [--steps 100000] [--seconds 20]
 Prints one JSON object (also written to --out).
 """
 import sys
@@ -18,7 +18,7 @@ from sweep_peer_common import emitter, log_points, parser
 
 
 def main() -> int:
-    ap = parser(__doc__.split("\n")[0], budget=20.0)
+    ap = parser(__doc__.split("\n")[0], seconds=20.0)
     ap.add_argument("--device", default="cuda")
     args = ap.parse_args()
     result = {"impl": "pytorch", "runs": args.runs, "d": args.d, "target_steps": args.steps,
@@ -60,13 +60,13 @@ def main() -> int:
         for _ in range(20):  # warm-up: allocator, kernels
             step(x)
         sync()
-        # Size the timed region to the budget from a short probe.
+        # Size the timed region to --seconds from a short probe.
         t0 = time.perf_counter()
         for _ in range(50):
             step(x)
         sync()
         probe = (time.perf_counter() - t0) / 50
-        n = int(min(args.steps, max(100, args.budget / max(probe, 1e-9))))
+        n = int(min(args.steps, max(100, args.seconds / max(probe, 1e-9))))
         t0 = time.perf_counter()
         for _ in range(n):
             step(x)

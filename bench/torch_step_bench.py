@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Times a zeroth-order step in PyTorch on the GPU, the two ways the issue names:
+"""Times a zeroth-order step in PyTorch on the GPU, written the two usual ways:
 
 * ``mezo``: the MeZO reference code (Malladi et al. 2023, ``zo_perturb_parameters`` /
   ``zo_update``): ``torch.manual_seed(seed)``, then per tensor ``torch.normal`` and out-of-place

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Turns bench_stepper's Google Benchmark JSON (and optionally bench/torch_step_bench.py's JSON)
-into a markdown report with the issue's targets checked, and a PNG plot (GB/s vs d, and step
+into a markdown report with the performance targets checked, and a PNG plot (GB/s vs d, and step
 time vs d for every implementation).
 
     bench_stepper --benchmark_out=stepper.json --benchmark_out_format=json
@@ -188,7 +188,7 @@ def main():
                    table(["dtype", "mode", "merge", "q", "d", "ms", "GB/s (% copy)"], rows), ""]
 
     # 4. Targets.
-    md += ["## Targets (issue 3)", ""]
+    md += ["## Targets", ""]
     rows = []
     for dt in DTYPES:
         for p in PASSES:

@@ -2,7 +2,7 @@
 # Installs what zo's build, tests and plots need, and nothing that is already there:
 # Debian packages via apt (compiler, CMake, Ninja, GoogleTest, Google Benchmark, nlohmann-json,
 # Python) and Python packages via pip (numpy, matplotlib). The CUDA toolkit is used when nvcc is
-# present (it is on this project's machines); without it zo builds its CPU backend only.
+# present; without it zo builds its CPU backend only.
 # Usage: scripts/install-deps.sh [--tests]
 set -euo pipefail
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The main job on a fresh machine: installs what is missing, builds zo (Release), and runs
+# The quick start on a fresh machine: installs what is missing, builds zo (Release), and runs
 # `zo toy` (Figure 1 of the paper) with the paper's settings. On a machine without a GPU it runs
 # on the CPU. Extra arguments go to `zo toy` (e.g. --iters 10000).
 # Output: out/toy.csv and out/toy.png.

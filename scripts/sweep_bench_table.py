@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Collects bench_sweep's Google Benchmark JSON and the peer scripts' JSON into one markdown
 report: config-steps per second over K for every path, the persistent kernel's fraction of the
-direction-generation ceiling, and the issue's target (Example 2.1, d = 100, K = 4096 × 10^5
+direction-generation ceiling, and the performance target (Example 2.1, d = 100, K = 4096 × 10^5
 steps, trace at 100 log-spaced points) with the ratios against JAX, PyTorch and numpy.
 
     bench_sweep --benchmark_out=bench_sweep.json --benchmark_out_format=json
