@@ -1,11 +1,11 @@
 // Sweep throughput: config-steps per second (run-steps per second, K × steps / time) of Example
 // 2.1 (d = 100) for K = 1 … 65,536 runs through
-//   (i)   the persistent kernel / fused CPU loop (zo::FusedExample21Batch),
+//   (i)   the persistent kernel / fused CPU loop (zo::RunBatch with zo::Engine::fused),
 //   (ii)  the batched path (zo::RunBatch),
 //   (iii) K separate single runs through the library (one RunBatch per run),
 // on the GPU and the CPU, next to the ceiling: the direction generator alone
 // (zo::generate_directions) on the same K × steps, measured in the same benchmark.
-// BM_Target times the target (K = 4096 × 10^5 steps, 100 logged points) end to end.
+// BM_Target times the throughput target (K = 4096 × 10^5 steps, 100 logged points) end to end.
 // Grids: sweep_grids.hpp. GPU times are CUDA events inside the library (manual time); RunBatch
 // and CPU times are wall clock around synchronous calls. Without a GPU the GPU cases are skipped
 // with an error message.
@@ -20,8 +20,8 @@
 
 #include "sweep_grids.hpp"
 #include "zo/backend.hpp"
+#include "zo/directions.hpp"
 #include "zo/example21.hpp"
-#include "zo/fused_example21.hpp"
 #include "zo/run_batch.hpp"
 
 namespace {
@@ -75,6 +75,16 @@ std::vector<std::uint64_t> log_points(std::uint64_t total, std::size_t points) {
   return out;
 }
 
+/// RunBatch options of the fused engine.
+zo::BatchOptions fused_options(zo::Backend backend, unsigned group) {
+  zo::BatchOptions o;
+  o.backend = backend;
+  o.engine = zo::Engine::fused;
+  o.on_non_finite = zo::NonFinitePolicy::mark_diverged;
+  o.gpu_group = group;
+  return o;
+}
+
 /// (i) The persistent kernel (GPU) or the fused loop (CPU). Args: {gpu, K, group (0 = auto)}.
 void BM_Fused(benchmark::State& state) {
   const bool gpu = state.range(0) != 0;
@@ -85,7 +95,8 @@ void BM_Fused(benchmark::State& state) {
   const auto backend = gpu ? zo::Backend::cuda : zo::Backend::cpu;
   const std::uint64_t steps =
       gpu ? steps_for(kGpuFusedWork, K) : steps_for(kCpuWork, K, kMaxCpuSteps);
-  zo::FusedExample21Batch batch(kHalfDim, runs_of(K), start_of(K).data(), backend, group);
+  const zo::Example21 objective(kHalfDim);
+  zo::RunBatch batch(objective, runs_of(K), start_of(K).data(), fused_options(backend, group));
   batch.run(std::min<std::uint64_t>(steps, 100));  // warm-up (module load, caches)
   double seconds = 0.0, done = 0.0;
   for (auto _ : state) {
@@ -104,7 +115,7 @@ void BM_Fused(benchmark::State& state) {
   state.counters["ceiling_config_steps_per_s"] = ceiling_rate;
   state.counters["of_ceiling"] = rate / ceiling_rate;
   state.counters["steps"] = static_cast<double>(steps);
-  state.counters["group"] = batch.group_size();
+  state.counters["group"] = batch.gpu_group();
   state.SetLabel(gpu ? "fused gpu" : "fused cpu");
 }
 
@@ -117,6 +128,7 @@ void BM_Batched(benchmark::State& state) {
   const zo::Example21 objective(kHalfDim);
   zo::BatchOptions options;
   options.backend = gpu ? zo::Backend::cuda : zo::Backend::cpu;
+  options.engine = zo::Engine::generic;
   options.on_non_finite = zo::NonFinitePolicy::mark_diverged;
   const std::uint64_t steps = steps_for(gpu ? kGpuBatchedWork : kCpuWork / 4, K, kMaxBatchedSteps);
   try {
@@ -173,7 +185,7 @@ void BM_Separate(benchmark::State& state) {
   }
 }
 
-/// The target end to end on the GPU: K = 4096 × 10^5 steps with the loss, trace and B
+/// The throughput target end to end on the GPU: K = 4096 × 10^5 steps with the loss, trace and B
 /// of every run logged at 100 log-spaced iterations (what `zo sweep` does per batch), copied to
 /// the host. Reports the total seconds (kernel time; transfers of the logs are included in the
 /// wall-clock counter).
@@ -183,10 +195,12 @@ void BM_Target(benchmark::State& state) {
   const auto runs = runs_of(kTargetRuns);
   const auto x0 = start_of(kTargetRuns);
   const auto its = log_points(kTargetSteps, kTargetLogPoints);
-  std::vector<double> metrics(its.size() * runs.size() * zo::FusedExample21Batch::kMetrics);
+  const zo::Example21 objective(kHalfDim);
+  // loss, trace and B per run and logged iteration
+  std::vector<double> metrics(its.size() * runs.size() * (2 + objective.metric_names().size()));
   double kernel = 0.0, wall = 0.0;
   for (auto _ : state) {
-    zo::FusedExample21Batch batch(kHalfDim, runs, x0.data(), zo::Backend::cuda);
+    zo::RunBatch batch(objective, runs, x0.data(), fused_options(zo::Backend::cuda, 0));
     const auto t0 = clock_type::now();
     batch.run(kTargetSteps, its, metrics.data());
     const double w = std::chrono::duration<double>(clock_type::now() - t0).count();

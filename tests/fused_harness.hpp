@@ -13,7 +13,6 @@
 #include "zo/backend.hpp"
 #include "zo/error.hpp"
 #include "zo/example21.hpp"
-#include "zo/fused_example21.hpp"
 #include "zo/run_batch.hpp"
 
 namespace fused_test {
@@ -52,6 +51,23 @@ inline std::vector<zo::RunSpec> mixed_runs(std::size_t K) {
   return runs;
 }
 
+/// Example 2.1 on the fused engine: the objective and the RunBatch that references it.
+struct FusedBatch {
+  zo::Example21 objective;
+  zo::RunBatch batch;
+  FusedBatch(std::size_t d, std::vector<zo::RunSpec> runs, const float* x0, zo::Backend backend,
+             unsigned group = 0)
+      : objective(d), batch(objective, std::move(runs), x0, options(backend, group)) {}
+  static zo::BatchOptions options(zo::Backend backend, unsigned group) {
+    zo::BatchOptions o;
+    o.backend = backend;
+    o.engine = zo::Engine::fused;
+    o.on_non_finite = zo::NonFinitePolicy::mark_diverged;
+    o.gpu_group = group;
+    return o;
+  }
+};
+
 struct Trajectory {
   std::vector<float> x;
   std::vector<double> metrics;  // [logged i][run k][3]
@@ -62,7 +78,8 @@ inline Trajectory run_fused(std::size_t d, const std::vector<zo::RunSpec>& runs,
                             const std::vector<float>& x0, std::uint64_t steps,
                             const std::vector<std::uint64_t>& log_its, zo::Backend backend,
                             unsigned group = 0) {
-  zo::FusedExample21Batch batch(d, runs, x0.data(), backend, group);
+  FusedBatch fused(d, runs, x0.data(), backend, group);
+  zo::RunBatch& batch = fused.batch;
   Trajectory t;
   t.metrics.assign(log_its.size() * runs.size() * 3, 0.0);
   batch.run(steps, log_its, t.metrics.data());
@@ -79,6 +96,7 @@ inline Trajectory run_reference(std::size_t d, const std::vector<zo::RunSpec>& r
   const zo::Example21 objective(d);
   zo::BatchOptions options;
   options.backend = zo::Backend::cpu;
+  options.engine = zo::Engine::generic;
   options.on_non_finite = zo::NonFinitePolicy::mark_diverged;
   zo::RunBatch batch(objective, runs, x0.data(), options);
   const std::size_t K = runs.size();

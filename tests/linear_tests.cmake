@@ -1,4 +1,4 @@
-# Tests of the linear-model work (issue 4): LIBSVM reader and its fuzz loop, data sets and the
+# Tests of the linear models: LIBSVM reader and its fuzz loop, data sets and the
 # feature pipeline, the linear losses, user-defined objectives, the examples and `zo linear`.
 # Included from tests/CMakeLists.txt.
 zo_add_test(test_libsvm SOURCES test_libsvm.cpp LIBS OpenMP::OpenMP_CXX)

@@ -1,4 +1,4 @@
-# Tests of sweeps (issue 6): the fused Example 2.1 path, zo::Sweep / run_sweep and `zo sweep`.
+# Tests of sweeps: the fused Example 2.1 engine, zo::Sweep / run_sweep and `zo sweep`.
 # The *_cuda tests carry the label gpu and skip themselves without a device.
 # Included from tests/CMakeLists.txt.
 find_package(Threads REQUIRED)

@@ -1,4 +1,4 @@
-// FusedExample21Batch (whole steps of Example 2.1 on chip): the CPU path against RunBatch (the
+// The fused engine (whole steps of Example 2.1 on chip): the CPU path against RunBatch (the
 // oracle), its logging schedule, divergence marking, and invariance to chunking and batch
 // composition. The GPU tests (label gpu) compare the persistent kernel with the CPU path bit for
 // bit, and with the CPU RunBatch within the tolerance derived below.
@@ -12,9 +12,9 @@
 #include "fused_harness.hpp"
 #include "tolerance.hpp"
 #include "zo/backend.hpp"
+#include "zo/directions.hpp"
 #include "zo/error.hpp"
 #include "zo/example21.hpp"
-#include "zo/fused_example21.hpp"
 #include "zo/run_batch.hpp"
 
 namespace {
@@ -43,7 +43,8 @@ TEST(FusedExample21Cpu, LoggedMetricsAreThoseOfTheIterate) {
   const auto x0 = initial_points(K, 2 * d, 3);
   const zo::Example21 objective(d);
   for (std::uint64_t t : {0ull, 1ull, 19ull, 64ull}) {
-    zo::FusedExample21Batch batch(d, runs, x0.data(), zo::Backend::cpu);
+    fused_test::FusedBatch batch_owner(d, runs, x0.data(), zo::Backend::cpu);
+    zo::RunBatch& batch = batch_owner.batch;
     std::vector<double> m(K * 3);
     batch.run(t, {t}, m.data());
     std::vector<float> x(K * 2 * d);
@@ -75,7 +76,8 @@ TEST(FusedExample21Cpu, ChunkingAndBatchCompositionDoNotChangeBits) {
   const auto whole = run_fused(d, runs, x0, 300, kLogIts, zo::Backend::cpu);
 
   // The same 300 steps in uneven chunks, logging the iterations that fall in each chunk.
-  zo::FusedExample21Batch batch(d, runs, x0.data(), zo::Backend::cpu);
+  fused_test::FusedBatch batch_owner(d, runs, x0.data(), zo::Backend::cpu);
+  zo::RunBatch& batch = batch_owner.batch;
   Trajectory chunked;
   chunked.metrics.assign(whole.metrics.size(), 0.0);
   std::size_t logged = 0;
@@ -138,16 +140,16 @@ TEST(FusedExample21Cpu, RejectsWhatItDoesNotSupport) {
   std::vector<float> x(2 * 8, 0.5f);
   zo::RunSpec s;
   s.distribution = zo::Distribution::sphere;
-  EXPECT_THROW(zo::FusedExample21Batch(8, {s}, x.data(), zo::Backend::cpu), zo::InvalidArgument);
+  EXPECT_THROW(fused_test::FusedBatch(8, {s}, x.data(), zo::Backend::cpu), zo::InvalidArgument);
   s.distribution = zo::Distribution::gaussian;
   s.q = 65;
-  EXPECT_THROW(zo::FusedExample21Batch(8, {s}, x.data(), zo::Backend::cpu), zo::InvalidArgument);
+  EXPECT_THROW(fused_test::FusedBatch(8, {s}, x.data(), zo::Backend::cpu), zo::InvalidArgument);
   s.q = 1;
   std::vector<float> big(2 * 513, 0.5f);
-  EXPECT_THROW(zo::FusedExample21Batch(513, {s}, big.data(), zo::Backend::cpu),
-               zo::InvalidArgument);
-  EXPECT_THROW(zo::FusedExample21Batch(8, {s}, x.data(), zo::Backend::cpu, 5), zo::InvalidArgument);
-  zo::FusedExample21Batch ok(8, {s}, x.data(), zo::Backend::cpu);
+  EXPECT_THROW(fused_test::FusedBatch(513, {s}, big.data(), zo::Backend::cpu), zo::InvalidArgument);
+  EXPECT_THROW(fused_test::FusedBatch(8, {s}, x.data(), zo::Backend::cpu, 5), zo::InvalidArgument);
+  fused_test::FusedBatch ok_owner(8, {s}, x.data(), zo::Backend::cpu);
+  zo::RunBatch& ok = ok_owner.batch;
   std::vector<double> m(3);
   EXPECT_THROW(ok.run(10, {11}, m.data()), zo::InvalidArgument);    // beyond the range
   EXPECT_THROW(ok.run(10, {5, 5}, m.data()), zo::InvalidArgument);  // not unique

@@ -1,4 +1,4 @@
-// The persistent kernel of FusedExample21Batch against the CPU path (bit for bit, for every GPU
+// The persistent kernel of the fused engine against the CPU path (bit for bit, for every GPU
 // group size) and against the CPU RunBatch (within the tolerance of fused_harness.hpp), on
 // awkward K and d; the log schedule across launches; divergence marking; the RNG ceiling.
 #include <gtest/gtest.h>
@@ -12,9 +12,9 @@
 #include "fused_harness.hpp"
 #include "tolerance.hpp"
 #include "zo/backend.hpp"
+#include "zo/directions.hpp"
 #include "zo/error.hpp"
 #include "zo/example21.hpp"
-#include "zo/fused_example21.hpp"
 #include "zo/run_batch.hpp"
 
 namespace {
@@ -70,7 +70,8 @@ TEST(FusedExample21Gpu, LogScheduleAcrossLaunchesAndDivergence) {
   const auto x0 = initial_points(runs.size(), 2 * d, 29);
   const auto cpu = run_fused(d, runs, x0, test_steps(), log_its(), zo::Backend::cpu);
   // Same steps in several launches, each logging its own iterations.
-  zo::FusedExample21Batch gpu(d, runs, x0.data(), zo::Backend::cuda);
+  fused_test::FusedBatch gpu_owner(d, runs, x0.data(), zo::Backend::cuda);
+  zo::RunBatch& gpu = gpu_owner.batch;
   const std::size_t K = runs.size();
   std::vector<double> metrics(cpu.metrics.size());
   const auto all = log_its();

@@ -1,7 +1,7 @@
 // The persistent kernel's decomposition, checked on the CPU: zo::detail::fused_run_steps run by
 // G = 4, 8, 16, 32 cooperating "lanes" (one std::thread each, shuffles and votes emulated with
 // a barrier, i.e. the warp's lockstep semantics) must give the same bits as the single-lane CPU
-// path (FusedExample21Batch on the CPU). This validates the lane assignment of pair-blocks and
+// path (the fused engine on the CPU). This validates the lane assignment of pair-blocks and
 // the canonical reduction order independently of the GPU; the GPU tests then only need to check
 // the launch and the device arithmetic.
 #include <gtest/gtest.h>
@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "batch/example21_fused_math.hpp"
-#include "zo/fused_example21.hpp"
+#include "fused_harness.hpp"
 #include "zo/run_batch.hpp"
 
 namespace {
@@ -73,17 +73,6 @@ struct SimulatedLane {
   }
 };
 
-FusedRunParams params_of(const zo::RunSpec& s) {
-  FusedRunParams p{};
-  p.seed = s.seed;
-  p.lambda = s.lambda;
-  p.eta = s.eta;
-  p.q = s.q;
-  p.method = static_cast<std::uint32_t>(s.method);
-  p.distribution = static_cast<std::uint32_t>(s.distribution);
-  return p;
-}
-
 struct Result {
   std::vector<float> x;
   std::vector<double> metrics;
@@ -97,7 +86,7 @@ Result run_group(std::uint32_t d, const zo::RunSpec& spec, const std::vector<flo
   r.x = x0;
   r.metrics.assign(its.size() * 3, 0.0);
   Shared shared(G);
-  const FusedRunParams p = params_of(spec);
+  const RunDescription p = zo::detail::describe(spec);
   std::vector<std::thread> lanes;
   for (int lane = 0; lane < G; ++lane) {
     lanes.emplace_back([&, lane] {
@@ -164,7 +153,8 @@ TEST(FusedGroups, EveryGroupSizeGivesTheSingleLaneBits) {
     for (const auto& spec : specs) {
       std::vector<float> x0(2 * d);
       zo::gaussian_fill(spec.seed, 0, x0.data(), x0.size());
-      zo::FusedExample21Batch single(d, {spec}, x0.data(), zo::Backend::cpu);
+      fused_test::FusedBatch single_owner(d, {spec}, x0.data(), zo::Backend::cpu);
+      zo::RunBatch& single = single_owner.batch;
       std::vector<double> ref_metrics(its.size() * 3);
       single.run(steps, its, ref_metrics.data());
       std::vector<float> ref_x(2 * d);

@@ -1,7 +1,7 @@
 // LinearModel on the CPU: loss, gradient, Hessian-vector product and trace against a float64
 // reference and float64 central finite differences; batched evaluation against single
 // evaluations; determinism; dense vs CSR storage; the linear-structure API (margins,
-// evaluate_along); LinearZoBatch against RunBatch.
+// evaluate_along); the margins engine against the generic one.
 #include <gtest/gtest.h>
 #include <omp.h>
 
@@ -16,7 +16,6 @@
 #include "tolerance.hpp"
 #include "zo/error.hpp"
 #include "zo/linear_model.hpp"
-#include "zo/linear_zo_batch.hpp"
 #include "zo/run_batch.hpp"
 
 namespace {
@@ -392,8 +391,9 @@ TEST(LinearModelApi, RejectsBadInput) {
 }
 
 // RunBatch drives the model: GD decreases the loss, ZO follows RunBatch semantics, and the
-// margin-based LinearZoBatch agrees with RunBatch up to the rounding of f(x ± λu).
-TEST(LinearZoBatch, AgreesWithRunBatch) {
+// margins engine agrees with the generic one up to the rounding of f(x ± λu), also after a
+// restore() halfway (which recomputes the margins).
+TEST(MarginsEngine, AgreesWithTheGenericEngine) {
   for (bool sparse : {false, true}) {
     const std::size_t n = 120, d = 33;
     const auto data = make_test_data(n, d, sparse, 61);
@@ -408,11 +408,19 @@ TEST(LinearZoBatch, AgreesWithRunBatch) {
       zo::BatchOptions bo;
       bo.backend = zo::Backend::cpu;
       zo::RunBatch reference(model, runs, x0.data(), bo);
-      zo::LinearZoOptions lo;
-      lo.refresh_every = 7;
-      zo::LinearZoBatch fast(model, runs, x0.data(), lo);
+      zo::BatchOptions lo = zo_test::margins_engine();
+      lo.margins_refresh_every = 7;
+      zo::RunBatch fast(model, runs, x0.data(), lo);
+      EXPECT_EQ(reference.engine(), zo::Engine::generic);
+      EXPECT_EQ(fast.engine(), zo::Engine::margins);
       reference.run(40);
-      fast.run(40);
+      fast.run(20);
+      std::vector<float> half(3 * d);
+      fast.copy_points(half.data());
+      zo::RunBatch resumed(model, runs, x0.data(), lo);
+      resumed.restore(half.data(), 20, fast.statuses());
+      fast.run(20);
+      resumed.run(20);
       EXPECT_EQ(fast.next_step(), 40u);
       std::vector<float> xr(3 * d), xf(3 * d);
       reference.copy_points(xr.data());
@@ -425,17 +433,22 @@ TEST(LinearZoBatch, AgreesWithRunBatch) {
       // coordinate), amplified by 1/(2λ) in the projected gradient: a few 1e-6 of the movement.
       EXPECT_TRUE(zo_test::AllClose(xf.data(), xr.data(), 3 * d, 0.0, 1e-4 * moved))
           << (sparse ? "csr " : "dense ") << zo::to_string(loss);
+      std::vector<float> xs(3 * d);
+      resumed.copy_points(xs.data());
+      EXPECT_TRUE(zo_test::AllClose(xs.data(), xf.data(), 3 * d, 0.0, 1e-4 * moved))
+          << "restored, " << (sparse ? "csr " : "dense ") << zo::to_string(loss);
     }
   }
 }
 
-TEST(LinearZoBatch, RejectsNonZoMethodsAndFollowsTheNonFinitePolicy) {
+TEST(MarginsEngine, RejectsNonZoMethodsAndFollowsTheNonFinitePolicy) {
   const auto data = make_test_data(20, 4, false, 71);
   const zo::LinearModel model(LinearLoss::squared_hinge, data, nullptr, cpu());
   std::vector<zo::RunSpec> runs(2);
   runs[1].method = zo::Method::gd;
   const auto small = random_points(2, 4, 4, 0.1f, 72);
-  EXPECT_THROW(zo::LinearZoBatch(model, runs, small.data()), zo::InvalidArgument);
+  EXPECT_THROW(zo::RunBatch(model, runs, small.data(), zo_test::margins_engine()),
+               zo::InvalidArgument);
 
   // Run 0 starts far from the data's margins (|∇f| in the hundreds) with η = FLT_MAX, so its
   // update coefficient η·g overflows to inf at every step: the policy decides. Run 1 is sane.
@@ -446,7 +459,7 @@ TEST(LinearZoBatch, RejectsNonZoMethodsAndFollowsTheNonFinitePolicy) {
   auto x0 = random_points(2, 4, 4, 100.0f, 73);
   for (std::size_t j = 4; j < 8; ++j) x0[j] = small[j];
   {
-    zo::LinearZoBatch batch(model, mixed, x0.data());
+    zo::RunBatch batch(model, mixed, x0.data(), zo_test::margins_engine());
     try {
       batch.run(10);
       FAIL() << "no ObjectiveError";
@@ -457,9 +470,8 @@ TEST(LinearZoBatch, RejectsNonZoMethodsAndFollowsTheNonFinitePolicy) {
       EXPECT_NE(std::string(e.what()).find("step 0 of run 0"), std::string::npos) << e.what();
     }
   }
-  zo::LinearZoOptions skip;
-  skip.on_non_finite = zo::NonFinitePolicy::skip;
-  zo::LinearZoBatch skipping(model, mixed, x0.data(), skip);
+  zo::RunBatch skipping(model, mixed, x0.data(),
+                        zo_test::margins_engine(zo::NonFinitePolicy::skip));
   skipping.run(10);
   std::vector<float> x(8);
   skipping.copy_points(x.data());
@@ -468,9 +480,8 @@ TEST(LinearZoBatch, RejectsNonZoMethodsAndFollowsTheNonFinitePolicy) {
   EXPECT_EQ(skipping.statuses()[1].skipped_steps, 0u);
   EXPECT_FALSE(std::equal(x.begin() + 4, x.end(), x0.begin() + 4));  // run 1 moved
 
-  zo::LinearZoOptions freeze;
-  freeze.on_non_finite = zo::NonFinitePolicy::mark_diverged;
-  zo::LinearZoBatch freezing(model, mixed, x0.data(), freeze);
+  zo::RunBatch freezing(model, mixed, x0.data(),
+                        zo_test::margins_engine(zo::NonFinitePolicy::mark_diverged));
   freezing.run(10);
   EXPECT_TRUE(freezing.statuses()[0].diverged);
   EXPECT_EQ(freezing.statuses()[0].diverged_at, 0u);

@@ -26,7 +26,6 @@
 #include "zo/device.hpp"
 #include "zo/error.hpp"
 #include "zo/linear_model.hpp"
-#include "zo/linear_zo_batch.hpp"
 #include "zo/run_batch.hpp"
 
 namespace {
@@ -259,10 +258,10 @@ INSTANTIATE_TEST_SUITE_P(Shapes, LinearModelCuda,
                                   std::to_string(s.p) + (s.sparse ? "_csr" : "_dense");
                          });
 
-// The CUDA RunBatch and LinearZoBatch drive the GPU model like the CPU ones drive the CPU model:
-// 100 steps of GD and ZO, trajectories within float rounding of each other (tolerance: 1e-4 of
-// the distance travelled; a wrong index or coefficient moves x by a whole step η·g·u ≫ that).
-TEST(LinearModelCudaRuns, RunBatchAndLinearZoBatchFollowTheCpu) {
+// The CUDA RunBatch and the margins engine drive the GPU model like the CPU ones drive the CPU
+// model: 100 steps of GD and ZO, trajectories within float rounding of each other (tolerance: 1e-4
+// of the distance travelled; a wrong index or coefficient moves x by a whole step η·g·u ≫ that).
+TEST(LinearModelCudaRuns, RunBatchAndTheMarginsEngineFollowTheCpu) {
   ZO_SKIP_WITHOUT_GPU();
   const auto data = make_data(700, 301, false, 5);
   for (LinearLoss loss : {LinearLoss::squared_hinge, LinearLoss::logistic}) {
@@ -297,9 +296,10 @@ TEST(LinearModelCudaRuns, RunBatchAndLinearZoBatchFollowTheCpu) {
     } catch (const zo::NotCompiled& e) {
       ADD_FAILURE() << "the CUDA RunBatch is not available: " << e.what();
     }
-    // LinearZoBatch: CPU bookkeeping, GPU products.
+    // The margins engine: CPU bookkeeping, GPU products.
     const std::vector<zo::RunSpec> zo_only{runs[1]};
-    zo::LinearZoBatch lc(cpu, zo_only, x0.data() + 301), lg(gpu, zo_only, x0.data() + 301);
+    zo::RunBatch lc(cpu, zo_only, x0.data() + 301, zo_test::margins_engine());
+    zo::RunBatch lg(gpu, zo_only, x0.data() + 301, zo_test::margins_engine());
     lc.run(100);
     lg.run(100);
     std::vector<float> zc(301), zg(301);

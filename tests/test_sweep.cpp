@@ -91,7 +91,7 @@ TEST(Sweep, RowsInRunThenIterationOrderWithTheDocumentedColumns) {
 TEST(Sweep, BatchSizeDoesNotChangeTheFiles) {
   const zo::Example21 objective(10);
   const std::string dir = work_dir("batches");
-  for (auto engine : {zo::SweepEngine::fused, zo::SweepEngine::batched}) {
+  for (auto engine : {zo::Engine::fused, zo::Engine::generic}) {
     SCOPED_TRACE(zo::to_string(engine));
     auto spec = small_spec();
     spec.engine = engine;
@@ -112,9 +112,9 @@ TEST(Sweep, EnginesAgreeWithinTheDocumentedTolerance) {
   const zo::Example21 objective(10);
   const std::string dir = work_dir("engines");
   auto spec = small_spec();
-  spec.engine = zo::SweepEngine::fused;
+  spec.engine = zo::Engine::fused;
   const auto fused = parse_csv(run_to_files(objective, spec, dir, "fused").table);
-  spec.engine = zo::SweepEngine::batched;
+  spec.engine = zo::Engine::generic;
   const auto batched = parse_csv(run_to_files(objective, spec, dir, "batched").table);
   ASSERT_EQ(fused.size(), batched.size());
   for (std::size_t i = 0; i < fused.size(); ++i) {
@@ -160,7 +160,7 @@ Files interrupted_then_resumed(const zo::Objective& objective, const zo::SweepSp
 
 TEST(Sweep, ResumeGivesByteIdenticalFiles) {
   const zo::Example21 objective(10);
-  for (auto engine : {zo::SweepEngine::fused, zo::SweepEngine::batched}) {
+  for (auto engine : {zo::Engine::fused, zo::Engine::generic}) {
     SCOPED_TRACE(zo::to_string(engine));
     const std::string dir = work_dir(std::string("resume_") + zo::to_string(engine));
     auto spec = small_spec();
@@ -201,7 +201,7 @@ TEST(Sweep, CheckpointOfAnotherSweepIsRejected) {
 TEST(Sweep, DivergedRunsAreMarkedWithTheirStepAndDoNotPoisonOthers) {
   const zo::Example21 objective(10);
   const std::string dir = work_dir("diverge");
-  for (auto engine : {zo::SweepEngine::fused, zo::SweepEngine::batched}) {
+  for (auto engine : {zo::Engine::fused, zo::Engine::generic}) {
     SCOPED_TRACE(zo::to_string(engine));
     auto spec = small_spec();
     spec.engine = engine;
@@ -293,10 +293,10 @@ TEST(Sweep, UserObjectiveRunsOnTheBatchedEngine) {
   spec.log_iterations = {0, 10, 100};
   spec.backend = zo::Backend::cpu;
   zo::Sweep probe(objective, spec);
-  EXPECT_EQ(probe.engine(), zo::SweepEngine::batched);
-  spec.engine = zo::SweepEngine::fused;
+  EXPECT_EQ(probe.engine(), zo::Engine::generic);
+  spec.engine = zo::Engine::fused;
   EXPECT_THROW(zo::Sweep(objective, spec), zo::InvalidArgument);
-  spec.engine = zo::SweepEngine::automatic;
+  spec.engine = zo::Engine::automatic;
   const auto rows = parse_csv(run_to_files(objective, spec, dir, "q").table);
   ASSERT_EQ(rows.size(), 4u * 4u);
   for (const auto& r : rows) EXPECT_EQ(r.at("trace"), "nan");
@@ -313,7 +313,7 @@ TEST(Sweep, EstimatedTraceColumnAndResume) {
   const zo::Example21 objective(6);
   const std::string dir = work_dir("estimator");
   auto spec = small_spec();
-  spec.engine = zo::SweepEngine::batched;  // the same iterates with and without the estimator
+  spec.engine = zo::Engine::generic;  // the same iterates with and without the estimator
   const auto exact = parse_csv(run_to_files(objective, spec, dir, "exact").table);
   spec.trace_estimator = zo::TraceEstimator::hutchinson;
   spec.trace_probes = 64;
@@ -332,7 +332,7 @@ TEST(Sweep, EstimatedTraceColumnAndResume) {
   EXPECT_EQ(reference.table, est_files.table);
   const Files resumed = interrupted_then_resumed(objective, spec, dir, {900}, true);
   EXPECT_EQ(resumed.table, reference.table);
-  spec.engine = zo::SweepEngine::fused;
+  spec.engine = zo::Engine::fused;
   EXPECT_THROW(zo::Sweep(objective, spec), zo::InvalidArgument);
 }
 
@@ -349,10 +349,10 @@ TEST(Sweep, InvalidSpecsNameTheProblem) {
   EXPECT_THROW(zo::Sweep(objective, spec), zo::InvalidArgument);
   spec = small_spec();
   spec.configs[0].distribution = zo::Distribution::sphere;
-  spec.engine = zo::SweepEngine::fused;
+  spec.engine = zo::Engine::fused;
   EXPECT_THROW(zo::Sweep(objective, spec), zo::InvalidArgument);
-  spec.engine = zo::SweepEngine::automatic;  // falls back to RunBatch, which supports spheres
-  EXPECT_EQ(zo::Sweep(objective, spec).engine(), zo::SweepEngine::batched);
+  spec.engine = zo::Engine::automatic;  // falls back to RunBatch, which supports spheres
+  EXPECT_EQ(zo::Sweep(objective, spec).engine(), zo::Engine::generic);
 }
 
 }  // namespace

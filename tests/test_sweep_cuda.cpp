@@ -16,7 +16,7 @@ TEST(SweepGpu, FusedTableIsByteIdenticalOnCpuAndGpu) {
   const zo::Example21 objective(37);
   const std::string dir = work_dir("gpu");
   auto spec = small_spec();
-  spec.engine = zo::SweepEngine::fused;
+  spec.engine = zo::Engine::fused;
   spec.backend = zo::Backend::cpu;
   const Files cpu = run_to_files(objective, spec, dir, "cpu");
   spec.backend = zo::Backend::cuda;

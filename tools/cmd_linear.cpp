@@ -17,7 +17,6 @@
 #include "zo/feature_pipeline.hpp"
 #include "zo/libsvm.hpp"
 #include "zo/linear_model.hpp"
-#include "zo/linear_zo_batch.hpp"
 #include "zo/run_batch.hpp"
 
 namespace zo_cli {
@@ -68,9 +67,9 @@ int cmd_linear(const std::vector<std::string>& args) {
   p.option("logistic-eta", "0.01", "logistic: ZO step size");
   p.option("logistic-lambda", "0.1", "logistic: ZO smoothing radius");
   p.option("logistic-gd-eta", "", "logistic: GD step size (default: --logistic-eta)");
-  p.option("engine", "runbatch",
-           "runbatch (all runs through zo::RunBatch) or margins (ZO runs through "
-           "zo::LinearZoBatch: one product per step with the direction only)");
+  p.option("engine", "generic",
+           "generic (every run evaluates f(x +/- lambda*u) on the perturbed points) or margins "
+           "(ZO runs use the kept margins Ax: one product per step with the direction only)");
   p.option("log-points", "100", "number of log-spaced iterations to record");
   p.option("backend", "auto", "auto, cpu or cuda");
   p.option("out", "out/linear.csv", "CSV output; the PNG goes next to it (.png)");
@@ -88,9 +87,9 @@ int cmd_linear(const std::vector<std::string>& args) {
     throw UsageError("zo linear: --init-scale: must be >= 0 (got " + p.str("init-scale") + ")");
   check_linear_data_options(p, "linear");
   const std::string engine = p.str("engine");
-  if (engine != "runbatch" && engine != "margins")
+  if (engine != "generic" && engine != "runbatch" && engine != "margins")
     throw UsageError("zo linear: --engine: unknown engine '" + engine +
-                     "' (expected runbatch or margins)");
+                     "' (expected generic or margins)");
   zo::Backend backend;
   try {
     backend = zo::parse_backend(p.str("backend"));
@@ -167,7 +166,8 @@ int cmd_linear(const std::vector<std::string>& args) {
       s.seed = seed;
       specs.push_back(s);
     }
-    // The runs: everything through RunBatch, or ZO through LinearZoBatch (GD stays on RunBatch).
+    // The runs: everything through the generic engine, or ZO through the margins engine (GD
+    // stays on the generic one).
     const bool margins = engine == "margins" && run_zo;
     std::vector<zo::RunSpec> batch_specs;
     for (const auto& s : specs)
@@ -180,10 +180,14 @@ int cmd_linear(const std::vector<std::string>& args) {
     std::unique_ptr<zo::RunBatch> batch;
     if (!batch_specs.empty())
       batch = std::make_unique<zo::RunBatch>(model, batch_specs, x0_all.data(), options);
-    std::unique_ptr<zo::LinearZoBatch> fast;
-    if (margins)
-      fast = std::make_unique<zo::LinearZoBatch>(model, std::vector<zo::RunSpec>{specs.back()},
-                                                 x0.data());
+    std::unique_ptr<zo::RunBatch> fast;
+    if (margins) {
+      zo::BatchOptions margins_options;
+      margins_options.backend = backend;
+      margins_options.engine = zo::Engine::margins;
+      fast = std::make_unique<zo::RunBatch>(model, std::vector<zo::RunSpec>{specs.back()},
+                                            x0.data(), margins_options);
+    }
 
     std::vector<float> points(specs.size() * dim);
     std::uint64_t at = 0;

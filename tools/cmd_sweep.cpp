@@ -173,7 +173,9 @@ int cmd_sweep(const std::vector<std::string>& args) {
   p.option("init-scale", "",
            "initial point scale: x0 = s * N(0, I) per seed (default per problem)");
   p.option("backend", "auto", "auto, cpu or cuda");
-  p.option("engine", "auto", "auto, fused (Example 2.1 on chip) or batched (RunBatch)");
+  p.option("engine", "auto",
+           "auto, fused (Example 2.1 on chip), generic (any problem) or margins (svm/logistic, zo "
+           "runs only)");
   p.option("batch-size", "0", "runs advanced together (0 = automatic, memory-bounded)");
   p.option("out", "out/sweep.csv",
            "long table; the summary (_summary.csv), checkpoint (.ckpt), PNG and Parquet go beside");
@@ -244,8 +246,8 @@ int cmd_sweep(const std::vector<std::string>& args) {
       [](const std::string& t) { return zo::parse_trace_estimator(t); });
   spec.trace_probes = static_cast<std::uint32_t>(p.integer("trace-probes", 1));
   spec.trace_seed = static_cast<std::uint64_t>(p.integer("trace-seed", 0));
-  spec.engine = parse_or_usage<zo::SweepEngine>(
-      "engine", p.str("engine"), [](const std::string& t) { return zo::parse_sweep_engine(t); });
+  spec.engine = parse_or_usage<zo::Engine>(
+      "engine", p.str("engine"), [](const std::string& t) { return zo::parse_engine(t); });
   const std::string band = p.str("band");
   if (band != "se" && band != "quantile")
     throw UsageError("zo sweep: --band: expected se or quantile, got '" + band + "'");

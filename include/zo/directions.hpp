@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "zo/backend.hpp"
 #include "zo/direction.hpp"
 #include "zo/export.hpp"
 
@@ -16,6 +17,19 @@ ZO_API float sphere_scale(DirectionKey key, std::uint64_t d);
 
 /// Writes coordinates [0, d) of the direction (`dist`, `key`) to `out` (host memory).
 ZO_API void fill_direction(Distribution dist, DirectionKey key, std::uint64_t d, float* out);
+
+/// What generate_directions() measured.
+struct DirectionThroughput {
+  double checksum = 0.0;  ///< Σ of every generated coordinate (defeats dead-code elimination)
+  double seconds = 0.0;   ///< generation time (CUDA events on the GPU, wall clock on the CPU)
+};
+
+/// Generates the directions of `runs` runs × `steps` steps of dimension `dim` (keys
+/// (seed = run, step, substream 0), Gaussian) and sums them, doing nothing else: the rate of the
+/// direction generator alone, the ceiling of the fused engine (zo::Engine::fused). On the GPU,
+/// one thread per Philox block with no per-run structure.
+ZO_API DirectionThroughput generate_directions(Backend backend, std::size_t runs, std::size_t dim,
+                                               std::uint64_t steps);
 
 /// The largest step index a run may use: 2^32 − 2 (2^32 − 1 is reserved for initial points).
 constexpr std::uint64_t kMaxStep = 0xFFFFFFFEull;

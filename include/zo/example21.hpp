@@ -20,6 +20,7 @@ class ZO_API Example21 final : public Objective {
 
   std::size_t dim() const override { return 2 * d_; }
   std::string name() const override { return "example21"; }
+  ObjectiveStructure structure() const override { return ObjectiveStructure::example21; }
   bool accepts(MemorySpace space) const override;
   void evaluate(const PointBatch& points, double* values) const override;
   bool has_gradient() const override { return true; }

@@ -74,6 +74,7 @@ class ZO_API LinearModel final : public Objective {
 
   std::size_t dim() const override;
   std::string name() const override;
+  ObjectiveStructure structure() const override { return ObjectiveStructure::linear_model; }
   bool accepts(MemorySpace space) const override;
   void evaluate(const PointBatch& points, double* values) const override;
   bool has_gradient() const override { return true; }

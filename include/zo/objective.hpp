@@ -18,6 +18,12 @@ enum class MemorySpace { host, device };
 /// Opaque CUDA stream (a `cudaStream_t` cast to `void*`); nullptr is the default stream.
 using StreamHandle = void*;
 
+/// What an objective reveals of its structure, so that RunBatch can choose an engine that
+/// exploits it (see zo::Engine in zo/run_batch.hpp). An objective of kind `example21` is a
+/// zo::Example21 and one of kind `linear_model` a zo::LinearModel; every other objective is a
+/// `black_box`, evaluated only through evaluate() and the optional derivatives.
+enum class ObjectiveStructure { black_box, example21, linear_model };
+
 /// A batch of `count` points of dimension `dim`; point p starts at `data + p * stride`.
 /// `space` says whether `data` is host or device memory; device work is ordered on `stream`.
 struct PointBatch {
@@ -53,6 +59,10 @@ class ZO_API Objective {
 
   /// A short human-readable name, used in logs and result tables.
   virtual std::string name() const { return "objective"; }
+
+  /// The structure that specialised engines may exploit; `black_box` unless overridden by zo's
+  /// own objectives (a user objective must not claim a structure it does not have).
+  virtual ObjectiveStructure structure() const { return ObjectiveStructure::black_box; }
 
   /// Whether evaluate() and the other batch methods accept points in `space`.
   virtual bool accepts(MemorySpace space) const { return space == MemorySpace::host; }

@@ -64,19 +64,58 @@ struct RunStatus {
   std::uint64_t skipped_steps = 0;  ///< steps skipped under NonFinitePolicy::skip
 };
 
+/// How a RunBatch advances its runs. Every engine runs Algorithm 1 with the same directions and
+/// the same update rounding; they differ in how f(x ± λu) and the metrics are evaluated and
+/// summed, so their iterates agree to within rounding (the tests state the tolerances), and each
+/// is deterministic on its own.
+enum class Engine {
+  automatic,  ///< `fused` when the objective and the runs allow it (see select_engine()), else
+              ///< `generic`
+  generic,    ///< any objective: each step evaluates all 2·K·q perturbed points in one call
+  fused,      ///< Example 2.1 (ObjectiveStructure::example21) with d ≤ 512, q ≤ 64, Gaussian or
+              ///< Rademacher directions and NonFinitePolicy::mark_diverged: whole steps on chip
+              ///< (a persistent kernel on the GPU), logged metrics written from the kernel
+  margins,    ///< linear models (ObjectiveStructure::linear_model), method zo only:
+              ///< f(x ± λu) = loss(Ax ± λAu) from the kept margins Ax and one product A·u per
+              ///< direction, instead of two products with x ± λu
+};
+
+/// "auto", "generic", "fused" or "margins".
+ZO_API const char* to_string(Engine engine);
+
+/// Parses "auto", "generic" (also "batched", "runbatch"), "fused", "margins"; throws
+/// zo::InvalidArgument otherwise.
+ZO_API Engine parse_engine(const std::string& text);
+
 /// Options of a RunBatch.
 struct BatchOptions {
   Backend backend = Backend::automatic;
+  Engine engine = Engine::automatic;
   NonFinitePolicy on_non_finite = NonFinitePolicy::error;
   std::uint64_t start_step = 0;  ///< resume: the index of the first step to run
+  /// Engine::fused on the GPU: threads per run (4, 8, 16 or 32; 0 = automatic). Changes speed
+  /// only, never results.
+  unsigned gpu_group = 0;
+  /// Engine::margins: the margins Ax are updated incrementally (Ax ← Ax − c·Au, in double) and
+  /// recomputed exactly every `margins_refresh_every` steps (≥ 1), which bounds their drift to a
+  /// few ulps.
+  std::uint32_t margins_refresh_every = 256;
   /// CUDA backend: the stream (a cudaStream_t as void*, see zo/device.hpp) that orders the
   /// batch's device work and the objective calls it makes; nullptr: the batch creates its own
   /// non-blocking stream. run() waits for the stream before it returns. Ignored by the CPU.
   StreamHandle stream = nullptr;
 };
 
+/// The engine that RunBatch(objective, runs, x0, options) would use: options.engine when it is
+/// not `automatic`, after checking that it can run these runs (throws zo::InvalidArgument naming
+/// the reason otherwise); for `automatic`, `fused` when the objective is Example 2.1 and every
+/// run and option allows it, else `generic`. (`margins` is used only on request: it rounds
+/// f(x ± λu) differently from the generic engine.)
+ZO_API Engine select_engine(const Objective& objective, const std::vector<RunSpec>& runs,
+                            const BatchOptions& options);
+
 namespace detail {
-class RunBatchImpl;
+class BatchEngine;
 }
 
 /// K independent runs of Algorithm 1 (or a baseline) on one objective, advancing in lockstep.
@@ -105,6 +144,10 @@ class ZO_API RunBatch {
   std::uint64_t next_step() const;
   /// The backend actually used.
   Backend backend() const;
+  /// The engine actually used (never `automatic`).
+  Engine engine() const;
+  /// GPU threads per run of the fused engine on the GPU; 1 otherwise.
+  unsigned gpu_group() const;
   /// The run specifications.
   const std::vector<RunSpec>& runs() const;
   /// Status of each run.
@@ -115,6 +158,19 @@ class ZO_API RunBatch {
   /// update), so it can be inspected or saved. An exception thrown by the objective is rethrown
   /// as zo::ObjectiveError with the step.
   void run(std::uint64_t steps);
+
+  /// Advances every active run by `steps` steps and records, for each iteration t in
+  /// `log_iterations` (sorted, unique, each in [next_step(), next_step() + steps]), the values of
+  /// the iterates after t steps: row (i, k) of `values`, at values + (i · size() + k) · W with
+  /// W = 2 + objective.metric_names().size(), holds f, the exact Hessian trace (NaN when the
+  /// objective has none) and the objective's metrics for the i-th logged iteration and run k.
+  /// The fused engine writes them from inside its kernel; the others measure() at each logged
+  /// iteration. `values` may be null when `log_iterations` is empty.
+  void run(std::uint64_t steps, const std::vector<std::uint64_t>& log_iterations, double* values);
+
+  /// Seconds the last run() spent computing: CUDA events around the kernels for the fused engine
+  /// on the GPU, wall clock otherwise.
+  double last_run_seconds() const;
 
   /// Copies the K iterates (run-major, K × dim) to host memory.
   void copy_points(float* x_host) const;
@@ -127,7 +183,7 @@ class ZO_API RunBatch {
   void measure(double* loss, double* trace = nullptr, double* metrics = nullptr) const;
 
  private:
-  std::unique_ptr<detail::RunBatchImpl> impl_;
+  std::unique_ptr<detail::BatchEngine> impl_;
 };
 
 /// Convenience for one run: minimises `objective` from `x` (host, dim floats, updated in place)

@@ -36,20 +36,6 @@ ZO_API std::vector<SweepConfig> sweep_grid(const std::vector<Method>& methods,
                                            const std::vector<std::uint32_t>& qs,
                                            Distribution distribution = Distribution::gaussian);
 
-/// How the runs of a batch are advanced.
-enum class SweepEngine {
-  automatic,  ///< `fused` when the objective is zo::Example21 and the configs allow it, else
-              ///< `batched`
-  batched,    ///< zo::RunBatch: any objective, CPU or CUDA backend
-  fused,  ///< zo::FusedExample21Batch: Example 2.1 only, whole steps on chip (persistent kernel)
-};
-
-/// "auto", "batched" or "fused".
-ZO_API const char* to_string(SweepEngine engine);
-
-/// Parses "auto", "batched", "fused"; throws zo::InvalidArgument otherwise.
-ZO_API SweepEngine parse_sweep_engine(const std::string& text);
-
 /// What to sweep. Run r (0 ≤ r < configs.size() · seeds.size()) uses configs[r / seeds.size()]
 /// and seeds[r % seeds.size()]; its initial point is init_scale · N(0, I) drawn with
 /// zo::gaussian_fill(seed, 0, ...), so every configuration of a seed starts from the same point.
@@ -61,11 +47,13 @@ struct SweepSpec {
   float init_scale = 1.0f;
   std::size_t batch_size = 0;  ///< runs advanced together; 0 = automatic (memory-bounded)
   Backend backend = Backend::automatic;
-  SweepEngine engine = SweepEngine::automatic;
+  /// The RunBatch engine of every batch (zo::Engine): `automatic` picks the fused engine for
+  /// Example 2.1 when the configurations allow it, else the generic one.
+  Engine engine = Engine::automatic;
   /// The trace column: `exact` logs the objective's closed form (NaN when it has none); any
   /// other estimator (zo/trace.hpp) logs an estimate with `trace_probes` probes and common random
   /// numbers from `trace_seed` (so resumed sweeps log the same values), adds a `trace_se` column
-  /// (its standard error) and uses the batched engine.
+  /// (its standard error) and uses the generic engine unless another is chosen.
   TraceEstimator trace_estimator = TraceEstimator::exact;
   std::uint32_t trace_probes = 16;
   std::uint64_t trace_seed = 0;
@@ -109,7 +97,7 @@ class SweepState;
 /// A sweep in progress: batches of runs advance one after another; the runs of a batch advance
 /// together. Rows of a batch are handed out when the batch completes, sorted by (run,
 /// iteration), so the table does not depend on the batch size. With the fused engine the rows
-/// are bit-identical on the CPU and the GPU; with the batched engine, bit-identical for a given
+/// are bit-identical on the CPU and the GPU; with the generic engine, bit-identical for a given
 /// backend and within the backends' documented tolerance across them.
 class ZO_API Sweep {
  public:
@@ -135,7 +123,7 @@ class ZO_API Sweep {
   /// Index into spec().configs of run r.
   std::size_t config_of(std::size_t run) const;
   /// The engine in use (never `automatic`).
-  SweepEngine engine() const;
+  Engine engine() const;
   /// The backend of the batch in progress (or that the next batch will use).
   Backend backend() const;
   /// Runs per batch.

@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "batch/run_description.hpp"
 #include "zo/objective.hpp"
 
 namespace zo {
@@ -23,17 +24,10 @@ namespace cuda {
 
 constexpr std::uint32_t kNoRow = 0xFFFFFFFFu;
 
-/// One run's hyper-parameters and places, as the kernels read them.
-struct RunParams {
-  std::uint64_t seed;
-  float lambda;
-  float eta;
-  std::uint32_t q;
-  std::uint32_t distribution;  ///< zo::Distribution
-  std::uint32_t method;        ///< zo::Method (zo = 0, gd = 1, zo_limit = 2)
-  std::uint32_t slot_begin;    ///< first slot (zo and zo0 runs)
-  std::uint32_t grad_row;      ///< row in the gradient buffers (gd and zo0 runs), else kNoRow
-  std::uint32_t pad;
+/// One run's hyper-parameters and its places in the step's buffers, as the kernels read them.
+struct RunParams : RunDescription {
+  std::uint32_t slot_begin;  ///< first slot (zo and zo0 runs)
+  std::uint32_t grad_row;    ///< row in the gradient buffers (gd and zo0 runs), else kNoRow
 };
 
 /// The perturbed points of one step, described rather than stored (all pointers are device
@@ -52,12 +46,10 @@ struct PerturbedPairs {
   std::uint32_t step = 0;
 };
 
-/// Whether `objective` has a fused evaluation of perturbed pairs (Example 2.1 does).
-bool has_fused_pairs(const Objective& objective);
-
 /// values[2p] = f(x_k + λu), values[2p + 1] = f(x_k − λu) for every pair (device memory), queued
 /// on `stream`. The values are bit-identical to evaluating the materialised points with
-/// objective.evaluate() on the device. Precondition: has_fused_pairs(objective).
+/// objective.evaluate() on the device. Precondition: objective.structure() is
+/// ObjectiveStructure::example21.
 void evaluate_fused_pairs(const Objective& objective, const PerturbedPairs& pairs, double* values,
                           cudaStream_t stream);
 

@@ -1,4 +1,4 @@
-// Whole runs of Example 2.1 on chip: the persistent kernel behind FusedExample21Batch, and the
+// Whole runs of Example 2.1 on chip: the persistent kernel of the fused engine, and the
 // direction-generation ceiling it is measured against.
 //
 // Layout: a group of G threads (G = 4, 8, 16 or 32; groups never straddle a warp) owns one run
@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "core/cuda_check.cuh"
 #include "batch/example21_fused_engine.hpp"
+#include "core/cuda_check.cuh"
 #include "zo/error.hpp"
 
 namespace zo {
@@ -36,7 +36,7 @@ struct WarpGroup {
 template <int G, int PB>
 __global__ void __launch_bounds__(kBlockThreads)
     fused_example21_kernel(std::uint32_t d, std::uint32_t runs,
-                           const FusedRunParams* __restrict__ params, float* __restrict__ x,
+                           const RunDescription* __restrict__ params, float* __restrict__ x,
                            FusedRunState* __restrict__ states, std::uint64_t begin,
                            std::uint64_t end, const std::uint64_t* __restrict__ log_its,
                            std::uint32_t n_log, double* __restrict__ metrics) {
@@ -52,7 +52,7 @@ __global__ void __launch_bounds__(kBlockThreads)
   FusedLaneState<PB> s;
   fused_load<G, PB>(lane, d, xr, s);
   FusedRunState state = states[run];
-  const FusedRunParams p = params[run];
+  const RunDescription p = params[run];
   fused_run_steps<G, PB>(group, d, p, s, state, begin, end, log_its, n_log,
                          metrics ? metrics + run * kFusedMetrics : nullptr,
                          static_cast<std::size_t>(runs) * kFusedMetrics);
@@ -175,14 +175,16 @@ int choose_group(std::uint32_t d, std::size_t runs) {
   return best;
 }
 
-class CudaFusedExample21 final : public FusedExample21Impl {
+class CudaFusedExample21 final : public FusedExample21Engine {
  public:
-  CudaFusedExample21(std::uint32_t d, std::vector<RunSpec> runs, const float* x0, unsigned group)
-      : FusedExample21Impl(d, std::move(runs)) {
+  CudaFusedExample21(const Objective& objective, std::vector<RunSpec> runs, const float* x0,
+                     const BatchOptions& options)
+      : FusedExample21Engine(objective, std::move(runs), options) {
     const std::size_t K = this->runs().size();
-    group_ = group ? static_cast<int>(group) : choose_group(d, K);
+    const std::uint32_t d = half_dim();
+    group_ = options.gpu_group ? static_cast<int>(options.gpu_group) : choose_group(d, K);
     pb_ = pair_blocks_per_lane(d, group_);
-    ZO_EXPECTS(pb_ > 0, "FusedExample21Batch: d = " + std::to_string(d) + " needs more than " +
+    ZO_EXPECTS(pb_ > 0, "fused engine: d = " + std::to_string(d) + " needs more than " +
                             std::to_string(group_) + " GPU threads per run (use gpu_group 32)");
     params_dev_.resize(K);
     x_.resize(K * 2 * d);
@@ -190,18 +192,26 @@ class CudaFusedExample21 final : public FusedExample21Impl {
     ZO_CUDA_TRY(cudaMemcpy(params_dev_.data(), params().data(), params_dev_.bytes(),
                            cudaMemcpyHostToDevice));
     ZO_CUDA_TRY(cudaMemcpy(x_.data(), x0, x_.bytes(), cudaMemcpyHostToDevice));
-    ZO_CUDA_TRY(cudaMemset(states_.data(), 0, states_.bytes()));
   }
 
   Backend backend() const override { return Backend::cuda; }
-  unsigned group_size() const override { return static_cast<unsigned>(group_); }
+  unsigned gpu_group() const override { return static_cast<unsigned>(group_); }
 
-  void run(std::uint64_t steps, const std::vector<std::uint64_t>& log_its,
-           double* metrics) override {
+  void copy_points(float* x_host) const override {
+    ZO_CUDA_TRY(cudaMemcpy(x_host, x_.data(), x_.bytes(), cudaMemcpyDeviceToHost));
+  }
+  void set_points(const float* x_host) override {
+    ZO_CUDA_TRY(cudaMemcpy(x_.data(), x_host, x_.bytes(), cudaMemcpyHostToDevice));
+  }
+
+ protected:
+  void run_fused(std::uint64_t steps, const std::vector<std::uint64_t>& log_its, double* metrics,
+                 std::vector<FusedRunState>& states) override {
     const std::size_t K = runs().size();
     const auto n_log = static_cast<std::uint32_t>(log_its.size());
     log_dev_.resize(log_its.size());
     metrics_dev_.resize(log_its.size() * K * kFusedMetrics);
+    ZO_CUDA_TRY(cudaMemcpy(states_.data(), states.data(), states_.bytes(), cudaMemcpyHostToDevice));
     if (n_log > 0) {
       ZO_CUDA_TRY(
           cudaMemcpy(log_dev_.data(), log_its.data(), log_dev_.bytes(), cudaMemcpyHostToDevice));
@@ -216,21 +226,7 @@ class CudaFusedExample21 final : public FusedExample21Impl {
       ZO_CUDA_TRY(
           cudaMemcpy(metrics, metrics_dev_.data(), metrics_dev_.bytes(), cudaMemcpyDeviceToHost));
     }
-  }
-
-  void copy_points(float* x_host) const override {
-    ZO_CUDA_TRY(cudaMemcpy(x_host, x_.data(), x_.bytes(), cudaMemcpyDeviceToHost));
-  }
-  void set_points(const float* x_host) override {
-    ZO_CUDA_TRY(cudaMemcpy(x_.data(), x_host, x_.bytes(), cudaMemcpyHostToDevice));
-  }
-  std::vector<FusedRunState> states() const override {
-    std::vector<FusedRunState> out(runs().size());
-    ZO_CUDA_TRY(cudaMemcpy(out.data(), states_.data(), states_.bytes(), cudaMemcpyDeviceToHost));
-    return out;
-  }
-  void set_states(const std::vector<FusedRunState>& states) override {
-    ZO_CUDA_TRY(cudaMemcpy(states_.data(), states.data(), states_.bytes(), cudaMemcpyHostToDevice));
+    ZO_CUDA_TRY(cudaMemcpy(states.data(), states_.data(), states_.bytes(), cudaMemcpyDeviceToHost));
   }
 
  private:
@@ -270,7 +266,7 @@ class CudaFusedExample21 final : public FusedExample21Impl {
 
   int group_ = 32;
   int pb_ = 1;
-  DeviceArray<FusedRunParams> params_dev_;
+  DeviceArray<RunDescription> params_dev_;
   DeviceArray<float> x_;
   DeviceArray<FusedRunState> states_;
   DeviceArray<std::uint64_t> log_dev_;
@@ -280,10 +276,10 @@ class CudaFusedExample21 final : public FusedExample21Impl {
 
 }  // namespace
 
-std::unique_ptr<FusedExample21Impl> make_cuda_fused_example21(std::uint32_t d,
-                                                              std::vector<RunSpec> runs,
-                                                              const float* x0, unsigned group) {
-  return std::make_unique<CudaFusedExample21>(d, std::move(runs), x0, group);
+std::unique_ptr<BatchEngine> make_cuda_fused_example21(const Objective& objective,
+                                                       std::vector<RunSpec> runs, const float* x0,
+                                                       const BatchOptions& options) {
+  return std::make_unique<CudaFusedExample21>(objective, std::move(runs), x0, options);
 }
 
 DirectionThroughput cuda_generate_directions(std::size_t runs, std::size_t dim,

@@ -32,12 +32,12 @@
 #include <vector>
 
 #include "batch/batch_layout.cuh"
+#include "batch/run_batch_engine.hpp"
+#include "batch/step_math.hpp"
 #include "core/cuda_check.cuh"
 #include "core/launch.cuh"
 #include "core/point_reduce.cuh"
-#include "batch/run_batch_engine.hpp"
 #include "directions/sphere_scale.cuh"
-#include "batch/step_math.hpp"
 #include "zo/device.hpp"
 #include "zo/direction.hpp"
 #include "zo/error.hpp"
@@ -319,18 +319,18 @@ DeviceArray<T> upload(const std::vector<T>& host, cudaStream_t stream) {
   return host.empty() ? DeviceArray<T>() : DeviceArray<T>(host, stream);
 }
 
-class CudaRunBatch final : public RunBatchImpl {
+class CudaRunBatch final : public BatchEngine {
  public:
   CudaRunBatch(const Objective& objective, std::vector<RunSpec> run_specs, const float* x0,
                const BatchOptions& options)
-      : RunBatchImpl(objective, std::move(run_specs), options),
+      : BatchEngine(objective, std::move(run_specs), options),
         stream_(options.stream ? Stream::wrap(options.stream) : Stream()),
         dim_(objective.dim()),
         ld_((objective.dim() + 3) / 4 * 4),
         K_(runs().size()) {
     build_layout();
     device_objective_ = objective.accepts(MemorySpace::device);
-    fused_ = P_ > 0 && has_fused_pairs(objective);
+    fused_ = P_ > 0 && objective.structure() == ObjectiveStructure::example21;
 
     x_ = DeviceArray<float>(K_ * ld_);
     x_.fill_zero(stream_.handle());
@@ -371,6 +371,7 @@ class CudaRunBatch final : public RunBatchImpl {
     ZO_CUDA_TRY(cudaStreamSynchronize(stream()));
   }
 
+  Engine kind() const override { return Engine::generic; }
   Backend backend() const override { return Backend::cuda; }
 
   void begin_run() override {
@@ -478,15 +479,9 @@ class CudaRunBatch final : public RunBatchImpl {
     for (std::size_t k = 0; k < K_; ++k) {
       const RunSpec& s = specs[k];
       RunParams& p = params[k];
-      p.seed = s.seed;
-      p.lambda = s.lambda;
-      p.eta = s.eta;
-      p.q = s.q;
-      p.distribution = static_cast<std::uint32_t>(s.distribution);
-      p.method = static_cast<std::uint32_t>(s.method);
+      static_cast<RunDescription&>(p) = describe(s);
       p.slot_begin = static_cast<std::uint32_t>(slots);
       p.grad_row = kNoRow;
-      p.pad = 0;
       if (s.method != Method::zo) {
         p.grad_row = static_cast<std::uint32_t>(grad_runs.size());
         grad_runs.push_back(static_cast<std::uint32_t>(k));
@@ -723,9 +718,9 @@ class CudaRunBatch final : public RunBatchImpl {
 }  // namespace
 }  // namespace cuda
 
-std::unique_ptr<RunBatchImpl> make_cuda_run_batch(const Objective& objective,
-                                                  std::vector<RunSpec> runs, const float* x0,
-                                                  const BatchOptions& options) {
+std::unique_ptr<BatchEngine> make_cuda_run_batch(const Objective& objective,
+                                                 std::vector<RunSpec> runs, const float* x0,
+                                                 const BatchOptions& options) {
   return std::make_unique<cuda::CudaRunBatch>(objective, std::move(runs), x0, options);
 }
 

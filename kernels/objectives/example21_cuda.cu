@@ -10,12 +10,12 @@
 #include <string>
 
 #include "batch/batch_layout.cuh"
+#include "batch/step_math.hpp"
 #include "core/cuda_backend.hpp"
 #include "core/cuda_check.cuh"
 #include "core/launch.cuh"
 #include "core/point_reduce.cuh"
 #include "objectives/example21_math.hpp"
-#include "batch/step_math.hpp"
 #include "zo/direction.hpp"
 #include "zo/error.hpp"
 #include "zo/example21.hpp"
@@ -346,15 +346,11 @@ void example21_trace(const PointBatch& points, std::size_t d, double* traces) {
   reduce_points<2>(d, points.count, NormsLoader{view(points, d)}, StoreTrace{traces}, stream);
 }
 
-bool has_fused_pairs(const Objective& objective) {
-  return dynamic_cast<const Example21*>(&objective) != nullptr;
-}
-
 void evaluate_fused_pairs(const Objective& objective, const PerturbedPairs& pairs, double* values,
                           cudaStream_t stream) {
-  const auto* e21 = dynamic_cast<const Example21*>(&objective);
-  ZO_EXPECTS(e21 != nullptr,
-             "evaluate_fused_pairs: objective '" + objective.name() + "' has no fused evaluation");
+  ZO_EXPECTS(objective.structure() == ObjectiveStructure::example21,
+             "evaluate_fused_pairs: objective '" + objective.name() + "' is not Example 2.1");
+  const auto* e21 = static_cast<const Example21*>(&objective);
   ZO_EXPECTS(pairs.dim == e21->dim() && pairs.ld % 4 == 0 && aligned16(pairs.x),
              "evaluate_fused_pairs: bad layout");
   if (pairs.pairs == 0) return;

@@ -1,4 +1,6 @@
-// Internal: the backend interface of FusedExample21Batch and the per-backend factories.
+// Internal: the fused Example 2.1 engine (zo::Engine::fused), shared by its CPU loop and its
+// persistent CUDA kernel: each run's whole step in one pass, directions generated once per step
+// and kept on chip, the logged metrics written from the loop or the kernel.
 #pragma once
 
 #include <cstdint>
@@ -6,50 +8,44 @@
 #include <vector>
 
 #include "batch/example21_fused_math.hpp"
-#include "zo/fused_example21.hpp"
+#include "batch/run_batch_engine.hpp"
+#include "zo/directions.hpp"
 
 namespace zo {
 namespace detail {
 
-/// State and entry points of one backend. Iterates are run-major K × 2d floats.
-class FusedExample21Impl {
+/// State of the fused engine on either backend. Iterates are run-major K × 2d floats. The per-run
+/// divergence state (FusedRunState) mirrors statuses(): it is refreshed from them before every
+/// advance and copied back after it, so RunBatch::restore() and statuses() behave as for every
+/// engine.
+class FusedExample21Engine : public BatchEngine {
  public:
-  FusedExample21Impl(std::uint32_t d, std::vector<RunSpec> runs);
-  virtual ~FusedExample21Impl();
+  FusedExample21Engine(const Objective& objective, std::vector<RunSpec> runs,
+                       const BatchOptions& options);
+  ~FusedExample21Engine() override;
 
-  virtual Backend backend() const = 0;
-  virtual unsigned group_size() const = 0;
-  /// Steps [next_step, next_step + steps), logging `log_its` (already validated) into `metrics`.
-  virtual void run(std::uint64_t steps, const std::vector<std::uint64_t>& log_its,
-                   double* metrics) = 0;
-  virtual void copy_points(float* x_host) const = 0;
-  virtual void set_points(const float* x_host) = 0;
-  virtual std::vector<FusedRunState> states() const = 0;
-  virtual void set_states(const std::vector<FusedRunState>& states) = 0;
+  Engine kind() const override { return Engine::fused; }
+  void advance(std::uint64_t steps) override;
+  void advance_logged(std::uint64_t steps, const std::vector<std::uint64_t>& log_its,
+                      double* values) override;
+  void measure(double* loss, double* trace, double* metrics) const override;
 
   std::uint32_t half_dim() const { return d_; }
-  const std::vector<RunSpec>& runs() const { return runs_; }
-  const std::vector<FusedRunParams>& params() const { return params_; }
-  std::uint64_t next_step = 0;
-  double last_seconds = 0.0;
+  const std::vector<RunDescription>& params() const { return params_; }
+
+ protected:
+  /// Steps [next_step, next_step + steps) of every run on `states`, logging `log_its` (already
+  /// validated) into `metrics` ([i][k][kFusedMetrics]); sets last_seconds.
+  virtual void run_fused(std::uint64_t steps, const std::vector<std::uint64_t>& log_its,
+                         double* metrics, std::vector<FusedRunState>& states) = 0;
 
  private:
   std::uint32_t d_;
-  std::vector<RunSpec> runs_;
-  std::vector<FusedRunParams> params_;
+  std::vector<RunDescription> params_;
 };
 
-std::unique_ptr<FusedExample21Impl> make_cpu_fused_example21(std::uint32_t d,
-                                                             std::vector<RunSpec> runs,
-                                                             const float* x0);
-
-/// Defined in kernels/batch/example21_fused_cuda.cu on CUDA builds; throws zo::NotCompiled otherwise.
-/// `group` is 4, 8, 16 or 32 threads per run, or 0 for automatic.
-std::unique_ptr<FusedExample21Impl> make_cuda_fused_example21(std::uint32_t d,
-                                                              std::vector<RunSpec> runs,
-                                                              const float* x0, unsigned group);
-
-/// The direction-generation ceiling on the GPU (kernels/batch/example21_fused_cuda.cu; NotCompiled stub).
+/// The direction-generation ceiling on the GPU (kernels/batch/example21_fused_cuda.cu; NotCompiled
+/// stub).
 DirectionThroughput cuda_generate_directions(std::size_t runs, std::size_t dim,
                                              std::uint64_t steps);
 

@@ -19,9 +19,10 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "zo/config.hpp"
-#include "objectives/example21_math.hpp"
+#include "batch/run_description.hpp"
 #include "batch/step_math.hpp"
+#include "objectives/example21_math.hpp"
+#include "zo/config.hpp"
 #include "zo/direction.hpp"
 
 #if defined(__CUDA_ARCH__)
@@ -43,19 +44,8 @@ constexpr std::uint32_t kFusedMaxHalfDim = 512;
 /// Metrics written per logged iteration: loss h, trace ‖y‖² + ‖z‖², balancedness B.
 constexpr int kFusedMetrics = 3;
 
-/// Method codes (the values of zo::Method).
-constexpr std::uint32_t kFusedZo = 0, kFusedGd = 1, kFusedZoLimit = 2;
-
-/// Hyper-parameters of one run, as the kernel reads them.
-struct FusedRunParams {
-  std::uint64_t seed;
-  float lambda;
-  float eta;
-  std::uint32_t q;
-  std::uint32_t method;        ///< kFusedZo, kFusedGd or kFusedZoLimit
-  std::uint32_t distribution;  ///< zo::Distribution (gaussian or rademacher)
-  std::uint32_t pad;
-};
+/// Method codes of the fused engine (the values of zo::Method).
+constexpr std::uint32_t kFusedZo = kMethodZo, kFusedGd = kMethodGd, kFusedZoLimit = kMethodZoLimit;
 
 /// Divergence bookkeeping of one run (NonFinitePolicy::mark_diverged semantics).
 struct FusedRunState {
@@ -219,7 +209,7 @@ ZO_HD ZO_INLINE void fused_direction(Distribution dist, DirectionKey key, std::u
 /// but is still measured. Under NaN/Inf (projected gradient, update coefficient or gradient) the
 /// run is frozen and `diverged_at` records the step, as NonFinitePolicy::mark_diverged does.
 template <int G, int PB, class Group>
-ZO_HD void fused_run_steps(const Group& group, std::uint32_t d, const FusedRunParams& run,
+ZO_HD void fused_run_steps(const Group& group, std::uint32_t d, const RunDescription& run,
                            FusedLaneState<PB>& s, FusedRunState& state, std::uint64_t begin,
                            std::uint64_t end, const std::uint64_t* log_its, std::uint32_t n_log,
                            double* metrics, std::size_t metric_stride) {

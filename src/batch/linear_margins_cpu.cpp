@@ -1,26 +1,33 @@
-// LinearZoBatch: RunBatch's ZO step rewritten around the margins of a linear model.
-#include "zo/linear_zo_batch.hpp"
-
+// The margins engine (zo::Engine::margins): RunBatch's ZO step rewritten around the margins of a
+// linear model. A step draws the directions u_kj exactly as the generic engine does, computes the
+// margins A·u_kj of all K·q directions in one product, and evaluates
+// f(x_k ± λ_k u_kj) = (1/N) Σ_i ℓ(m_ki ± λ_k (Au_kj)_i) from the kept margins m_k = A x_k. The
+// update x ← x − η g u is the generic engine's (same rounding), so the iterates agree with it up to
+// the rounding of f(x ± λu) (the generic engine rounds x ± λu to float first). The product runs
+// on the model's backend (CPU, or GPU with host staging); the step bookkeeping on the CPU.
 #include <algorithm>
 #include <cstring>
 #include <limits>
 #include <string>
 
-#include "objectives/linear_loss_math.hpp"
+#include "batch/run_batch_engine.hpp"
 #include "batch/step_math.hpp"
+#include "objectives/linear_loss_math.hpp"
 #include "zo/directions.hpp"
 #include "zo/error.hpp"
+#include "zo/linear_model.hpp"
 
 namespace zo {
 
-struct LinearZoBatch::Impl {
+namespace detail {
+namespace {
+
+class LinearMarginsEngine final : public BatchEngine {
+ public:
   const LinearModel& model;
-  std::vector<RunSpec> runs;
-  LinearZoOptions options;
-  std::vector<RunStatus> statuses;
+  std::uint32_t refresh_every;
   std::size_t d = 0, n = 0, max_q = 1;
   int loss_kind = 0;
-  std::uint64_t next_step = 0;
   std::uint64_t since_refresh = 0;
   std::vector<float> x;         // K × d
   std::vector<double> margins;  // K × N: A x_k
@@ -31,30 +38,49 @@ struct LinearZoBatch::Impl {
   std::vector<char> skip;
   std::vector<char> x_not_finite;  // per run: the last update produced ±inf or NaN in x
 
-  Impl(const LinearModel& m, std::vector<RunSpec> r, const float* x0, const LinearZoOptions& o)
-      : model(m), runs(std::move(r)), options(o), statuses(runs.size()) {
+  LinearMarginsEngine(const Objective& objective, std::vector<RunSpec> r, const float* x0,
+                      const BatchOptions& options)
+      : BatchEngine(objective, std::move(r), options),
+        model(static_cast<const LinearModel&>(objective)),
+        refresh_every(options.margins_refresh_every) {
     d = model.dim();
     n = model.rows(DataSplit::train);
     loss_kind = model.loss() == LinearLoss::squared_hinge ? 0 : 1;
-    for (const auto& s : runs) max_q = std::max<std::size_t>(max_q, s.q);
-    x.assign(x0, x0 + runs.size() * d);
-    x_not_finite.assign(runs.size(), 0);
-    next_step = options.start_step;
+    for (const auto& s : runs()) max_q = std::max<std::size_t>(max_q, s.q);
+    x.assign(x0, x0 + runs().size() * d);
+    x_not_finite.assign(runs().size(), 0);
     refresh();
   }
 
+  Engine kind() const override { return Engine::margins; }
+  Backend backend() const override { return model.backend(); }
+
+  void copy_points(float* x_host) const override {
+    std::memcpy(x_host, x.data(), x.size() * sizeof(float));
+  }
+
+  void set_points(const float* x_host) override {
+    std::memcpy(x.data(), x_host, x.size() * sizeof(float));
+    for (std::size_t k = 0; k < runs().size(); ++k) {
+      x_not_finite[k] = 0;
+      for (std::size_t i = 0; i < d; ++i) {
+        if (!detail::is_finite(x[k * d + i])) x_not_finite[k] = 1;
+      }
+    }
+    refresh();
+  }
+
+  void measure(double* loss, double* trace, double* metrics) const override {
+    measure_host(x.data(), loss, trace, metrics);
+  }
+
   PointBatch batch(const float* data, std::size_t count) const {
-    PointBatch b;
-    b.data = data;
-    b.count = count;
-    b.dim = d;
-    b.stride = d;
-    return b;
+    return host_points(data, count, d);
   }
 
   void refresh() {
-    margins.resize(runs.size() * n);
-    model.margins(DataSplit::train, batch(x.data(), runs.size()), margins.data());
+    margins.resize(runs().size() * n);
+    model.margins(DataSplit::train, batch(x.data(), runs().size()), margins.data());
     since_refresh = 0;
   }
 
@@ -67,25 +93,9 @@ struct LinearZoBatch::Impl {
     return sum / static_cast<double>(n);
   }
 
-  bool reject(std::size_t k, std::uint64_t step) {
-    switch (options.on_non_finite) {
-      case NonFinitePolicy::error:
-        throw ObjectiveError("f(x +/- lambda*u) is not finite at step " + std::to_string(step) +
-                                 " of run " + std::to_string(k) +
-                                 " (no run was updated for this step)",
-                             step, static_cast<std::int64_t>(k));
-      case NonFinitePolicy::skip:
-        statuses[k].skipped_steps += 1;
-        return true;
-      case NonFinitePolicy::mark_diverged:
-        statuses[k].diverged = true;
-        statuses[k].diverged_at = step;
-        return true;
-    }
-    return true;
-  }
-
-  void step(std::uint64_t step) {
+  void step(std::uint64_t step) override {
+    const auto& runs = this->runs();
+    const auto& statuses = this->statuses();
     const std::size_t K = runs.size();
     struct Pair {
       std::size_t run;
@@ -138,7 +148,8 @@ struct LinearZoBatch::Impl {
       const RunSpec& s = runs[k];
       const double g = detail::projected_gradient(f_plus[p], f_minus[p], s.lambda);
       const float c = detail::update_coefficient(g, s.eta, s.q);
-      if (!skip[k] && !(detail::is_finite(g) && detail::is_finite(c))) skip[k] = reject(k, step);
+      if (!skip[k] && !(detail::is_finite(g) && detail::is_finite(c)))
+        skip[k] = reject_non_finite(k, step, "f(x +/- lambda*u)");
       coefficients[p] = c;
     }
 
@@ -159,57 +170,17 @@ struct LinearZoBatch::Impl {
       const double* w = &dir_margins[p * n];
       for (std::size_t i = 0; i < n; ++i) mk[i] -= static_cast<double>(c) * w[i];
     }
-    if (++since_refresh >= options.refresh_every) refresh();
+    if (++since_refresh >= refresh_every) refresh();
   }
 };
 
-LinearZoBatch::LinearZoBatch(const LinearModel& model, std::vector<RunSpec> runs, const float* x0,
-                             LinearZoOptions options) {
-  ZO_EXPECTS(!runs.empty(), "LinearZoBatch needs at least one run");
-  ZO_EXPECTS(x0 != nullptr, "LinearZoBatch: x0 is null");
-  ZO_EXPECTS(options.refresh_every >= 1, "LinearZoBatch: refresh_every must be at least 1");
-  ZO_EXPECTS(options.start_step <= kMaxStep, "start_step exceeds the largest step index 2^32-2");
-  for (std::size_t k = 0; k < runs.size(); ++k) {
-    ZO_EXPECTS(runs[k].method == Method::zo, "LinearZoBatch: run " + std::to_string(k) +
-                                                 " has method '" + to_string(runs[k].method) +
-                                                 "'; only zo runs are supported (use RunBatch)");
-    try {
-      validate(runs[k]);
-    } catch (const InvalidArgument& e) {
-      throw InvalidArgument("run " + std::to_string(k) + ": " + e.what());
-    }
-  }
-  impl_ = std::make_unique<Impl>(model, std::move(runs), x0, options);
+}  // namespace
+
+std::unique_ptr<BatchEngine> make_linear_margins(const Objective& objective,
+                                                 std::vector<RunSpec> runs, const float* x0,
+                                                 const BatchOptions& options) {
+  return std::make_unique<LinearMarginsEngine>(objective, std::move(runs), x0, options);
 }
 
-LinearZoBatch::~LinearZoBatch() = default;
-LinearZoBatch::LinearZoBatch(LinearZoBatch&&) noexcept = default;
-LinearZoBatch& LinearZoBatch::operator=(LinearZoBatch&&) noexcept = default;
-
-std::size_t LinearZoBatch::size() const { return impl_->runs.size(); }
-std::size_t LinearZoBatch::dim() const { return impl_->d; }
-std::uint64_t LinearZoBatch::next_step() const { return impl_->next_step; }
-const std::vector<RunSpec>& LinearZoBatch::runs() const { return impl_->runs; }
-std::vector<RunStatus> LinearZoBatch::statuses() const { return impl_->statuses; }
-
-void LinearZoBatch::run(std::uint64_t steps) {
-  ZO_EXPECTS(impl_->next_step + steps <= kMaxStep + 1,
-             "step index would exceed 2^32-2: directions are keyed by a 32-bit step");
-  for (std::uint64_t i = 0; i < steps; ++i) {
-    const std::uint64_t step = impl_->next_step;
-    try {
-      impl_->step(step);
-    } catch (const ObjectiveError&) {
-      throw;
-    } catch (const std::exception& e) {
-      throw ObjectiveError("step " + std::to_string(step) + " failed: " + e.what(), step, -1);
-    }
-    impl_->next_step = step + 1;
-  }
-}
-
-void LinearZoBatch::copy_points(float* x_host) const {
-  std::memcpy(x_host, impl_->x.data(), impl_->x.size() * sizeof(float));
-}
-
+}  // namespace detail
 }  // namespace zo

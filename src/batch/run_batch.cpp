@@ -1,10 +1,15 @@
-// RunBatch front end: validation, backend dispatch, and the step loop shared by all backends.
+// RunBatch front end: validation, engine and backend selection, and the step loop shared by the
+// engines that advance one step at a time.
 #include "zo/run_batch.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <exception>
+#include <limits>
 #include <string>
 
+#include "batch/example21_fused_math.hpp"
 #include "batch/run_batch_engine.hpp"
 #include "zo/directions.hpp"
 #include "zo/error.hpp"
@@ -62,19 +67,146 @@ void validate(const RunSpec& spec) {
   ZO_EXPECTS(static_cast<std::uint32_t>(spec.distribution) <= 2, "unknown distribution");
 }
 
+const char* to_string(Engine engine) {
+  switch (engine) {
+    case Engine::automatic:
+      return "auto";
+    case Engine::generic:
+      return "generic";
+    case Engine::fused:
+      return "fused";
+    case Engine::margins:
+      return "margins";
+  }
+  return "?";
+}
+
+Engine parse_engine(const std::string& text) {
+  if (text == "auto" || text == "automatic") return Engine::automatic;
+  if (text == "generic" || text == "batched" || text == "runbatch") return Engine::generic;
+  if (text == "fused" || text == "persistent") return Engine::fused;
+  if (text == "margins") return Engine::margins;
+  ZO_FAIL(InvalidArgument,
+          "unknown engine '" + text + "' (expected auto, generic, fused or margins)");
+}
+
+namespace {
+
+/// Why `engine` cannot run these runs with these options; empty when it can.
+std::string engine_obstacle(Engine engine, const Objective& objective,
+                            const std::vector<RunSpec>& runs, const BatchOptions& options) {
+  switch (engine) {
+    case Engine::automatic:
+    case Engine::generic:
+      return {};
+    case Engine::fused: {
+      if (objective.structure() != ObjectiveStructure::example21)
+        return "the objective '" + objective.name() + "' is not Example 2.1";
+      const std::size_t half = objective.dim() / 2;
+      if (half > detail::kFusedMaxHalfDim)
+        return "d = " + std::to_string(half) + " > " + std::to_string(detail::kFusedMaxHalfDim);
+      if (options.on_non_finite != NonFinitePolicy::mark_diverged)
+        return "it marks runs with non-finite values diverged (NonFinitePolicy::mark_diverged) "
+               "and supports no other policy";
+      for (std::size_t k = 0; k < runs.size(); ++k) {
+        if (runs[k].q > detail::kFusedMaxQ)
+          return "run " + std::to_string(k) + " has q = " + std::to_string(runs[k].q) + " > " +
+                 std::to_string(detail::kFusedMaxQ);
+        if (runs[k].distribution == Distribution::sphere)
+          return "run " + std::to_string(k) + " uses sphere directions";
+      }
+      return {};
+    }
+    case Engine::margins: {
+      if (objective.structure() != ObjectiveStructure::linear_model)
+        return "the objective '" + objective.name() + "' is not a linear model";
+      for (std::size_t k = 0; k < runs.size(); ++k) {
+        if (runs[k].method != Method::zo)
+          return "run " + std::to_string(k) + " has method " + to_string(runs[k].method) +
+                 " (only zo runs are supported)";
+      }
+      if (options.margins_refresh_every < 1) return "margins_refresh_every is 0";
+      return {};
+    }
+  }
+  return "unknown engine";
+}
+
+}  // namespace
+
+Engine select_engine(const Objective& objective, const std::vector<RunSpec>& runs,
+                     const BatchOptions& options) {
+  if (options.engine == Engine::automatic) {
+    return engine_obstacle(Engine::fused, objective, runs, options).empty() ? Engine::fused
+                                                                            : Engine::generic;
+  }
+  const std::string why = engine_obstacle(options.engine, objective, runs, options);
+  if (!why.empty()) {
+    ZO_FAIL(InvalidArgument, std::string("the ") + to_string(options.engine) +
+                                 " engine cannot run this batch: " + why);
+  }
+  return options.engine;
+}
+
 namespace detail {
 
-RunBatchImpl::RunBatchImpl(const Objective& objective, std::vector<RunSpec> runs,
-                           const BatchOptions& options)
+BatchEngine::BatchEngine(const Objective& objective, std::vector<RunSpec> runs,
+                         const BatchOptions& options)
     : next_step(options.start_step),
       objective_(objective),
       runs_(std::move(runs)),
       statuses_(runs_.size()),
       policy_(options.on_non_finite) {}
 
-RunBatchImpl::~RunBatchImpl() = default;
+BatchEngine::~BatchEngine() = default;
 
-bool RunBatchImpl::reject_non_finite(std::size_t k, std::uint64_t step, const char* what) {
+void BatchEngine::step(std::uint64_t) {
+  ZO_FAIL(Error, "internal: this engine advances whole ranges of steps only");
+}
+
+void BatchEngine::advance(std::uint64_t steps) {
+  const auto start = std::chrono::steady_clock::now();
+  begin_run();
+  for (std::uint64_t i = 0; i < steps; ++i) {
+    const std::uint64_t s = next_step;
+    try {
+      step(s);
+    } catch (const ObjectiveError&) {
+      throw;  // already names the step and the run
+    } catch (const std::exception& e) {
+      // Typically the objective threw. Nothing was updated for this step.
+      throw ObjectiveError("step " + std::to_string(s) + " failed: " + e.what(), s, -1);
+    }
+    next_step = s + 1;
+  }
+  end_run();
+  last_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+void BatchEngine::advance_logged(std::uint64_t steps, const std::vector<std::uint64_t>& log_its,
+                                 double* values) {
+  const std::uint64_t end = next_step + steps;
+  const std::size_t K = runs_.size();
+  const std::size_t M = objective_.metric_names().size();
+  const std::size_t width = 2 + M;
+  std::vector<double> loss(K), trace(K), metrics(K * M);
+  double seconds = 0.0;
+  for (std::size_t i = 0; i < log_its.size(); ++i) {
+    advance(log_its[i] - next_step);
+    seconds += last_seconds;
+    measure(loss.data(), trace.data(), M ? metrics.data() : nullptr);
+    for (std::size_t k = 0; k < K; ++k) {
+      double* row = values + (i * K + k) * width;
+      row[0] = loss[k];
+      row[1] = trace[k];
+      for (std::size_t m = 0; m < M; ++m) row[2 + m] = metrics[k * M + m];
+    }
+  }
+  advance(end - next_step);
+  last_seconds += seconds;
+}
+
+bool BatchEngine::reject_non_finite(std::size_t k, std::uint64_t step, const char* what) {
   switch (policy_) {
     case NonFinitePolicy::error:
       throw ObjectiveError(std::string(what) + " is not finite at step " + std::to_string(step) +
@@ -92,6 +224,30 @@ bool RunBatchImpl::reject_non_finite(std::size_t k, std::uint64_t step, const ch
   return true;
 }
 
+PointBatch host_points(const float* data, std::size_t count, std::size_t dim) {
+  PointBatch b;
+  b.data = data;
+  b.count = count;
+  b.dim = dim;
+  b.stride = dim;
+  b.space = MemorySpace::host;
+  return b;
+}
+
+void BatchEngine::measure_host(const float* x, double* loss, double* trace, double* metrics) const {
+  const std::size_t K = runs_.size();
+  const PointBatch all = host_points(x, K, objective_.dim());
+  if (loss) objective_.evaluate(all, loss);
+  if (trace) {
+    if (objective_.has_exact_trace()) {
+      objective_.exact_trace(all, trace);
+    } else {
+      std::fill(trace, trace + K, std::numeric_limits<double>::quiet_NaN());
+    }
+  }
+  if (metrics && !objective_.metric_names().empty()) objective_.metrics(all, metrics);
+}
+
 }  // namespace detail
 
 RunBatch::RunBatch(const Objective& objective, std::vector<RunSpec> runs, const float* x0,
@@ -100,6 +256,10 @@ RunBatch::RunBatch(const Objective& objective, std::vector<RunSpec> runs, const 
   ZO_EXPECTS(objective.dim() >= 1, "objective dimension must be at least 1");
   ZO_EXPECTS(x0 != nullptr, "RunBatch: x0 is null");
   ZO_EXPECTS(options.start_step <= kMaxStep, "start_step exceeds the largest step index 2^32-2");
+  ZO_EXPECTS(
+      options.gpu_group == 0 || options.gpu_group == 4 || options.gpu_group == 8 ||
+          options.gpu_group == 16 || options.gpu_group == 32,
+      "RunBatch: gpu_group must be 0, 4, 8, 16 or 32, got " + std::to_string(options.gpu_group));
   bool needs_gradient = false;
   for (std::size_t k = 0; k < runs.size(); ++k) {
     try {
@@ -113,10 +273,22 @@ RunBatch::RunBatch(const Objective& objective, std::vector<RunSpec> runs, const 
     ZO_FAIL(NotSupported,
             "objective '" + objective.name() + "' has no gradient, which methods gd and zo0 need");
   }
+  const Engine engine = select_engine(objective, runs, options);
   const Backend backend = resolve_backend(options.backend);
-  impl_ = backend == Backend::cuda
-              ? detail::make_cuda_run_batch(objective, std::move(runs), x0, options)
-              : detail::make_cpu_run_batch(objective, std::move(runs), x0, options);
+  switch (engine) {
+    case Engine::fused:
+      impl_ = backend == Backend::cuda
+                  ? detail::make_cuda_fused_example21(objective, std::move(runs), x0, options)
+                  : detail::make_cpu_fused_example21(objective, std::move(runs), x0, options);
+      break;
+    case Engine::margins:
+      impl_ = detail::make_linear_margins(objective, std::move(runs), x0, options);
+      break;
+    default:
+      impl_ = backend == Backend::cuda
+                  ? detail::make_cuda_run_batch(objective, std::move(runs), x0, options)
+                  : detail::make_cpu_run_batch(objective, std::move(runs), x0, options);
+  }
 }
 
 RunBatch::~RunBatch() = default;
@@ -127,26 +299,34 @@ std::size_t RunBatch::size() const { return impl_->runs().size(); }
 std::size_t RunBatch::dim() const { return impl_->objective().dim(); }
 std::uint64_t RunBatch::next_step() const { return impl_->next_step; }
 Backend RunBatch::backend() const { return impl_->backend(); }
+Engine RunBatch::engine() const { return impl_->kind(); }
+unsigned RunBatch::gpu_group() const { return impl_->gpu_group(); }
 const std::vector<RunSpec>& RunBatch::runs() const { return impl_->runs(); }
 std::vector<RunStatus> RunBatch::statuses() const { return impl_->statuses(); }
+double RunBatch::last_run_seconds() const { return impl_->last_seconds; }
 
 void RunBatch::run(std::uint64_t steps) {
   ZO_EXPECTS(impl_->next_step + steps <= kMaxStep + 1,
              "step index would exceed 2^32-2: directions are keyed by a 32-bit step");
-  impl_->begin_run();
-  for (std::uint64_t i = 0; i < steps; ++i) {
-    const std::uint64_t step = impl_->next_step;
-    try {
-      impl_->step(step);
-    } catch (const ObjectiveError&) {
-      throw;  // already names the step and the run
-    } catch (const std::exception& e) {
-      // Typically the objective threw. Nothing was updated for this step.
-      throw ObjectiveError("step " + std::to_string(step) + " failed: " + e.what(), step, -1);
-    }
-    impl_->next_step = step + 1;
+  impl_->advance(steps);
+}
+
+void RunBatch::run(std::uint64_t steps, const std::vector<std::uint64_t>& log_iterations,
+                   double* values) {
+  const std::uint64_t begin = impl_->next_step;
+  ZO_EXPECTS(begin + steps <= kMaxStep + 1,
+             "step index would exceed 2^32-2: directions are keyed by a 32-bit step");
+  for (std::size_t i = 0; i < log_iterations.size(); ++i) {
+    const std::uint64_t t = log_iterations[i];
+    ZO_EXPECTS(t >= begin && t <= begin + steps,
+               "RunBatch::run: logged iteration " + std::to_string(t) + " is outside [" +
+                   std::to_string(begin) + ", " + std::to_string(begin + steps) + "]");
+    ZO_EXPECTS(i == 0 || t > log_iterations[i - 1],
+               "RunBatch::run: logged iterations must be sorted and unique");
   }
-  impl_->end_run();
+  ZO_EXPECTS(log_iterations.empty() || values != nullptr,
+             "RunBatch::run: values is null but iterations are logged");
+  impl_->advance_logged(steps, log_iterations, values);
 }
 
 void RunBatch::copy_points(float* x_host) const { impl_->copy_points(x_host); }
@@ -156,9 +336,9 @@ void RunBatch::restore(const float* x_host, std::uint64_t next_step,
   ZO_EXPECTS(status.size() == size(), "restore: " + std::to_string(status.size()) +
                                           " statuses for " + std::to_string(size()) + " runs");
   ZO_EXPECTS(next_step <= kMaxStep + 1, "restore: step index exceeds 2^32-2");
-  impl_->set_points(x_host);
-  impl_->next_step = next_step;
   impl_->statuses() = status;
+  impl_->next_step = next_step;
+  impl_->set_points(x_host);
 }
 
 void RunBatch::measure(double* loss, double* trace, double* metrics) const {

@@ -16,14 +16,15 @@ namespace zo {
 namespace detail {
 namespace {
 
-class CpuRunBatch final : public RunBatchImpl {
+class CpuRunBatch final : public BatchEngine {
  public:
   CpuRunBatch(const Objective& objective, std::vector<RunSpec> runs, const float* x0,
               const BatchOptions& options)
-      : RunBatchImpl(objective, std::move(runs), options),
+      : BatchEngine(objective, std::move(runs), options),
         dim_(objective.dim()),
         x_(x0, x0 + this->runs().size() * dim_) {}
 
+  Engine kind() const override { return Engine::generic; }
   Backend backend() const override { return Backend::cpu; }
 
   void step(std::uint64_t step) override {
@@ -164,17 +165,7 @@ class CpuRunBatch final : public RunBatchImpl {
   }
 
   void measure(double* loss, double* trace, double* metrics) const override {
-    const std::size_t K = runs().size();
-    const PointBatch all = batch(x_.data(), K);
-    if (loss) objective().evaluate(all, loss);
-    if (trace) {
-      if (objective().has_exact_trace()) {
-        objective().exact_trace(all, trace);
-      } else {
-        std::fill(trace, trace + K, std::numeric_limits<double>::quiet_NaN());
-      }
-    }
-    if (metrics && !objective().metric_names().empty()) objective().metrics(all, metrics);
+    measure_host(x_.data(), loss, trace, metrics);
   }
 
  private:
@@ -195,13 +186,7 @@ class CpuRunBatch final : public RunBatchImpl {
   }
 
   PointBatch batch(const float* data, std::size_t count) const {
-    PointBatch b;
-    b.data = data;
-    b.count = count;
-    b.dim = dim_;
-    b.stride = dim_;
-    b.space = MemorySpace::host;
-    return b;
+    return host_points(data, count, dim_);
   }
 
   std::size_t dim_;
@@ -218,9 +203,9 @@ class CpuRunBatch final : public RunBatchImpl {
 
 }  // namespace
 
-std::unique_ptr<RunBatchImpl> make_cpu_run_batch(const Objective& objective,
-                                                 std::vector<RunSpec> runs, const float* x0,
-                                                 const BatchOptions& options) {
+std::unique_ptr<BatchEngine> make_cpu_run_batch(const Objective& objective,
+                                                std::vector<RunSpec> runs, const float* x0,
+                                                const BatchOptions& options) {
   return std::make_unique<CpuRunBatch>(objective, std::move(runs), x0, options);
 }
 

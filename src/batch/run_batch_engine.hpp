@@ -1,6 +1,8 @@
-// Internal: the backend-independent state of a RunBatch and the per-backend factories.
+// Internal: the engine interface behind zo::RunBatch, the state every engine shares, and the
+// factories of the engines (generic CPU/CUDA, fused Example 2.1 CPU/CUDA, linear-model margins).
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <vector>
 
@@ -9,25 +11,32 @@
 namespace zo {
 namespace detail {
 
-/// State shared by every backend; the step itself is backend-specific.
-class RunBatchImpl {
+/// One way of advancing K runs. RunBatch validates the runs and the options, chooses the engine
+/// (select_engine) and forwards to it; an engine holds the iterates wherever it computes.
+class BatchEngine {
  public:
-  RunBatchImpl(const Objective& objective, std::vector<RunSpec> runs, const BatchOptions& options);
-  virtual ~RunBatchImpl();
+  BatchEngine(const Objective& objective, std::vector<RunSpec> runs, const BatchOptions& options);
+  virtual ~BatchEngine();
+  BatchEngine(const BatchEngine&) = delete;
+  BatchEngine& operator=(const BatchEngine&) = delete;
 
+  virtual Engine kind() const = 0;
   virtual Backend backend() const = 0;
-  /// Runs one step with index `step` for every active run (statuses_ updated by the policy).
-  virtual void step(std::uint64_t step) = 0;
+  /// GPU threads per run (the fused engine on the GPU); 1 otherwise.
+  virtual unsigned gpu_group() const { return 1; }
+
+  /// Steps [next_step, next_step + steps) of every active run. The default runs step() for each
+  /// step between begin_run() and end_run(), turning any exception but zo::ObjectiveError into
+  /// an ObjectiveError that names the step. next_step ends at the first step not completed.
+  virtual void advance(std::uint64_t steps);
+  /// advance() with the values of the logged iterations (see RunBatch::run). The default
+  /// advances to each logged iteration and calls measure() there.
+  virtual void advance_logged(std::uint64_t steps, const std::vector<std::uint64_t>& log_its,
+                              double* values);
+
   virtual void copy_points(float* x_host) const = 0;
   virtual void set_points(const float* x_host) = 0;
   virtual void measure(double* loss, double* trace, double* metrics) const = 0;
-  /// Called by RunBatch::run before its first step() call. Backends that keep per-run state on a
-  /// device upload statuses() here (restore() may have replaced them). Default: nothing.
-  virtual void begin_run() {}
-  /// Called by RunBatch::run after its last step() call. Backends that queue steps without
-  /// waiting for them (CUDA) wait here, bring statuses() up to date and throw the pending
-  /// zo::ObjectiveError of NonFinitePolicy::error, setting next_step to the failed step.
-  virtual void end_run() {}
 
   const Objective& objective() const { return objective_; }
   const std::vector<RunSpec>& runs() const { return runs_; }
@@ -35,11 +44,27 @@ class RunBatchImpl {
   const std::vector<RunStatus>& statuses() const { return statuses_; }
   NonFinitePolicy policy() const { return policy_; }
   std::uint64_t next_step = 0;
+  double last_seconds = 0.0;
 
  protected:
-  /// Applies the non-finite policy to run k at `step`. Returns true when the run must not be
-  /// updated this step. Under NonFinitePolicy::error it throws (before any update happened).
+  /// One step with index `step` for every active run (statuses updated by the policy); engines
+  /// that keep the default advance() implement it.
+  virtual void step(std::uint64_t step);
+  /// Called by the default advance() before its first step() call. Engines that keep per-run
+  /// state on a device upload statuses() here (restore() may have replaced them).
+  virtual void begin_run() {}
+  /// Called by the default advance() after its last step() call. Engines that queue steps
+  /// without waiting for them (CUDA) wait here, bring statuses() up to date and throw the pending
+  /// zo::ObjectiveError of NonFinitePolicy::error, setting next_step to the failed step.
+  virtual void end_run() {}
+
+  /// Applies the non-finite policy to run k at `step`: `what` names the value that is not
+  /// finite. Returns true when the run must not be updated this step. Under
+  /// NonFinitePolicy::error it throws (before any update happened).
   bool reject_non_finite(std::size_t k, std::uint64_t step, const char* what);
+
+  /// measure() for iterates held in host memory (K × dim, run-major).
+  void measure_host(const float* x, double* loss, double* trace, double* metrics) const;
 
  private:
   const Objective& objective_;
@@ -48,14 +73,31 @@ class RunBatchImpl {
   NonFinitePolicy policy_;
 };
 
-std::unique_ptr<RunBatchImpl> make_cpu_run_batch(const Objective& objective,
+/// A host PointBatch of `count` contiguous points of dimension `dim`.
+PointBatch host_points(const float* data, std::size_t count, std::size_t dim);
+
+std::unique_ptr<BatchEngine> make_cpu_run_batch(const Objective& objective,
+                                                std::vector<RunSpec> runs, const float* x0,
+                                                const BatchOptions& options);
+
+/// Defined in kernels/batch/run_batch_cuda.cu on CUDA builds; throws zo::NotCompiled otherwise.
+std::unique_ptr<BatchEngine> make_cuda_run_batch(const Objective& objective,
                                                  std::vector<RunSpec> runs, const float* x0,
                                                  const BatchOptions& options);
 
-/// Defined in kernels/ on CUDA builds; throws zo::NotCompiled otherwise.
-std::unique_ptr<RunBatchImpl> make_cuda_run_batch(const Objective& objective,
-                                                  std::vector<RunSpec> runs, const float* x0,
-                                                  const BatchOptions& options);
+/// The fused Example 2.1 engine on the CPU (src/batch/example21_fused_cpu.cpp) and on the GPU
+/// (kernels/batch/example21_fused_cuda.cu; NotCompiled stub). The objective is Example 2.1.
+std::unique_ptr<BatchEngine> make_cpu_fused_example21(const Objective& objective,
+                                                      std::vector<RunSpec> runs, const float* x0,
+                                                      const BatchOptions& options);
+std::unique_ptr<BatchEngine> make_cuda_fused_example21(const Objective& objective,
+                                                       std::vector<RunSpec> runs, const float* x0,
+                                                       const BatchOptions& options);
+
+/// The margins engine (src/batch/linear_margins_cpu.cpp). The objective is a LinearModel.
+std::unique_ptr<BatchEngine> make_linear_margins(const Objective& objective,
+                                                 std::vector<RunSpec> runs, const float* x0,
+                                                 const BatchOptions& options);
 
 }  // namespace detail
 }  // namespace zo

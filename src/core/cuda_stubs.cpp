@@ -2,11 +2,11 @@
 // API). Compiled only when ZO_HAVE_CUDA is off.
 #include <memory>
 
+#include "batch/example21_fused_engine.hpp"
+#include "batch/run_batch_engine.hpp"
 #include "core/cuda_backend.hpp"
 #include "core/cuda_device.hpp"
-#include "batch/example21_fused_engine.hpp"
 #include "objectives/linear_model_engine.hpp"
-#include "batch/run_batch_engine.hpp"
 #include "stepper/stepper_engine.hpp"
 #include "trace/trace_engine.hpp"
 #include "zo/error.hpp"
@@ -37,7 +37,8 @@ void example21_trace(const PointBatch&, std::size_t, double*) {
   not_compiled("Example21 on device memory");
 }
 
-// Device memory, streams, events and device directions (zo/device.hpp, kernels/core/device_cuda.cpp).
+// Device memory, streams, events and device directions (zo/device.hpp,
+// kernels/core/device_cuda.cpp).
 void require_device() { not_compiled("device memory"); }
 void* device_allocate(std::size_t) { not_compiled("device memory"); }
 void device_free(void*) noexcept {}
@@ -57,14 +58,14 @@ void fill_direction(Distribution, DirectionKey, std::uint64_t, float*, StreamHan
 }
 }  // namespace cuda
 
-std::unique_ptr<RunBatchImpl> make_cuda_run_batch(const Objective&, std::vector<RunSpec>,
-                                                  const float*, const BatchOptions&) {
+std::unique_ptr<BatchEngine> make_cuda_run_batch(const Objective&, std::vector<RunSpec>,
+                                                 const float*, const BatchOptions&) {
   not_compiled("RunBatch on the CUDA backend");
 }
 
-std::unique_ptr<FusedExample21Impl> make_cuda_fused_example21(std::uint32_t, std::vector<RunSpec>,
-                                                              const float*, unsigned) {
-  not_compiled("FusedExample21Batch on the CUDA backend");
+std::unique_ptr<BatchEngine> make_cuda_fused_example21(const Objective&, std::vector<RunSpec>,
+                                                       const float*, const BatchOptions&) {
+  not_compiled("the fused engine on the CUDA backend");
 }
 DirectionThroughput cuda_generate_directions(std::size_t, std::size_t, std::uint64_t) {
   not_compiled("generate_directions on the CUDA backend");

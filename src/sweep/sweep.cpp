@@ -18,11 +18,10 @@
 #include <ostream>
 #include <sstream>
 
-#include "batch/example21_fused_math.hpp"
+#include "batch/step_math.hpp"
 #include "zo/directions.hpp"
 #include "zo/error.hpp"
 #include "zo/example21.hpp"
-#include "zo/fused_example21.hpp"
 
 namespace zo {
 
@@ -66,25 +65,6 @@ std::vector<SweepConfig> sweep_grid(const std::vector<Method>& methods,
   return out;
 }
 
-const char* to_string(SweepEngine engine) {
-  switch (engine) {
-    case SweepEngine::automatic:
-      return "auto";
-    case SweepEngine::batched:
-      return "batched";
-    case SweepEngine::fused:
-      return "fused";
-  }
-  return "?";
-}
-
-SweepEngine parse_sweep_engine(const std::string& text) {
-  if (text == "auto" || text == "automatic") return SweepEngine::automatic;
-  if (text == "batched") return SweepEngine::batched;
-  if (text == "fused" || text == "persistent") return SweepEngine::fused;
-  ZO_FAIL(InvalidArgument, "unknown engine '" + text + "' (expected auto, batched or fused)");
-}
-
 void SweepRows::clear() {
   run.clear();
   iteration.clear();
@@ -108,136 +88,6 @@ void SweepRows::append_row(const SweepRows& other, std::size_t i) {
 
 namespace detail {
 namespace {
-
-// ---------------------------------------------------------------------------------------------
-// Batch engines: K runs advanced together; `values` is laid out [logged i][run k][2 + M]
-// (loss, trace, metrics).
-
-class SweepBatch {
- public:
-  virtual ~SweepBatch() = default;
-  virtual void run(std::uint64_t steps, const std::vector<std::uint64_t>& log_its,
-                   double* values) = 0;
-  virtual void copy_points(float* x) const = 0;
-  virtual void restore(const float* x, std::uint64_t next_step,
-                       const std::vector<RunStatus>& statuses) = 0;
-  virtual std::vector<RunStatus> statuses() const = 0;
-  virtual std::uint64_t next_step() const = 0;
-  virtual Backend backend() const = 0;
-};
-
-class RunBatchEngine final : public SweepBatch {
- public:
-  RunBatchEngine(const Objective& objective, std::vector<RunSpec> runs, const float* x0,
-                 BatchOptions options, const SweepSpec& spec)
-      : batch_(objective, std::move(runs), x0, options),
-        objective_(objective),
-        metric_count_(objective.metric_names().size()),
-        estimator_(spec.trace_estimator),
-        probes_(spec.trace_probes),
-        seed_(spec.trace_seed) {
-    trace_options_.backend = options.backend;
-  }
-
-  void run(std::uint64_t steps, const std::vector<std::uint64_t>& log_its,
-           double* values) override {
-    const std::uint64_t end = batch_.next_step() + steps;
-    const std::size_t K = batch_.size();
-    const bool estimate = estimator_ != TraceEstimator::exact;
-    const std::size_t width = 2 + metric_count_ + (estimate ? 1 : 0);
-    loss_.resize(K);
-    trace_.resize(K);
-    trace_se_.assign(K, 0.0);
-    metrics_.resize(K * metric_count_);
-    for (std::size_t i = 0; i < log_its.size(); ++i) {
-      batch_.run(log_its[i] - batch_.next_step());
-      batch_.measure(loss_.data(), trace_.data(), metric_count_ ? metrics_.data() : nullptr);
-      if (estimate) estimate_traces_now();
-      for (std::size_t k = 0; k < K; ++k) {
-        double* row = values + (i * K + k) * width;
-        row[0] = loss_[k];
-        row[1] = trace_[k];
-        for (std::size_t m = 0; m < metric_count_; ++m)
-          row[2 + m] = metrics_[k * metric_count_ + m];
-        if (estimate) row[2 + metric_count_] = trace_se_[k];
-      }
-    }
-    batch_.run(end - batch_.next_step());
-  }
-  void copy_points(float* x) const override { batch_.copy_points(x); }
-  void restore(const float* x, std::uint64_t next_step,
-               const std::vector<RunStatus>& statuses) override {
-    batch_.restore(x, next_step, statuses);
-  }
-  std::vector<RunStatus> statuses() const override { return batch_.statuses(); }
-  std::uint64_t next_step() const override { return batch_.next_step(); }
-  Backend backend() const override { return batch_.backend(); }
-
- private:
-  /// trace_ and trace_se_ from the estimator at the current iterates (one batched call; a run
-  /// whose point makes the estimator fail, e.g. a diverged one, gets NaN).
-  void estimate_traces_now() {
-    const std::size_t K = batch_.size(), dim = batch_.dim();
-    points_.resize(K * dim);
-    batch_.copy_points(points_.data());
-    auto store = [this](std::size_t k, const TraceEstimate& e) {
-      trace_[k] = e.estimate;
-      trace_se_[k] = e.std_error;
-    };
-    try {
-      const auto est = estimate_traces(estimator_, objective_, points_.data(), K, probes_, seed_,
-                                       trace_options_);
-      for (std::size_t k = 0; k < K; ++k) store(k, est[k]);
-    } catch (const NotSupported&) {
-      throw;
-    } catch (const Error&) {
-      const double nan = std::numeric_limits<double>::quiet_NaN();
-      for (std::size_t k = 0; k < K; ++k) {
-        try {
-          store(k, estimate_trace(estimator_, objective_, &points_[k * dim], probes_, seed_,
-                                  trace_options_));
-        } catch (const NotSupported&) {
-          throw;
-        } catch (const Error&) {
-          trace_[k] = trace_se_[k] = nan;
-        }
-      }
-    }
-  }
-
-  RunBatch batch_;
-  const Objective& objective_;
-  std::size_t metric_count_;
-  TraceEstimator estimator_;
-  std::uint32_t probes_;
-  std::uint64_t seed_;
-  TraceOptions trace_options_;
-  std::vector<double> loss_, trace_, trace_se_, metrics_;
-  std::vector<float> points_;
-};
-
-class FusedEngine final : public SweepBatch {
- public:
-  FusedEngine(std::size_t d, std::vector<RunSpec> runs, const float* x0, Backend backend)
-      : batch_(d, std::move(runs), x0, backend) {}
-
-  void run(std::uint64_t steps, const std::vector<std::uint64_t>& log_its,
-           double* values) override {
-    // The fused metrics (loss, trace, B) are exactly the table's columns for Example 2.1.
-    batch_.run(steps, log_its, log_its.empty() ? nullptr : values);
-  }
-  void copy_points(float* x) const override { batch_.copy_points(x); }
-  void restore(const float* x, std::uint64_t next_step,
-               const std::vector<RunStatus>& statuses) override {
-    batch_.restore(x, next_step, statuses);
-  }
-  std::vector<RunStatus> statuses() const override { return batch_.statuses(); }
-  std::uint64_t next_step() const override { return batch_.next_step(); }
-  Backend backend() const override { return batch_.backend(); }
-
- private:
-  FusedExample21Batch batch_;
-};
 
 // ---------------------------------------------------------------------------------------------
 // Binary serialisation of the checkpoint (host byte order; checkpoints are not portable files).
@@ -373,7 +223,7 @@ class SweepState {
     ZO_EXPECTS(run < num_runs(), "sweep: run " + std::to_string(run) + " out of range");
     return to_run_spec(spec_.configs[config_of(run)], spec_.seeds[run % spec_.seeds.size()]);
   }
-  SweepEngine engine() const { return engine_; }
+  Engine engine() const { return engine_; }
   Backend backend() const { return batch_ ? batch_->backend() : backend_; }
   std::size_t batch_size() const { return batch_size_; }
   bool done() const { return batch_index_ >= batches_; }
@@ -404,9 +254,8 @@ class SweepState {
     const std::vector<std::uint64_t> log_its(
         its.begin() + static_cast<std::ptrdiff_t>(next_log_),
         its.begin() + static_cast<std::ptrdiff_t>(next_log_ + n_log));
+    run_logged(to - from, log_its);
     const std::size_t width = 2 + metric_names_.size();
-    values_.assign(n_log * K * width, 0.0);
-    batch_->run(to - from, log_its, values_.data());
     const std::vector<RunStatus> status = n_log ? batch_->statuses() : std::vector<RunStatus>{};
     for (std::size_t i = 0; i < n_log; ++i) {
       for (std::size_t k = 0; k < K; ++k) {
@@ -509,7 +358,7 @@ class SweepState {
     os << "objective=" << objective_.name() << " dim=" << objective_.dim() << " metrics=";
     for (const auto& m : metric_names_) os << m << ';';
     os << " engine=" << to_string(engine_) << " batch=" << batch_size_;
-    if (engine_ == SweepEngine::batched) os << " backend=" << to_string(spec_.backend);
+    if (engine_ != Engine::fused) os << " backend=" << to_string(spec_.backend);
     os << " steps=" << spec_.steps << " init=" << float_bits_of(spec_.init_scale);
     if (spec_.trace_estimator != TraceEstimator::exact)
       os << " trace=" << to_string(spec_.trace_estimator) << "/" << spec_.trace_probes << "/"
@@ -547,44 +396,31 @@ class SweepState {
     return s;
   }
 
-  bool fused_possible(std::string* why) const {
-    const auto* ex = dynamic_cast<const Example21*>(&objective_);
-    if (!ex) {
-      *why = "the objective is not zo::Example21";
-      return false;
-    }
-    if (ex->half_dim() > kFusedMaxHalfDim) {
-      *why = "d > 512";
-      return false;
-    }
-    for (const auto& c : spec_.configs) {
-      if (c.distribution == Distribution::sphere) {
-        *why = "sphere directions";
-        return false;
-      }
-      if (c.q > kFusedMaxQ) {
-        *why = "q > 64";
-        return false;
-      }
-    }
-    return true;
+  /// The options of every batch (the engine still `automatic` before resolve_engine()).
+  BatchOptions batch_options(Backend backend) const {
+    BatchOptions options;
+    options.backend = backend;
+    options.engine = engine_;
+    options.on_non_finite = NonFinitePolicy::mark_diverged;
+    return options;
   }
 
-  SweepEngine resolve_engine() const {
-    std::string why;
-    const bool fused = fused_possible(&why);
+  Engine resolve_engine() {
     if (spec_.trace_estimator != TraceEstimator::exact) {
-      ZO_EXPECTS(spec_.engine != SweepEngine::fused,
-                 "sweep: the fused engine logs the exact trace only (estimators need the batched "
+      ZO_EXPECTS(spec_.engine != Engine::fused,
+                 "sweep: the fused engine logs the exact trace only (estimators need another "
                  "engine)");
-      return SweepEngine::batched;
+      if (spec_.engine == Engine::automatic) return Engine::generic;
     }
-    if (spec_.engine == SweepEngine::fused) {
-      ZO_EXPECTS(fused, "sweep: the fused engine cannot run this sweep: " + why);
-      return SweepEngine::fused;
+    std::vector<RunSpec> runs;
+    for (std::size_t c = 0; c < spec_.configs.size(); ++c)
+      runs.push_back(to_run_spec(spec_.configs[c], 0));
+    engine_ = spec_.engine;
+    try {
+      return select_engine(objective_, runs, batch_options(spec_.backend));
+    } catch (const InvalidArgument& e) {
+      throw InvalidArgument(std::string("sweep: ") + e.what());
     }
-    if (spec_.engine == SweepEngine::batched) return SweepEngine::batched;
-    return fused ? SweepEngine::fused : SweepEngine::batched;
   }
 
   /// Bounded by the rows buffered per batch (4M) and by the iterate + scratch memory (1 GiB).
@@ -593,7 +429,7 @@ class SweepState {
     for (const auto& c : spec_.configs) q_max = std::max(q_max, c.q);
     const double floats_per_run =
         static_cast<double>(objective_.dim()) *
-        (engine_ == SweepEngine::fused ? 1.0 : 2.0 + 2.0 * static_cast<double>(q_max));
+        (engine_ == Engine::fused ? 1.0 : 2.0 + 2.0 * static_cast<double>(q_max));
     const double by_memory = (1024.0 * 1024.0 * 1024.0 / 4.0) / floats_per_run;
     const double by_rows = 4.0e6 / static_cast<double>(spec_.log_iterations.size());
     const double k = std::max(1.0, std::floor(std::min(by_memory, by_rows)));
@@ -625,24 +461,80 @@ class SweepState {
       next_log_ = 0;
       pending_.clear();
     }
-    if (engine_ == SweepEngine::fused) {
-      const auto& ex = dynamic_cast<const Example21&>(objective_);
-      batch_ = std::make_unique<FusedEngine>(ex.half_dim(), std::move(runs), x, backend_);
-    } else {
-      BatchOptions options;
-      options.backend = spec_.backend;
-      options.on_non_finite = NonFinitePolicy::mark_diverged;
-      try {
-        batch_ = std::make_unique<RunBatchEngine>(objective_, runs, x, options, spec_);
-      } catch (const NotCompiled& e) {
-        if (spec_.backend != Backend::automatic) throw;
-        log_line(std::string("zo sweep: the CUDA RunBatch is unavailable (") + e.what() +
-                 "); using the CPU");
-        options.backend = Backend::cpu;
-        batch_ = std::make_unique<RunBatchEngine>(objective_, std::move(runs), x, options, spec_);
-      }
+    const bool automatic_backend = spec_.backend == Backend::automatic;
+    try {
+      batch_ = std::make_unique<RunBatch>(
+          objective_, runs, x, batch_options(engine_ == Engine::fused ? backend_ : spec_.backend));
+    } catch (const NotCompiled& e) {
+      if (!automatic_backend || engine_ == Engine::fused) throw;
+      log_line(std::string("zo sweep: the CUDA RunBatch is unavailable (") + e.what() +
+               "); using the CPU");
+      batch_ =
+          std::make_unique<RunBatch>(objective_, std::move(runs), x, batch_options(Backend::cpu));
     }
     if (next_step > 0 || !st.empty()) batch_->restore(x, next_step, st);
+  }
+
+  /// Advances the batch by `steps`, leaving the rows of `log_its` in values_ ([i][k][width],
+  /// width = 2 + metric_names_.size()): RunBatch's logged values, with the trace column replaced
+  /// by the estimate and its standard error appended when the trace is estimated.
+  void run_logged(std::uint64_t steps, const std::vector<std::uint64_t>& log_its) {
+    const std::uint64_t end = batch_->next_step() + steps;
+    const std::size_t K = batch_->size();
+    const std::size_t M = objective_.metric_names().size();
+    const std::size_t width = 2 + metric_names_.size();
+    values_.assign(log_its.size() * K * width, 0.0);
+    if (spec_.trace_estimator == TraceEstimator::exact) {
+      batch_->run(steps, log_its, values_.data());  // RunBatch's width is the table's
+      return;
+    }
+    std::vector<double> row(K * (2 + M));
+    for (std::size_t i = 0; i < log_its.size(); ++i) {
+      batch_->run(log_its[i] - batch_->next_step(), {log_its[i]}, row.data());
+      estimate_traces_now();
+      for (std::size_t k = 0; k < K; ++k) {
+        double* out = &values_[(i * K + k) * width];
+        std::copy(&row[k * (2 + M)], &row[(k + 1) * (2 + M)], out);
+        out[1] = trace_[k];
+        out[2 + M] = trace_se_[k];
+      }
+    }
+    batch_->run(end - batch_->next_step());
+  }
+
+  /// trace_ and trace_se_ from the estimator at the current iterates (one batched call; a run
+  /// whose point makes the estimator fail, e.g. a diverged one, gets NaN).
+  void estimate_traces_now() {
+    const std::size_t K = batch_->size(), dim = batch_->dim();
+    points_.resize(K * dim);
+    trace_.assign(K, 0.0);
+    trace_se_.assign(K, 0.0);
+    batch_->copy_points(points_.data());
+    auto store = [this](std::size_t k, const TraceEstimate& e) {
+      trace_[k] = e.estimate;
+      trace_se_[k] = e.std_error;
+    };
+    TraceOptions options;
+    options.backend = spec_.backend;
+    try {
+      const auto est = estimate_traces(spec_.trace_estimator, objective_, points_.data(), K,
+                                       spec_.trace_probes, spec_.trace_seed, options);
+      for (std::size_t k = 0; k < K; ++k) store(k, est[k]);
+    } catch (const NotSupported&) {
+      throw;
+    } catch (const Error&) {
+      const double nan = std::numeric_limits<double>::quiet_NaN();
+      for (std::size_t k = 0; k < K; ++k) {
+        try {
+          store(k, estimate_trace(spec_.trace_estimator, objective_, &points_[k * dim],
+                                  spec_.trace_probes, spec_.trace_seed, options));
+        } catch (const NotSupported&) {
+          throw;
+        } catch (const Error&) {
+          trace_[k] = trace_se_[k] = nan;
+        }
+      }
+    }
   }
 
   void finish_batch(SweepRows* completed) {
@@ -669,17 +561,19 @@ class SweepState {
   const Objective& objective_;
   SweepSpec spec_;
   std::vector<std::string> metric_names_;
-  SweepEngine engine_ = SweepEngine::batched;
+  Engine engine_ = Engine::generic;
   Backend backend_ = Backend::cpu;
   std::size_t batch_size_ = 1;
   std::size_t batches_ = 0;
   std::size_t batch_index_ = 0;
   std::size_t next_log_ = 0;  // index into log_iterations of the next iteration to log
   std::uint64_t config_steps_done_ = 0;
-  std::unique_ptr<SweepBatch> batch_;
+  std::unique_ptr<RunBatch> batch_;
   SweepRows pending_;  // rows of the batch in progress
   SweepRows finals_;   // one row per finished run
   std::vector<double> values_;
+  std::vector<double> trace_, trace_se_;
+  std::vector<float> points_;
 };
 
 }  // namespace detail
@@ -699,7 +593,7 @@ const std::vector<std::string>& Sweep::metric_names() const { return state_->met
 std::size_t Sweep::num_runs() const { return state_->num_runs(); }
 RunSpec Sweep::run_spec(std::size_t run) const { return state_->run_spec(run); }
 std::size_t Sweep::config_of(std::size_t run) const { return state_->config_of(run); }
-SweepEngine Sweep::engine() const { return state_->engine(); }
+Engine Sweep::engine() const { return state_->engine(); }
 Backend Sweep::backend() const { return state_->backend(); }
 std::size_t Sweep::batch_size() const { return state_->batch_size(); }
 SweepProgress Sweep::progress() const { return state_->progress(); }

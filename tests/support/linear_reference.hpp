@@ -1,5 +1,5 @@
 // A float64 reference for the linear-model losses, written from the formulas in
-// ../shared/PAPER.md independently of the library: plain loops over a dense double matrix.
+// the paper independently of the library: plain loops over a dense double matrix.
 #pragma once
 
 #include <cmath>
@@ -8,6 +8,7 @@
 
 #include "zo/classification_data.hpp"
 #include "zo/linear_model.hpp"
+#include "zo/run_batch.hpp"
 
 namespace zo_test {
 
@@ -114,5 +115,13 @@ struct Reference {
     return c / data.n;
   }
 };
+
+/// Options of a RunBatch on the margins engine.
+inline zo::BatchOptions margins_engine(zo::NonFinitePolicy policy = zo::NonFinitePolicy::error) {
+  zo::BatchOptions o;
+  o.engine = zo::Engine::margins;
+  o.on_non_finite = policy;
+  return o;
+}
 
 }  // namespace zo_test
