@@ -441,11 +441,40 @@ TEST(MarginsEngine, AgreesWithTheGenericEngine) {
   }
 }
 
-TEST(MarginsEngine, RejectsNonZoMethodsAndFollowsTheNonFinitePolicy) {
+// GD runs on the margins engine are updated exactly as on the generic CPU engine, and their
+// ZO batchmates are unaffected by them.
+TEST(MarginsEngine, GradientDescentRunsEqualTheGenericEngineBitForBit) {
+  const auto data = make_test_data(60, 9, false, 81);
+  for (LinearLoss loss : {LinearLoss::squared_hinge, LinearLoss::logistic}) {
+    const zo::LinearModel model(loss, data, nullptr, cpu());
+    std::vector<zo::RunSpec> runs(2);
+    runs[0].method = zo::Method::gd;
+    runs[0].eta = 0.05f;
+    runs[1].seed = 4;
+    const auto x0 = random_points(2, 9, 9, 0.1f, 82);
+    zo::BatchOptions bo;
+    bo.backend = zo::Backend::cpu;
+    zo::RunBatch generic(model, runs, x0.data(), bo);
+    zo::RunBatch margins(model, runs, x0.data(), zo_test::margins_engine());
+    zo::RunBatch zo_alone(model, {runs[1]}, x0.data() + 9, zo_test::margins_engine());
+    generic.run(30);
+    margins.run(30);
+    zo_alone.run(30);
+    std::vector<float> xg(18), xm(18), xz(9);
+    generic.copy_points(xg.data());
+    margins.copy_points(xm.data());
+    zo_alone.copy_points(xz.data());
+    EXPECT_EQ(std::memcmp(xg.data(), xm.data(), 9 * sizeof(float)), 0) << zo::to_string(loss);
+    EXPECT_EQ(std::memcmp(xm.data() + 9, xz.data(), 9 * sizeof(float)), 0) << zo::to_string(loss);
+    EXPECT_NE(std::memcmp(xg.data(), x0.data(), 9 * sizeof(float)), 0);  // GD moved
+  }
+}
+
+TEST(MarginsEngine, RejectsZoLimitRunsAndFollowsTheNonFinitePolicy) {
   const auto data = make_test_data(20, 4, false, 71);
   const zo::LinearModel model(LinearLoss::squared_hinge, data, nullptr, cpu());
   std::vector<zo::RunSpec> runs(2);
-  runs[1].method = zo::Method::gd;
+  runs[1].method = zo::Method::zo_limit;
   const auto small = random_points(2, 4, 4, 0.1f, 72);
   EXPECT_THROW(zo::RunBatch(model, runs, small.data(), zo_test::margins_engine()),
                zo::InvalidArgument);

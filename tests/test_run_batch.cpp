@@ -264,3 +264,68 @@ TEST(RunBatchSteps, StepIndexIsLimitedTo32Bits) {
 }
 
 }  // namespace
+
+// Engine selection follows the structure the objective declares, the runs and the options.
+TEST(RunBatchEngines, SelectionFollowsTheObjectiveTheRunsAndThePolicy) {
+  const zo::Example21 example(10);
+  const zo_test::Quadratic black_box(std::vector<double>(20, 1.0), std::vector<double>(20, 0.0));
+  std::vector<zo::RunSpec> runs(2);
+  runs[1].method = zo::Method::gd;
+  zo::BatchOptions o = cpu();
+  o.on_non_finite = zo::NonFinitePolicy::mark_diverged;
+  EXPECT_EQ(zo::select_engine(example, runs, o), zo::Engine::fused);
+  EXPECT_EQ(zo::select_engine(black_box, runs, o), zo::Engine::generic);
+  o.on_non_finite = zo::NonFinitePolicy::error;  // the fused engine only marks runs diverged
+  EXPECT_EQ(zo::select_engine(example, runs, o), zo::Engine::generic);
+  o.on_non_finite = zo::NonFinitePolicy::mark_diverged;
+  runs[0].distribution = zo::Distribution::sphere;
+  EXPECT_EQ(zo::select_engine(example, runs, o), zo::Engine::generic);
+
+  // A forced engine that cannot run the batch says why.
+  o.engine = zo::Engine::fused;
+  try {
+    zo::select_engine(example, runs, o);
+    FAIL() << "no InvalidArgument";
+  } catch (const zo::InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("sphere"), std::string::npos) << e.what();
+  }
+  o.engine = zo::Engine::margins;
+  EXPECT_THROW(zo::select_engine(example, runs, o), zo::InvalidArgument);
+  o.engine = zo::Engine::generic;
+  EXPECT_EQ(zo::select_engine(example, runs, o), zo::Engine::generic);
+
+  // RunBatch reports the engine it built.
+  runs[0].distribution = zo::Distribution::gaussian;
+  const std::vector<float> x0(2 * example.dim(), 0.5f);
+  o.engine = zo::Engine::automatic;
+  EXPECT_EQ(zo::RunBatch(example, runs, x0.data(), o).engine(), zo::Engine::fused);
+  o.engine = zo::Engine::generic;
+  EXPECT_EQ(zo::RunBatch(example, runs, x0.data(), o).engine(), zo::Engine::generic);
+  EXPECT_EQ(zo::parse_engine("batched"), zo::Engine::generic);
+  EXPECT_THROW(zo::parse_engine("warp"), zo::InvalidArgument);
+}
+
+// run(steps, log_iterations, values) records what measure() reports at those iterations.
+TEST(RunBatchEngines, LoggedValuesEqualMeasureAtTheLoggedIterations) {
+  const zo::Example21 f(6);
+  const auto runs = mixed_runs();
+  std::vector<float> x0(runs.size() * f.dim());
+  for (std::size_t k = 0; k < runs.size(); ++k) zo::gaussian_fill(k, 0, &x0[k * f.dim()], f.dim());
+  zo::RunBatch logged(f, runs, x0.data(), cpu()), manual(f, runs, x0.data(), cpu());
+  const std::vector<std::uint64_t> its = {0, 3, 17, 40};
+  const std::size_t K = runs.size(), W = 3;  // loss, trace, B
+  std::vector<double> values(its.size() * K * W, -1.0);
+  logged.run(50, its, values.data());
+  EXPECT_EQ(logged.next_step(), 50u);
+  std::vector<double> loss(K), trace(K), b(K);
+  for (std::size_t i = 0; i < its.size(); ++i) {
+    manual.run(its[i] - manual.next_step());
+    manual.measure(loss.data(), trace.data(), b.data());
+    for (std::size_t k = 0; k < K; ++k) {
+      EXPECT_EQ(values[(i * K + k) * W + 0], loss[k]);
+      EXPECT_EQ(values[(i * K + k) * W + 1], trace[k]);
+      EXPECT_EQ(values[(i * K + k) * W + 2], b[k]);
+    }
+  }
+  EXPECT_THROW(logged.run(5, {49}, values.data()), zo::InvalidArgument);  // before next_step
+}

@@ -2,6 +2,7 @@
 // getters that validate and name the offending option, and generated --help text.
 #pragma once
 
+#include <exception>
 #include <map>
 #include <set>
 #include <stdexcept>
@@ -44,6 +45,23 @@ class ArgParser {
   std::vector<std::string> list(const std::string& name) const;
   /// A comma-separated list of integers, or ranges a:b (b exclusive), each ≥ min_value.
   std::vector<long long> integer_list(const std::string& name, long long min_value) const;
+
+  /// `text` (an item of option `name`) parsed by `parse`, one of zo's parse_* functions; an
+  /// exception becomes a UsageError naming the option.
+  template <typename Parse>
+  auto parsed(const std::string& name, const std::string& text, Parse parse) const
+      -> decltype(parse(text)) {
+    try {
+      return parse(text);
+    } catch (const std::exception& e) {
+      fail(name, e.what());
+    }
+  }
+  /// The value of option `name` parsed by `parse` (see above).
+  template <typename Parse>
+  auto parsed(const std::string& name, Parse parse) const -> decltype(parse(std::string())) {
+    return parsed(name, str(name), parse);
+  }
 
   std::string help_text() const;
 

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdio>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -11,6 +12,7 @@
 #include "cli_common.hpp"
 #include "cli_linear_data.hpp"
 #include "commands.hpp"
+#include "grid_driver.hpp"
 #include "zo/classification_data.hpp"
 #include "zo/directions.hpp"
 #include "zo/error.hpp"
@@ -18,6 +20,7 @@
 #include "zo/libsvm.hpp"
 #include "zo/linear_model.hpp"
 #include "zo/run_batch.hpp"
+#include "zo/sweep.hpp"
 
 namespace zo_cli {
 namespace {
@@ -90,13 +93,7 @@ int cmd_linear(const std::vector<std::string>& args) {
   if (engine != "generic" && engine != "runbatch" && engine != "margins")
     throw UsageError("zo linear: --engine: unknown engine '" + engine +
                      "' (expected generic or margins)");
-  zo::Backend backend;
-  try {
-    backend = zo::parse_backend(p.str("backend"));
-  } catch (const zo::Error&) {
-    throw UsageError("zo linear: --backend: unknown backend '" + p.str("backend") +
-                     "' (expected auto, cpu or cuda)");
-  }
+  const zo::Backend backend = p.parsed("backend", zo::parse_backend);
   bool run_gd = false, run_zo = false;
   for (const auto& m : p.list("methods")) {
     if (m == "gd") {
@@ -122,9 +119,7 @@ int cmd_linear(const std::vector<std::string>& args) {
     }
   }
   const std::string csv_path = p.str("out");
-  std::ofstream csv = open_output(csv_path, "out", "linear");
-  csv << "loss,method,lambda,eta,seed,iteration,train_loss,train_trace,train_accuracy,test_loss,"
-         "test_trace,test_accuracy\n";
+  open_output(csv_path, "out", "linear").close();  // fail early if unwritable
 
   // An unusable explicit --backend cuda fails before the data is loaded.
   if (backend == zo::Backend::cuda) zo::resolve_backend(backend);
@@ -137,98 +132,82 @@ int cmd_linear(const std::vector<std::string>& args) {
   zo::gaussian_fill(seed, 0, x0.data(), dim);
   for (float& v : x0) v = static_cast<float>(init_scale * v);
 
-  struct Final {
-    std::string label;
-    zo::LinearMeasurement train, test;
-  };
-  std::vector<Final> finals;
-  const auto schedule = log_schedule(iters, log_points);
-  const std::size_t runs_per_loss = (run_gd ? 1 : 0) + (run_zo ? 1 : 0);
-  Progress progress("zo linear", iters * setups.size() * runs_per_loss, p.has_flag("quiet"));
-  std::uint64_t done_before = 0;
-  zo::Backend used = zo::Backend::cpu;
+  // One job per loss: GD and ZO from the same point, written as one table.
+  std::vector<GridJob> jobs;
   for (const LossSetup& setup : setups) {
-    const zo::LinearModel model(setup.loss, problem.train, problem.test, model_options);
-    used = model.backend();
-    std::vector<zo::RunSpec> specs;
+    GridJob job;
+    job.objective =
+        std::make_shared<zo::LinearModel>(setup.loss, problem.train, problem.test, model_options);
+    job.label = zo::to_string(setup.loss);
+    zo::SweepSpec& spec = job.spec;
+    spec.seeds = {seed};
+    spec.steps = iters;
+    spec.log_iterations = log_schedule(iters, log_points);
+    spec.initial_point = x0;
+    spec.backend = backend;
+    spec.engine = engine == "margins" ? zo::Engine::margins : zo::Engine::generic;
     if (run_gd) {
-      zo::RunSpec s;
-      s.method = zo::Method::gd;
-      s.eta = static_cast<float>(setup.gd_eta);
-      s.seed = seed;
-      specs.push_back(s);
+      zo::SweepConfig c;
+      c.method = zo::Method::gd;
+      c.lambda = 0.0f;
+      c.eta = static_cast<float>(setup.gd_eta);
+      spec.configs.push_back(c);
     }
     if (run_zo) {
-      zo::RunSpec s;
-      s.method = zo::Method::zo;
-      s.eta = static_cast<float>(setup.zo_eta);
-      s.lambda = static_cast<float>(setup.zo_lambda);
-      s.seed = seed;
-      specs.push_back(s);
+      zo::SweepConfig c;
+      c.method = zo::Method::zo;
+      c.eta = static_cast<float>(setup.zo_eta);
+      c.lambda = static_cast<float>(setup.zo_lambda);
+      spec.configs.push_back(c);
     }
-    // The runs: everything through the generic engine, or ZO through the margins engine (GD
-    // stays on the generic one).
-    const bool margins = engine == "margins" && run_zo;
-    std::vector<zo::RunSpec> batch_specs;
-    for (const auto& s : specs)
-      if (!(margins && s.method == zo::Method::zo)) batch_specs.push_back(s);
-    std::vector<float> x0_all;
-    for (std::size_t k = 0; k < batch_specs.size(); ++k)
-      x0_all.insert(x0_all.end(), x0.begin(), x0.end());
-    zo::BatchOptions options;
-    options.backend = backend;
-    std::unique_ptr<zo::RunBatch> batch;
-    if (!batch_specs.empty())
-      batch = std::make_unique<zo::RunBatch>(model, batch_specs, x0_all.data(), options);
-    std::unique_ptr<zo::RunBatch> fast;
-    if (margins) {
-      zo::BatchOptions margins_options;
-      margins_options.backend = backend;
-      margins_options.engine = zo::Engine::margins;
-      fast = std::make_unique<zo::RunBatch>(model, std::vector<zo::RunSpec>{specs.back()},
-                                            x0.data(), margins_options);
-    }
-
-    std::vector<float> points(specs.size() * dim);
-    std::uint64_t at = 0;
-    for (std::uint64_t it : schedule) {
-      if (batch) batch->run(it - at);
-      if (fast) fast->run(it - at);
-      at = it;
-      if (batch) batch->copy_points(points.data());
-      if (fast) fast->copy_points(points.data() + (specs.size() - 1) * dim);
-      zo::PointBatch pts;
-      pts.data = points.data();
-      pts.count = specs.size();
-      pts.dim = dim;
-      pts.stride = dim;
-      const auto train = model.measure(zo::DataSplit::train, pts);
-      const auto test = model.measure(zo::DataSplit::test, pts);
-      for (std::size_t k = 0; k < specs.size(); ++k) {
-        const auto& s = specs[k];
-        csv << zo::to_string(setup.loss) << ',' << zo::to_string(s.method) << ','
-            << (s.method == zo::Method::zo ? fmt(s.lambda) : "0") << ',' << fmt(s.eta) << ','
-            << s.seed << ',' << it << ',' << fmt(train[k].loss) << ',' << fmt(train[k].trace) << ','
-            << fmt(train[k].accuracy) << ',' << fmt(test[k].loss) << ',' << fmt(test[k].trace)
-            << ',' << fmt(test[k].accuracy) << '\n';
-        if (it == iters) {
-          finals.push_back({std::string(zo::to_string(setup.loss)) + " " + zo::to_string(s.method),
-                            train[k], test[k]});
-        }
-      }
-      progress.update(done_before + it * specs.size());
-    }
-    done_before += iters * specs.size();
+    spec.batch_size = spec.configs.size();  // one batch: the table lists every run per iteration
+    jobs.push_back(std::move(job));
   }
-  csv.close();
-  if (!csv) throw zo::Error("zo linear: writing '" + csv_path + "' failed");
-  progress.finish(std::to_string(setups.size() * runs_per_loss) + " runs x " +
-                  std::to_string(iters) + " iterations on " + zo::to_string(used));
+
+  GridOutput output;
+  output.command = "linear";
+  output.table_path = csv_path;
+  output.quiet = p.has_flag("quiet");
+  output.header = [](const GridJob&, const zo::Sweep&) {
+    return std::string(
+        "loss,method,lambda,eta,seed,iteration,train_loss,train_trace,train_accuracy,test_loss,"
+        "test_trace,test_accuracy");
+  };
+  // The model's metrics are train_accuracy, test_loss, test_trace, test_accuracy.
+  output.rows = [](const GridJob& job, const zo::Sweep& sweep, const zo::SweepRows& rows) {
+    std::ostringstream out;
+    for (std::size_t i : by_iteration(rows)) {
+      const zo::RunSpec s = sweep.run_spec(rows.run[i]);
+      const double* m = &rows.metrics[i * rows.metric_count];
+      out << job.label << ',' << zo::to_string(s.method) << ','
+          << (s.method == zo::Method::zo ? fmt(s.lambda) : "0") << ',' << fmt(s.eta) << ','
+          << s.seed << ',' << rows.iteration[i] << ',' << fmt(rows.loss[i]) << ','
+          << fmt(rows.trace[i]) << ',' << fmt(m[0]) << ',' << fmt(m[1]) << ',' << fmt(m[2]) << ','
+          << fmt(m[3]) << '\n';
+    }
+    return out.str();
+  };
+  output.finish_line = [&](const GridResult& result) {
+    std::size_t runs = 0;
+    for (const auto& sweep : result.sweeps) runs += sweep->num_runs();
+    return std::to_string(runs) + " runs x " + std::to_string(iters) + " iterations on " +
+           zo::to_string(result.sweeps[0]->backend());
+  };
+  const GridResult result = run_grid(jobs, output);
+  if (result.interrupted) return 130;
+
   std::printf("%-14s %12s %12s %12s %10s %10s\n", "run", "train loss", "train trace", "test trace",
               "train acc", "test acc");
-  for (const auto& f : finals) {
-    std::printf("%-14s %12.5g %12.5g %12.5g %10.4f %10.4f\n", f.label.c_str(), f.train.loss,
-                f.train.trace, f.test.trace, f.train.accuracy, f.test.accuracy);
+  for (std::size_t j = 0; j < jobs.size(); ++j) {
+    const zo::Sweep& sweep = *result.sweeps[j];
+    const zo::SweepRows& f = sweep.finals();
+    for (std::size_t i = 0; i < f.size(); ++i) {
+      const double* m = &f.metrics[i * f.metric_count];
+      const std::string label =
+          jobs[j].label + " " + zo::to_string(sweep.run_spec(f.run[i]).method);
+      std::printf("%-14s %12.5g %12.5g %12.5g %10.4f %10.4f\n", label.c_str(), f.loss[i],
+                  f.trace[i], m[2], m[0], m[3]);
+    }
   }
   std::printf("wrote %s\n", csv_path.c_str());
   if (!p.has_flag("no-plot")) {

@@ -2,8 +2,6 @@
 // batches, written as one long CSV table plus a per-configuration summary, checkpointed,
 // resumable, and drawn as a banded figure.
 #include <algorithm>
-#include <atomic>
-#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -17,6 +15,7 @@
 #include "cli_common.hpp"
 #include "cli_linear_data.hpp"
 #include "commands.hpp"
+#include "grid_driver.hpp"
 #include "zo/classification_data.hpp"
 #include "zo/error.hpp"
 #include "zo/example21.hpp"
@@ -31,10 +30,6 @@
 
 namespace zo_cli {
 namespace {
-
-std::atomic<bool> g_interrupted{false};
-
-extern "C" void on_sigint(int) { g_interrupted.store(true); }
 
 /// Options that are flags (no value) — a JSON `true` turns them on.
 const std::set<std::string> kFlags = {"resume", "no-plot", "parquet", "quiet"};
@@ -103,7 +98,7 @@ T parse_or_usage(const std::string& option, const std::string& text, Parse parse
 
 /// The problem of the sweep and its default initial scale.
 struct Problem {
-  std::unique_ptr<zo::Objective> objective;
+  std::shared_ptr<const zo::Objective> objective;
   float init_scale = 1.0f;
   std::string description;
 };
@@ -252,7 +247,8 @@ int cmd_sweep(const std::vector<std::string>& args) {
   if (band != "se" && band != "quantile")
     throw UsageError("zo sweep: --band: expected se or quantile, got '" + band + "'");
 
-  zo::SweepOutput output;
+  GridOutput output;
+  output.command = "sweep";
   output.table_path = p.str("out");
   output.summary_path = with_suffix(output.table_path, "_summary", ".csv");
   output.checkpoint_path = with_extension(output.table_path, ".ckpt");
@@ -267,60 +263,21 @@ int cmd_sweep(const std::vector<std::string>& args) {
     std::remove(output.checkpoint_path.c_str());
   }
 
-  zo::Sweep sweep(*problem.objective, spec);
-  const auto totals = sweep.progress();
   if (!p.has_flag("quiet") && !problem.description.empty())
     std::fprintf(stderr, "zo sweep: %s\n", problem.description.c_str());
-  if (!p.has_flag("quiet")) {
-    std::fprintf(stderr,
-                 "zo sweep: %zu configs x %zu seeds = %zu runs x %llu steps on %s (%s engine, %zu "
-                 "runs per batch, %zu batches)\n",
-                 sweep.spec().configs.size(), sweep.spec().seeds.size(), sweep.num_runs(),
-                 static_cast<unsigned long long>(spec.steps), zo::to_string(sweep.backend()),
-                 zo::to_string(sweep.engine()), sweep.batch_size(), totals.batches);
-  }
-
-  const auto stop_after = static_cast<std::uint64_t>(p.integer("stop-after-steps", 0));
-  Progress progress("zo sweep", totals.config_steps_total, p.has_flag("quiet"));
-  zo::SweepCallbacks callbacks;
-  callbacks.on_progress = [&](const zo::SweepProgress& s) {
-    progress.update(s.config_steps_done, "run-steps",
-                    "runs " + std::to_string(s.runs_done) + "/" + std::to_string(s.runs_total));
-  };
-  callbacks.should_stop = [&](const zo::SweepProgress& s) {
-    return g_interrupted.load() || (stop_after > 0 && s.config_steps_done >= stop_after);
-  };
-  if (stop_after > 0) callbacks.max_steps_per_advance = 1;  // stop exactly at a step boundary
-
-  struct sigaction action {};
-  struct sigaction previous {};
-  action.sa_handler = on_sigint;
-  sigemptyset(&action.sa_mask);
-  action.sa_flags = SA_RESETHAND;  // a second Ctrl-C kills at once
-  g_interrupted.store(false);
-  sigaction(SIGINT, &action, &previous);
-  zo::SweepStatus status;
-  try {
-    status = zo::run_sweep(sweep, output, callbacks);
-  } catch (...) {
-    sigaction(SIGINT, &previous, nullptr);
-    throw;
-  }
-  sigaction(SIGINT, &previous, nullptr);
-
-  if (status == zo::SweepStatus::interrupted) {
-    progress.finish("interrupted");
+  std::vector<GridJob> jobs(1);
+  jobs[0].objective = std::move(problem.objective);
+  jobs[0].spec = spec;
+  output.quiet = p.has_flag("quiet");
+  output.stop_after = static_cast<std::uint64_t>(p.integer("stop-after-steps", 0));
+  const GridResult result = run_grid(jobs, output);
+  if (result.interrupted) {
     std::fprintf(stderr,
                  "zo sweep: stopped at a step boundary; checkpoint written to %s. Continue with "
                  "the same options plus --resume.\n",
                  output.checkpoint_path.c_str());
     return 130;
   }
-  std::size_t diverged = 0;
-  for (auto d : sweep.finals().diverged) diverged += d;
-  progress.finish(std::to_string(sweep.num_runs()) + " runs x " + std::to_string(spec.steps) +
-                  " steps on " + zo::to_string(sweep.backend()) + ", " + std::to_string(diverged) +
-                  " diverged");
   std::printf("wrote %s\nwrote %s\n", output.table_path.c_str(), output.summary_path.c_str());
   if (p.has_flag("parquet")) {
     const std::string parquet = with_extension(output.table_path, ".parquet");

@@ -1,15 +1,19 @@
 // `zo toy`: Figure 1 of the paper — GD, ZO with several λ, and ZO with λ→0 on Example 2.1.
-#include <chrono>
 #include <cstdio>
+#include <memory>
+#include <sstream>
+#include <string>
 #include <vector>
 
 #include "cli_args.hpp"
 #include "cli_common.hpp"
 #include "commands.hpp"
+#include "grid_driver.hpp"
 #include "zo/directions.hpp"
 #include "zo/error.hpp"
 #include "zo/example21.hpp"
 #include "zo/run_batch.hpp"
+#include "zo/sweep.hpp"
 
 namespace zo_cli {
 
@@ -31,6 +35,9 @@ int cmd_toy(const std::vector<std::string>& args) {
   p.option("distribution", "gaussian", "direction distribution: gaussian, rademacher or sphere");
   p.option("log-points", "200", "number of log-spaced iterations to record");
   p.option("backend", "auto", "auto, cpu or cuda");
+  p.option("engine", "generic",
+           "generic (the reference trajectories of this command's tables) or fused (Example 2.1 "
+           "on chip: faster, equal to rounding), or auto");
   p.option("out", "out/toy.csv", "CSV output; the PNG goes next to it (.png)");
   p.flag("no-plot", "write the CSV only");
   p.flag("quiet", "no progress output");
@@ -44,88 +51,72 @@ int cmd_toy(const std::vector<std::string>& args) {
   const auto q = static_cast<std::uint32_t>(p.integer("q", 1));
   const auto log_points = static_cast<std::size_t>(p.integer("log-points", 1));
   if (iters > zo::kMaxStep + 1) throw UsageError("zo toy: --iters: at most 4294967295");
-  zo::Distribution dist;
-  zo::Backend backend;
-  try {
-    dist = zo::parse_distribution(p.str("distribution"));
-  } catch (const zo::Error&) {
-    throw UsageError("zo toy: --distribution: unknown distribution '" + p.str("distribution") +
-                     "' (expected gaussian, rademacher or sphere)");
-  }
-  try {
-    backend = zo::parse_backend(p.str("backend"));
-  } catch (const zo::Error&) {
-    throw UsageError("zo toy: --backend: unknown backend '" + p.str("backend") +
-                     "' (expected auto, cpu or cuda)");
-  }
+  const zo::Distribution dist = p.parsed("distribution", zo::parse_distribution);
+  const zo::Backend backend = p.parsed("backend", zo::parse_backend);
+  const zo::Engine engine = p.parsed("engine", zo::parse_engine);
 
-  std::vector<zo::RunSpec> runs;
+  // The grid: one seed, every run from the same initial point y, z ~ N(0, I) of that seed.
+  GridJob job;
+  job.objective = std::make_shared<zo::Example21>(d);
+  zo::SweepSpec& spec = job.spec;
+  spec.seeds = {seed};
+  spec.steps = iters;
+  spec.log_iterations = log_schedule(iters, log_points);
+  spec.backend = backend;
+  spec.engine = engine;
   for (const auto& m : p.list("methods")) {
-    zo::Method method;
-    try {
-      method = zo::parse_method(m);
-    } catch (const zo::Error&) {
-      throw UsageError("zo toy: --methods: unknown method '" + m + "' (expected gd, zo or zo0)");
+    zo::SweepConfig c;
+    c.method = p.parsed("methods", m, zo::parse_method);
+    c.q = q;
+    c.distribution = dist;
+    c.lambda = 0.0f;
+    c.eta = static_cast<float>(c.method == zo::Method::gd ? gd_eta : zo_eta);
+    if (c.method != zo::Method::zo) {
+      spec.configs.push_back(c);
+      continue;
     }
-    zo::RunSpec s;
-    s.method = method;
-    s.seed = seed;
-    s.q = q;
-    s.distribution = dist;
-    if (method == zo::Method::gd) {
-      s.eta = static_cast<float>(gd_eta);
-      s.lambda = 0.0f;
-      runs.push_back(s);
-    } else if (method == zo::Method::zo_limit) {
-      s.eta = static_cast<float>(zo_eta);
-      s.lambda = 0.0f;
-      runs.push_back(s);
-    } else {
-      s.eta = static_cast<float>(zo_eta);
-      for (double lambda : p.positive_list("lambdas")) {
-        s.lambda = static_cast<float>(lambda);
-        runs.push_back(s);
-      }
+    for (double lambda : p.positive_list("lambdas")) {
+      c.lambda = static_cast<float>(lambda);
+      spec.configs.push_back(c);
     }
   }
+  spec.batch_size = spec.configs.size();  // one batch: the table lists every run per iteration
 
   const std::string csv_path = p.str("out");
-  std::ofstream csv = open_output(csv_path, "out", "toy");
-  csv << "method,lambda,eta,q,seed,iteration,loss,trace,B\n";
-
-  const zo::Example21 objective(d);
-  std::vector<float> x0(objective.dim());
-  zo::gaussian_fill(seed, 0, x0.data(), x0.size());
-  std::vector<float> x0_all;
-  for (std::size_t k = 0; k < runs.size(); ++k) x0_all.insert(x0_all.end(), x0.begin(), x0.end());
-
-  zo::BatchOptions options;
-  options.backend = backend;
-  zo::RunBatch batch(objective, runs, x0_all.data(), options);
-  const std::size_t K = runs.size();
-  std::vector<double> loss(K), trace(K), balance(K);
-  Progress progress("zo toy", iters, p.has_flag("quiet"));
-  for (std::uint64_t it : log_schedule(iters, log_points)) {
-    batch.run(it - batch.next_step());
-    batch.measure(loss.data(), trace.data(), balance.data());
-    for (std::size_t k = 0; k < K; ++k) {
-      const auto& s = runs[k];
-      csv << zo::to_string(s.method) << ',' << fmt(s.lambda) << ',' << fmt(s.eta) << ',' << s.q
-          << ',' << s.seed << ',' << it << ',' << fmt(loss[k]) << ',' << fmt(trace[k]) << ','
-          << fmt(balance[k]) << '\n';
+  open_output(csv_path, "out", "toy").close();  // fail early if unwritable
+  GridOutput output;
+  output.command = "toy";
+  output.table_path = csv_path;
+  output.quiet = p.has_flag("quiet");
+  output.header = [](const GridJob&, const zo::Sweep&) {
+    return std::string("method,lambda,eta,q,seed,iteration,loss,trace,B");
+  };
+  output.rows = [](const GridJob&, const zo::Sweep& sweep, const zo::SweepRows& rows) {
+    std::ostringstream out;
+    for (std::size_t i : by_iteration(rows)) {
+      const zo::RunSpec s = sweep.run_spec(rows.run[i]);
+      out << zo::to_string(s.method) << ',' << fmt(s.lambda) << ',' << fmt(s.eta) << ',' << s.q
+          << ',' << s.seed << ',' << rows.iteration[i] << ',' << fmt(rows.loss[i]) << ','
+          << fmt(rows.trace[i]) << ',' << fmt(rows.metrics[i * rows.metric_count]) << '\n';
     }
-    progress.update(it);
-  }
-  csv.close();
-  if (!csv) throw zo::Error("zo toy: writing '" + csv_path + "' failed");
-  std::string summary = std::to_string(K) + " runs x " + std::to_string(iters) + " iterations on " +
-                        zo::to_string(batch.backend()) + "; final trace:";
-  for (std::size_t k = 0; k < K; ++k) {
-    summary += " " + std::string(zo::to_string(runs[k].method));
-    if (runs[k].method == zo::Method::zo) summary += "(" + fmt(runs[k].lambda) + ")";
-    summary += "=" + fmt(trace[k]);
-  }
-  progress.finish(summary);
+    return out.str();
+  };
+  output.finish_line = [&](const GridResult& result) {
+    const zo::Sweep& sweep = *result.sweeps[0];
+    const zo::SweepRows& finals = sweep.finals();
+    std::string summary = std::to_string(sweep.num_runs()) + " runs x " + std::to_string(iters) +
+                          " iterations on " + zo::to_string(sweep.backend()) + "; final trace:";
+    for (std::size_t i = 0; i < finals.size(); ++i) {
+      const zo::RunSpec s = sweep.run_spec(finals.run[i]);
+      summary += " " + std::string(zo::to_string(s.method));
+      if (s.method == zo::Method::zo) summary += "(" + fmt(s.lambda) + ")";
+      summary += "=" + fmt(finals.trace[i]);
+    }
+    return summary;
+  };
+  std::vector<GridJob> jobs{job};
+  const GridResult result = run_grid(jobs, output);
+  if (result.interrupted) return 130;
   std::printf("wrote %s\n", csv_path.c_str());
   if (!p.has_flag("no-plot")) {
     const std::string png = with_extension(csv_path, ".png");

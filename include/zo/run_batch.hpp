@@ -75,9 +75,10 @@ enum class Engine {
   fused,      ///< Example 2.1 (ObjectiveStructure::example21) with d ≤ 512, q ≤ 64, Gaussian or
               ///< Rademacher directions and NonFinitePolicy::mark_diverged: whole steps on chip
               ///< (a persistent kernel on the GPU), logged metrics written from the kernel
-  margins,    ///< linear models (ObjectiveStructure::linear_model), method zo only:
-              ///< f(x ± λu) = loss(Ax ± λAu) from the kept margins Ax and one product A·u per
-              ///< direction, instead of two products with x ± λu
+  margins,    ///< linear models (ObjectiveStructure::linear_model), methods zo and gd: ZO
+              ///< runs get f(x ± λu) = loss(Ax ± λAu) from the kept margins Ax and one product
+              ///< A·u per direction, instead of two products with x ± λu; GD runs are updated
+              ///< exactly as by the generic CPU engine
 };
 
 /// "auto", "generic", "fused" or "margins".

@@ -45,6 +45,9 @@ struct SweepSpec {
   std::uint64_t steps = 0;                    ///< iterations T of every run
   std::vector<std::uint64_t> log_iterations;  ///< iterations whose iterate is logged; T is added
   float init_scale = 1.0f;
+  /// When not empty (objective.dim() floats): every run starts from this point instead of
+  /// init_scale · N(0, I) drawn from its seed (init_scale is then ignored).
+  std::vector<float> initial_point;
   std::size_t batch_size = 0;  ///< runs advanced together; 0 = automatic (memory-bounded)
   Backend backend = Backend::automatic;
   /// The RunBatch engine of every batch (zo::Engine): `automatic` picks the fused engine for
@@ -152,6 +155,15 @@ class ZO_API Sweep {
   std::unique_ptr<detail::SweepState> state_;
 };
 
+/// How run_sweep() writes the long table. Empty functions mean zo's long format
+/// (sweep_table_header() and format_sweep_rows()); commands that print another layout (zo toy,
+/// zo linear) give their own. `rows` receives the rows of each completed batch, sorted by (run,
+/// iteration), and returns their lines (each ending in a newline).
+struct SweepTableFormat {
+  std::function<std::string(const Sweep&)> header;
+  std::function<std::string(const Sweep&, const SweepRows&)> rows;
+};
+
 /// Files written by run_sweep().
 struct SweepOutput {
   std::string table_path;            ///< long-format CSV (one row per run and logged iteration)
@@ -160,6 +172,10 @@ struct SweepOutput {
   double checkpoint_seconds = 60.0;  ///< write a checkpoint at least this often (0 = never by time)
   std::uint64_t checkpoint_steps = 0;  ///< ... and every this many steps of a batch (0 = never)
   bool resume = false;                 ///< continue from checkpoint_path if it exists
+  /// Append the rows to an existing table instead of starting it with a header (several sweeps
+  /// into one table; needs no checkpoint).
+  bool append = false;
+  SweepTableFormat format;  ///< the table's layout (default: zo's long format)
 };
 
 /// Hooks of run_sweep(); both are optional.

@@ -1,5 +1,5 @@
 // The margins engine (zo::Engine::margins): RunBatch's ZO step rewritten around the margins of a
-// linear model. A step draws the directions u_kj exactly as the generic engine does, computes the
+// linear model (GD runs are updated exactly as by the generic CPU engine). A step draws the directions u_kj exactly as the generic engine does, computes the
 // margins A·u_kj of all K·q directions in one product, and evaluates
 // f(x_k ± λ_k u_kj) = (1/N) Σ_i ℓ(m_ki ± λ_k (Au_kj)_i) from the kept margins m_k = A x_k. The
 // update x ← x − η g u is the generic engine's (same rounding), so the iterates agree with it up to
@@ -23,6 +23,11 @@ namespace detail {
 namespace {
 
 class LinearMarginsEngine final : public BatchEngine {
+  struct Pair {
+    std::size_t run;
+    std::uint32_t j;
+  };
+
  public:
   const LinearModel& model;
   std::uint32_t refresh_every;
@@ -36,7 +41,10 @@ class LinearMarginsEngine final : public BatchEngine {
   std::vector<double> dir_margins;  // (active pairs) × N
   std::vector<float> coefficients;  // per pair
   std::vector<char> skip;
-  std::vector<char> x_not_finite;  // per run: the last update produced ±inf or NaN in x
+  std::vector<char> x_not_finite;     // per run: the last update produced ±inf or NaN in x
+  std::vector<std::size_t> gd_runs;   // GD runs of this step
+  std::vector<float> gd_points, gd_grads;
+  std::vector<Pair> zo_pairs;  // ZO pairs of this step, until their update
 
   LinearMarginsEngine(const Objective& objective, std::vector<RunSpec> r, const float* x0,
                       const BatchOptions& options)
@@ -97,16 +105,60 @@ class LinearMarginsEngine final : public BatchEngine {
     const auto& runs = this->runs();
     const auto& statuses = this->statuses();
     const std::size_t K = runs.size();
-    struct Pair {
-      std::size_t run;
-      std::uint32_t j;
-    };
     std::vector<Pair> pairs;
+    gd_runs.clear();
     for (std::size_t k = 0; k < K; ++k) {
       if (statuses[k].diverged) continue;
+      if (runs[k].method == Method::gd) {
+        gd_runs.push_back(k);
+        continue;
+      }
       for (std::uint32_t j = 0; j < runs[k].q; ++j) pairs.push_back({k, j});
     }
-    if (pairs.empty()) return;
+    skip.assign(K, 0);
+    if (!pairs.empty()) zo_step(step, pairs);
+    if (!gd_runs.empty()) gd_step(step);
+    if (++since_refresh >= refresh_every) refresh();
+  }
+
+ private:
+  /// GD runs exactly as the generic CPU engine updates them (∇f from the model, x ← x − η∇f);
+  /// their margins are then recomputed from x. Runs after the ZO runs' coefficients were
+  /// checked, as in the generic engine.
+  void gd_step(std::uint64_t step) {
+    const auto& runs = this->runs();
+    const std::size_t n_gd = gd_runs.size();
+    gd_points.resize(n_gd * d);
+    gd_grads.resize(n_gd * d);
+    for (std::size_t r = 0; r < n_gd; ++r)
+      std::memcpy(&gd_points[r * d], &x[gd_runs[r] * d], d * sizeof(float));
+    model.gradient(batch(gd_points.data(), n_gd), gd_grads.data(), d);
+    for (std::size_t r = 0; r < n_gd; ++r) {
+      bool finite = true;
+      for (std::size_t i = 0; i < d && finite; ++i) finite = detail::is_finite(gd_grads[r * d + i]);
+      if (!finite) skip[gd_runs[r]] = reject_non_finite(gd_runs[r], step, "the gradient");
+    }
+    apply_zo_updates();
+    std::vector<double> m(n);
+    for (std::size_t r = 0; r < n_gd; ++r) {
+      const std::size_t k = gd_runs[r];
+      if (skip[k]) continue;
+      float* xk = &x[k * d];
+      const float* g = &gd_grads[r * d];
+      bool finite = true;
+      for (std::size_t i = 0; i < d; ++i) {
+        xk[i] = detail::apply_update(xk[i], runs[k].eta, g[i]);
+        finite = finite && detail::is_finite(xk[i]);
+      }
+      if (!finite) x_not_finite[k] = 1;
+      model.margins(DataSplit::train, batch(xk, 1), m.data());
+      std::copy(m.begin(), m.end(), margins.begin() + static_cast<std::ptrdiff_t>(k * n));
+    }
+  }
+
+  void zo_step(std::uint64_t step, const std::vector<Pair>& pairs) {
+    const auto& runs = this->runs();
+    zo_pairs = pairs;
     // 1. The directions (RunBatch's keys) and their margins, in one product.
     directions.resize(pairs.size() * d);
     for (std::size_t p = 0; p < pairs.size(); ++p) {
@@ -128,7 +180,6 @@ class LinearMarginsEngine final : public BatchEngine {
 
     // 2. f(x ± λu) from the margins; coefficients checked before anything changes.
     coefficients.assign(pairs.size(), 0.0f);
-    skip.assign(K, 0);
     std::vector<double> f_plus(pairs.size()), f_minus(pairs.size());
     const auto n_pairs = static_cast<std::int64_t>(pairs.size());
 #pragma omp parallel for schedule(static) if (pairs.size() * n > (std::size_t{1} << 16))
@@ -153,7 +204,13 @@ class LinearMarginsEngine final : public BatchEngine {
       coefficients[p] = c;
     }
 
-    // 3. x ← x − c·u (RunBatch's rounding, directions in order j) and m ← m − c·Au.
+    if (gd_runs.empty()) apply_zo_updates();  // else after the GD runs' checks
+  }
+
+  /// 3. x ← x − c·u (the generic engine's rounding, directions in order j) and m ← m − c·Au.
+  void apply_zo_updates() {
+    const auto& pairs = zo_pairs;
+    const auto& statuses = this->statuses();
     for (std::size_t p = 0; p < pairs.size(); ++p) {
       const std::size_t k = pairs[p].run;
       if (skip[k] || statuses[k].diverged) continue;
@@ -170,7 +227,7 @@ class LinearMarginsEngine final : public BatchEngine {
       const double* w = &dir_margins[p * n];
       for (std::size_t i = 0; i < n; ++i) mk[i] -= static_cast<double>(c) * w[i];
     }
-    if (++since_refresh >= refresh_every) refresh();
+    zo_pairs.clear();
   }
 };
 

@@ -121,9 +121,9 @@ std::string engine_obstacle(Engine engine, const Objective& objective,
       if (objective.structure() != ObjectiveStructure::linear_model)
         return "the objective '" + objective.name() + "' is not a linear model";
       for (std::size_t k = 0; k < runs.size(); ++k) {
-        if (runs[k].method != Method::zo)
+        if (runs[k].method == Method::zo_limit)
           return "run " + std::to_string(k) + " has method " + to_string(runs[k].method) +
-                 " (only zo runs are supported)";
+                 " (only zo and gd runs are supported)";
       }
       if (options.margins_refresh_every < 1) return "margins_refresh_every is 0";
       return {};

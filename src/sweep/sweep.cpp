@@ -185,6 +185,9 @@ class SweepState {
                "sweep: steps must be below 2^32 (directions are "
                "keyed by a 32-bit step)");
     ZO_EXPECTS(std::isfinite(spec_.init_scale), "sweep: init_scale must be finite");
+    ZO_EXPECTS(spec_.initial_point.empty() || spec_.initial_point.size() == objective.dim(),
+               "sweep: initial_point has " + std::to_string(spec_.initial_point.size()) +
+                   " values, the objective's dimension is " + std::to_string(objective.dim()));
     ZO_EXPECTS(objective.dim() >= 1, "sweep: objective dimension must be at least 1");
     bool needs_gradient = false;
     for (std::size_t c = 0; c < spec_.configs.size(); ++c) {
@@ -360,6 +363,17 @@ class SweepState {
     os << " engine=" << to_string(engine_) << " batch=" << batch_size_;
     if (engine_ != Engine::fused) os << " backend=" << to_string(spec_.backend);
     os << " steps=" << spec_.steps << " init=" << float_bits_of(spec_.init_scale);
+    if (!spec_.initial_point.empty()) {
+      std::uint64_t hx = 1469598103934665603ull;  // FNV-1a over the start point's bits
+      for (float v : spec_.initial_point) {
+        const std::uint32_t b = float_bits_of(v);
+        for (int i = 0; i < 4; ++i) {
+          hx ^= (b >> (8 * i)) & 0xffu;
+          hx *= 1099511628211ull;
+        }
+      }
+      os << " x0=" << std::hex << hx << std::dec;
+    }
     if (spec_.trace_estimator != TraceEstimator::exact)
       os << " trace=" << to_string(spec_.trace_estimator) << "/" << spec_.trace_probes << "/"
          << spec_.trace_seed;
@@ -453,6 +467,10 @@ class SweepState {
       x0.resize(K * dim);
       for (std::size_t k = 0; k < K; ++k) {
         float* xk = &x0[k * dim];
+        if (!spec_.initial_point.empty()) {
+          std::copy(spec_.initial_point.begin(), spec_.initial_point.end(), xk);
+          continue;
+        }
         gaussian_fill(runs[k].seed, 0, xk, dim);
         if (spec_.init_scale != 1.0f)
           for (std::size_t i = 0; i < dim; ++i) xk[i] = detail::mul_f(spec_.init_scale, xk[i]);
@@ -797,6 +815,14 @@ SweepStatus run_sweep(Sweep& sweep, const SweepOutput& output, const SweepCallba
   ZO_EXPECTS(!output.table_path.empty(), "run_sweep: table_path is empty");
   ZO_EXPECTS(!output.resume || !output.checkpoint_path.empty(),
              "run_sweep: resume needs a checkpoint path");
+  ZO_EXPECTS(!output.append || (output.checkpoint_path.empty() && !output.resume),
+             "run_sweep: append is for sweeps without checkpoints");
+  const auto header_of = [&output](const Sweep& s) {
+    return output.format.header ? output.format.header(s) : sweep_table_header(s);
+  };
+  const auto rows_of = [&output](const Sweep& s, const SweepRows& r) {
+    return output.format.rows ? output.format.rows(s, r) : format_sweep_rows(s, r);
+  };
   make_parent(output.table_path);
   if (!output.summary_path.empty()) make_parent(output.summary_path);
   if (!output.checkpoint_path.empty()) make_parent(output.checkpoint_path);
@@ -820,11 +846,16 @@ SweepStatus run_sweep(Sweep& sweep, const SweepOutput& output, const SweepCallba
              "'; starting from the beginning");
   }
 
-  std::ofstream table(output.table_path, resumed ? (std::ios::binary | std::ios::app)
-                                                 : (std::ios::binary | std::ios::trunc));
+  const bool append = resumed || output.append;
+  if (output.append) {
+    std::error_code ec;
+    table_bytes = fs::exists(output.table_path, ec) ? fs::file_size(output.table_path, ec) : 0;
+  }
+  std::ofstream table(output.table_path, append ? (std::ios::binary | std::ios::app)
+                                                : (std::ios::binary | std::ios::trunc));
   if (!table) ZO_FAIL(Error, "cannot write the table '" + output.table_path + "'");
-  if (!resumed) {
-    const std::string header = sweep_table_header(sweep) + "\n";
+  if (!append) {
+    const std::string header = header_of(sweep) + "\n";
     table.write(header.data(), static_cast<std::streamsize>(header.size()));
     table.flush();
     table_bytes = header.size();
@@ -859,7 +890,7 @@ SweepStatus run_sweep(Sweep& sweep, const SweepOutput& output, const SweepCallba
     const double elapsed = std::chrono::duration<double>(clock::now() - t0).count();
     steps_since_checkpoint += taken;
     if (completed.size() > 0) {
-      const std::string text = format_sweep_rows(sweep, completed);
+      const std::string text = rows_of(sweep, completed);
       table.write(text.data(), static_cast<std::streamsize>(text.size()));
       table.flush();
       if (!table) ZO_FAIL(Error, "writing the table '" + output.table_path + "' failed");

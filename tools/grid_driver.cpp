@@ -1,0 +1,129 @@
+// The grid driver: zo sweep, zo toy and zo linear all run their grids through run_grid().
+#include "grid_driver.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <numeric>
+
+#include "cli_common.hpp"
+#include "zo/backend.hpp"
+
+namespace zo_cli {
+namespace {
+
+std::atomic<bool> g_interrupted{false};
+
+extern "C" void on_sigint(int) { g_interrupted.store(true); }
+
+/// Installs the Ctrl-C handler for its lifetime (a second Ctrl-C kills at once).
+class InterruptGuard {
+ public:
+  InterruptGuard() {
+    struct sigaction action {};
+    action.sa_handler = on_sigint;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESETHAND;
+    g_interrupted.store(false);
+    sigaction(SIGINT, &action, &previous_);
+  }
+  ~InterruptGuard() { sigaction(SIGINT, &previous_, nullptr); }
+  InterruptGuard(const InterruptGuard&) = delete;
+  InterruptGuard& operator=(const InterruptGuard&) = delete;
+
+ private:
+  struct sigaction previous_ {};
+};
+
+}  // namespace
+
+std::string describe_sweep(const std::string& command, const zo::Sweep& sweep) {
+  const auto totals = sweep.progress();
+  char line[512];
+  std::snprintf(line, sizeof line,
+                "zo %s: %zu configs x %zu seeds = %zu runs x %llu steps on %s (%s engine, %zu "
+                "runs per batch, %zu batches)",
+                command.c_str(), sweep.spec().configs.size(), sweep.spec().seeds.size(),
+                sweep.num_runs(), static_cast<unsigned long long>(sweep.spec().steps),
+                zo::to_string(sweep.backend()), zo::to_string(sweep.engine()), sweep.batch_size(),
+                totals.batches);
+  return line;
+}
+
+std::vector<std::size_t> by_iteration(const zo::SweepRows& rows) {
+  std::vector<std::size_t> order(rows.size());
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::stable_sort(order.begin(), order.end(), [&rows](std::size_t a, std::size_t b) {
+    return rows.iteration[a] < rows.iteration[b];
+  });
+  return order;
+}
+
+GridResult run_grid(std::vector<GridJob>& jobs, const GridOutput& output) {
+  GridResult result;
+  std::uint64_t total = 0;
+  for (auto& job : jobs) {
+    result.sweeps.push_back(std::make_unique<zo::Sweep>(*job.objective, job.spec));
+    total += result.sweeps.back()->progress().config_steps_total;
+  }
+  const bool single = jobs.size() == 1;
+  Progress progress("zo " + output.command, total, output.quiet);
+  InterruptGuard interrupt_guard;
+  std::uint64_t done_before = 0;
+  for (std::size_t j = 0; j < jobs.size(); ++j) {
+    const GridJob& job = jobs[j];
+    zo::Sweep& sweep = *result.sweeps[j];
+    if (!output.quiet) std::fprintf(stderr, "%s\n", describe_sweep(output.command, sweep).c_str());
+
+    zo::SweepOutput out;
+    out.table_path = output.table_path;
+    out.append = j > 0;
+    if (single) {
+      out.summary_path = output.summary_path;
+      out.checkpoint_path = output.checkpoint_path;
+      out.checkpoint_seconds = output.checkpoint_seconds;
+      out.checkpoint_steps = output.checkpoint_steps;
+      out.resume = output.resume;
+    }
+    if (output.header) {
+      out.format.header = [&output, &job](const zo::Sweep& s) { return output.header(job, s); };
+    }
+    if (output.rows) {
+      out.format.rows = [&output, &job](const zo::Sweep& s, const zo::SweepRows& r) {
+        return output.rows(job, s, r);
+      };
+    }
+    zo::SweepCallbacks callbacks;
+    callbacks.on_progress = [&](const zo::SweepProgress& s) {
+      progress.update(done_before + s.config_steps_done, "run-steps",
+                      single ? "runs " + std::to_string(s.runs_done) + "/" +
+                                   std::to_string(s.runs_total)
+                             : "job " + std::to_string(j + 1) + "/" + std::to_string(jobs.size()));
+    };
+    callbacks.should_stop = [&](const zo::SweepProgress& s) {
+      return g_interrupted.load() ||
+             (output.stop_after > 0 && done_before + s.config_steps_done >= output.stop_after);
+    };
+    if (output.stop_after > 0) callbacks.max_steps_per_advance = 1;  // stop at that exact step
+    if (zo::run_sweep(sweep, out, callbacks) == zo::SweepStatus::interrupted) {
+      result.interrupted = true;
+      progress.finish("interrupted");
+      return result;
+    }
+    for (auto d : sweep.finals().diverged) result.diverged += d;
+    done_before += sweep.progress().config_steps_total;
+  }
+  if (output.finish_line) {
+    progress.finish(output.finish_line(result));
+  } else {
+    std::size_t runs = 0;
+    for (const auto& s : result.sweeps) runs += s->num_runs();
+    progress.finish(std::to_string(runs) + " runs x " + std::to_string(jobs[0].spec.steps) +
+                    " steps on " + zo::to_string(result.sweeps[0]->backend()) + ", " +
+                    std::to_string(result.diverged) + " diverged");
+  }
+  return result;
+}
+
+}  // namespace zo_cli

@@ -1,0 +1,65 @@
+// The grid driver shared by zo sweep and its presets zo toy and zo linear: one code path for
+// grids of runs, progress, the output table, divergence, interruption and resume.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "zo/objective.hpp"
+#include "zo/sweep.hpp"
+
+namespace zo_cli {
+
+/// One objective and its grid. A command runs one job (zo sweep, zo toy) or several that write
+/// one table (zo linear: one per loss).
+struct GridJob {
+  std::shared_ptr<const zo::Objective> objective;
+  zo::SweepSpec spec;
+  std::string label;  ///< what the command's table calls this job (e.g. the loss), may be empty
+};
+
+/// Where and how the jobs' results are written.
+struct GridOutput {
+  std::string command;       ///< "sweep", "toy", "linear": names messages and progress
+  std::string table_path;    ///< the table every job writes into, in job order
+  std::string summary_path;  ///< per-configuration summary (single-job commands); empty = none
+  std::string checkpoint_path;  ///< checkpoint of a single-job command; empty = none
+  double checkpoint_seconds = 60.0;
+  std::uint64_t checkpoint_steps = 0;
+  bool resume = false;
+  /// The table layout: the header comes from the first job; `rows` is called per completed
+  /// batch with that job. Empty functions: zo's long format.
+  std::function<std::string(const GridJob&, const zo::Sweep&)> header;
+  std::function<std::string(const GridJob&, const zo::Sweep&, const zo::SweepRows&)> rows;
+  /// The last progress line of a completed grid; empty function: "R runs x T steps on
+  /// <backend>, D diverged".
+  std::function<std::string(const struct GridResult&)> finish_line;
+  bool quiet = false;
+  /// Testing: behave as if Ctrl-C came once this many run-steps are done (0 = off).
+  std::uint64_t stop_after = 0;
+};
+
+/// The outcome of run_grid().
+struct GridResult {
+  bool interrupted = false;
+  std::vector<std::unique_ptr<zo::Sweep>> sweeps;  ///< one per job, finished unless interrupted
+  std::size_t diverged = 0;                        ///< runs marked diverged, over all jobs
+};
+
+/// Runs the jobs one after the other through zo::run_sweep into one table, with a progress line
+/// over all of them (unless quiet) and Ctrl-C stopping at a step boundary (a checkpoint is
+/// written when the output has one). Throws what zo::Sweep and zo::run_sweep throw.
+GridResult run_grid(std::vector<GridJob>& jobs, const GridOutput& output);
+
+/// A line "<command>: C configs x S seeds = R runs x T steps on <backend> (<engine> engine, ...)"
+/// describing a job's sweep, for the progress output.
+std::string describe_sweep(const std::string& command, const zo::Sweep& sweep);
+
+/// The rows of a completed batch reordered by (iteration, run): the layout of zo toy and zo
+/// linear, whose tables list every run at each logged iteration. Returns indices into `rows`.
+std::vector<std::size_t> by_iteration(const zo::SweepRows& rows);
+
+}  // namespace zo_cli
