@@ -10,6 +10,8 @@
 #include "tolerance.hpp"
 #include "zo/direction.hpp"
 #include "zo/directions.hpp"
+#include "zo/run_batch.hpp"
+#include "zo/substreams.hpp"
 
 namespace {
 
@@ -159,7 +161,7 @@ TEST(DirectionAccess, EveryCoordinateIsAPureFunctionOfItsKey) {
   }
 }
 
-TEST(DirectionAccess, SeedStepAndStreamEachChangeTheDirection) {
+TEST(DirectionAccess, SeedStepAndSubstreamEachChangeTheDirection) {
   const std::uint64_t d = 64;
   auto draw = [&](DirectionKey key) {
     std::vector<float> v(d);
@@ -190,6 +192,32 @@ TEST(DirectionAccess, BitIdenticalForAnyThreadCount) {
   EXPECT_EQ(std::memcmp(results[0].data(), results[2].data(), d * sizeof(float)), 0);
   EXPECT_EQ(scales[0], scales[1]);
   EXPECT_EQ(scales[0], scales[2]);
+}
+
+// The reserved parts of the key space (zo/substreams.hpp) keep the values that every published
+// result was computed with; a change here changes initial points, data, trace probes.
+TEST(DirectionKeySpace, ReservedSubstreamsKeepTheirValues) {
+  static_assert(zo::kMaxStep == 0xFFFFFFFEull, "kMaxStep");
+  static_assert(zo::kInitStep == 0xFFFFFFFFu, "kInitStep");
+  static_assert(zo::kInitialPointSubstream == 0u, "kInitialPointSubstream");
+  static_assert(zo::kDataSubstreamTeacher == 0xDA7A0001u, "teacher");
+  static_assert(zo::kDataSubstreamFeatures == 0xDA7A0002u, "features");
+  static_assert(zo::kDataSubstreamPresence == 0xDA7A0003u, "presence");
+  static_assert(zo::kDataSubstreamLabelNoise == 0xDA7A0004u, "label noise");
+  static_assert(zo::kDataSubstreamProjection == 0xDA7A0010u, "projection");
+  static_assert(zo::kTraceProbeSubstream == 0x74720000u, "trace probes");
+  static_assert(zo::kTraceSketchSubstream == 0x74720001u, "Hutch++ sketch");
+  // gaussian_fill(seed, s, …) is the Gaussian direction (seed, kInitStep, s).
+  const std::uint64_t d = 37;
+  std::vector<float> a(d), b(d);
+  zo::gaussian_fill(11, zo::kInitialPointSubstream, a.data(), d);
+  zo::fill_direction(Distribution::gaussian,
+                     DirectionKey{11, zo::kInitStep, zo::kInitialPointSubstream}, d, b.data());
+  EXPECT_EQ(a, b);
+  // The substream is the fourth Philox counter word (zo/direction.hpp).
+  const zo::Philox4x32Block w = zo::direction_bits(DirectionKey{5, 6, 7}, 9);
+  const zo::Philox4x32Block r = zo::philox4x32_10({{9, 0, 6, 7}}, {{5, 0}});
+  for (int lane = 0; lane < 4; ++lane) EXPECT_EQ(w.v[lane], r.v[lane]);
 }
 
 }  // namespace

@@ -250,7 +250,7 @@ TEST(TraceMath, SymmetricPairIsExactlySymmetricWhenRepresentable) {
 
 TEST(Trace, ProbesFollowTheDocumentedKeyConvention) {
   // Hutchinson with HVPs must equal (1/m) Σ v_jᵀ(A v_j) with v_j = direction (seed, step = j,
-  // stream = kTraceProbeStream), recomputed here from the public generator.
+  // substream = kTraceProbeSubstream), recomputed here from the public generator.
   const DenseQuadratic f(std::vector<double>(37, 1.5), 3);
   std::vector<float> x(37, 0.25f);
   const std::uint32_t m = 11;
@@ -262,7 +262,7 @@ TEST(Trace, ProbesFollowTheDocumentedKeyConvention) {
     std::vector<float> v(37), av(37);
     double sum = 0.0;
     for (std::uint32_t j = 0; j < m; ++j) {
-      zo::fill_direction(dist, zo::DirectionKey{99, j, zo::kTraceProbeStream}, 37, v.data());
+      zo::fill_direction(dist, zo::DirectionKey{99, j, zo::kTraceProbeSubstream}, 37, v.data());
       zo::PointBatch pb{x.data(), 1, 37, 37};
       zo::PointBatch vb{v.data(), 1, 37, 37};
       f.hvp(pb, vb, av.data(), 37);
@@ -563,8 +563,8 @@ TEST(Trace, StandardErrorShrinksLikeOneOverSqrtM) {
   std::vector<float> v(100);
   std::vector<double> q;
   for (std::uint32_t j = 0; j < 4 * m; ++j) {
-    zo::fill_direction(zo::Distribution::rademacher, zo::DirectionKey{9, j, zo::kTraceProbeStream},
-                       100, v.data());
+    zo::fill_direction(zo::Distribution::rademacher,
+                       zo::DirectionKey{9, j, zo::kTraceProbeSubstream}, 100, v.data());
     q.push_back(f.quadratic_form(v));
   }
   double mean = 0.0, m2 = 0.0, m4 = 0.0;
@@ -652,8 +652,8 @@ TEST(Trace, ZerothOrderBiasIsOrderEpsilonSquared) {
   double quad = 0.0, fourth = 0.0;
   std::vector<float> v(d);
   for (std::uint32_t j = 0; j < m; ++j) {
-    zo::fill_direction(zo::Distribution::gaussian, zo::DirectionKey{seed, j, zo::kTraceProbeStream},
-                       d, v.data());
+    zo::fill_direction(zo::Distribution::gaussian,
+                       zo::DirectionKey{seed, j, zo::kTraceProbeSubstream}, d, v.data());
     for (std::size_t i = 0; i < d; ++i) {
       const double vi = v[i];
       quad += 3.0 * c[i] * x[i] * x[i] * vi * vi / m;

@@ -7,7 +7,7 @@ int main() {
   zo::set_log_sink({});               // silence the one-line backend log
   const zo::Example21 objective(50);  // h(y, z) = (yᵀz − 1)²/2, y, z ∈ R^50
   std::vector<float> x(objective.dim());
-  zo::gaussian_fill(/*seed=*/1, /*stream=*/0, x.data(), x.size());
+  zo::gaussian_fill(/*seed=*/1, /*substream=*/0, x.data(), x.size());
   for (float& v : x) v *= 0.2f;
 
   const double before = zo::evaluate_one(objective, x.data());

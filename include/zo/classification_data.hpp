@@ -65,8 +65,9 @@ struct SyntheticSpec {
 /// w*ᵀφ / (‖w*‖·√density) + σ·ε with ε ~ N(0, 1). The noiseless score has unit variance, so σ
 /// alone sets the accuracy of the best linear classifier: 1 − atan(σ)/π for dense data (0.85 for
 /// σ = 0.5). The first train_rows samples form the training set, the rest the held-out test set.
-/// Features are returned in CSR form. All randomness comes from zo's counter-based Philox streams
-/// (key = seed), so the data is identical on every machine and for any thread count.
+/// Features are returned in CSR form. All randomness comes from zo's counter-based Philox
+/// substreams (key = seed; zo/substreams.hpp), so the data is identical on every machine and for
+/// any thread count.
 ZO_API TrainTestSplit make_synthetic_classification(const SyntheticSpec& spec);
 
 }  // namespace zo

@@ -1,12 +1,13 @@
-// Random directions as pure functions of (seed, step, stream, coordinate).
+// Random directions as pure functions of (seed, step, substream, coordinate).
 //
 // Coordinate i of a direction uses Philox4x32-10 block i/4 with
-//   counter = (lo32(i/4), hi32(i/4), step, stream),  key = (lo32(seed), hi32(seed))
-// and lane i%4 of the transformed block. Nothing is stored: any coordinate can be regenerated in
-// any order on any device. The float transforms below use only IEEE-754 operations that are
-// correctly rounded on both CPU and GPU (+, *, /, sqrt, explicit fma) and bit manipulation, so the
-// host and the device produce bit-identical directions. They must be compiled without fast-math
-// and, on the host, without floating-point contraction (-ffp-contract=off); zo's build does both.
+//   counter = (lo32(i/4), hi32(i/4), step, substream),  key = (lo32(seed), hi32(seed))
+// and lane i%4 of the transformed block (which keys zo uses for what: zo/substreams.hpp).
+// Nothing is stored: any coordinate can be regenerated in any order on any device. The float
+// transforms below use only IEEE-754 operations that are correctly rounded on both CPU and GPU (+,
+// *, /, sqrt, explicit fma) and bit manipulation, so the host and the device produce bit-identical
+// directions. They must be compiled without fast-math and, on the host, without floating-point
+// contraction (-ffp-contract=off); zo's build does both.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +15,7 @@
 
 #include "zo/config.hpp"
 #include "zo/philox.hpp"
+#include "zo/substreams.hpp"
 
 #if !defined(__CUDACC__)
 #include <cmath>
@@ -28,12 +30,13 @@ enum class Distribution : std::uint32_t {
   sphere = 2,      ///< u uniform on the sphere of radius √d (a normalised Gaussian).
 };
 
-/// Identifies one direction: the random stream of run `seed` at optimisation step `step`;
-/// `stream` separates independent directions of the same step (q > 1) or other uses.
+/// Identifies one direction: run `seed` at optimisation step `step`; `substream` separates
+/// independent directions of the same step (j < q) and the other uses of the key space listed in
+/// zo/substreams.hpp. (A Philox substream, unrelated to CUDA streams.)
 struct DirectionKey {
   std::uint64_t seed;
   std::uint32_t step;
-  std::uint32_t stream;
+  std::uint32_t substream;
 };
 
 /// Four consecutive coordinates of a direction.
@@ -187,7 +190,7 @@ ZO_HD ZO_INLINE void box_muller(std::uint32_t a, std::uint32_t b, float* z0, flo
 /// The Philox block that holds coordinates [4·block, 4·block + 4) of direction `key`.
 ZO_HD ZO_INLINE Philox4x32Block direction_bits(DirectionKey key, std::uint64_t block) {
   const Philox4x32Block counter{{static_cast<std::uint32_t>(block),
-                                 static_cast<std::uint32_t>(block >> 32), key.step, key.stream}};
+                                 static_cast<std::uint32_t>(block >> 32), key.step, key.substream}};
   const Philox4x32Key k{
       {static_cast<std::uint32_t>(key.seed), static_cast<std::uint32_t>(key.seed >> 32)}};
   return philox4x32_10(counter, k);

@@ -7,6 +7,7 @@
 #include "zo/backend.hpp"
 #include "zo/direction.hpp"
 #include "zo/export.hpp"
+#include "zo/substreams.hpp"
 
 namespace zo {
 
@@ -31,10 +32,6 @@ struct DirectionThroughput {
 ZO_API DirectionThroughput generate_directions(Backend backend, std::size_t runs, std::size_t dim,
                                                std::uint64_t steps);
 
-/// The largest step index a run may use: 2^32 − 2 (2^32 − 1 is reserved for initial points).
-constexpr std::uint64_t kMaxStep = 0xFFFFFFFEull;
-
-/// The step index reserved for drawing initial points from a seed.
-constexpr std::uint32_t kInitStep = 0xFFFFFFFFu;
+// kMaxStep and kInitStep, the reserved parts of the key space: zo/substreams.hpp.
 
 }  // namespace zo

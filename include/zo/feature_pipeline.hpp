@@ -20,7 +20,7 @@ struct PipelineSpec {
   std::size_t projection_dim = 10000;
   /// Prepend a constant-1 column (the bias), so a model has projection_dim + 1 parameters.
   bool bias = true;
-  /// Seed of the projection matrix (Philox stream; the same on every machine).
+  /// Seed of the projection matrix (a Philox substream; the same on every machine).
   std::uint64_t seed = 0;
 };
 

@@ -192,8 +192,9 @@ class ZO_API RunBatch {
 ZO_API double minimize(const Objective& objective, float* x, const RunSpec& spec,
                        std::uint64_t steps, BatchOptions options = {});
 
-/// Fills `x` (count floats) with N(0, 1) values from the direction stream (seed, step = 2^32−1,
-/// stream): the initial point convention used by zo's tools.
-ZO_API void gaussian_fill(std::uint64_t seed, std::uint32_t stream, float* x, std::size_t count);
+/// Fills `x` (count floats, host memory) with N(0, 1) values: the Gaussian direction with key
+/// (seed, kInitStep = 2^32 − 1, substream), the initial-point convention of zo's tools (which use
+/// substream kInitialPointSubstream = 0; see zo/substreams.hpp).
+ZO_API void gaussian_fill(std::uint64_t seed, std::uint32_t substream, float* x, std::size_t count);
 
 }  // namespace zo

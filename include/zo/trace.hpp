@@ -6,13 +6,13 @@
 // can say "tr H = 27.9 ± 0.4". See docs/trace.md for which estimator to use when.
 //
 // Probes. Probe j of a call with seed s is the counter-based direction (zo/direction.hpp)
-//   DirectionKey{seed = s, step = j, stream = kTraceProbeStream}        (Hutchinson, ZO, sharpness,
-//                                                                         Hutch++ residual probes)
-//   DirectionKey{seed = s, step = j, stream = kTraceSketchStream}       (Hutch++ sketch)
-// Optimisation runs use streams 0..q−1 at step t, so trace probes never coincide with a run's
-// directions even when the seeds are equal. Probes are regenerated, never read from storage,
-// except where the objective needs them in memory (the batch of perturbed points, the vectors
-// handed to hvp()).
+//   DirectionKey{seed = s, step = j, substream = kTraceProbeSubstream}   (Hutchinson, ZO,
+//                                             sharpness, Hutch++ residual probes)
+//   DirectionKey{seed = s, step = j, substream = kTraceSketchSubstream}  (Hutch++ sketch)
+// Optimisation runs use substreams 0..q−1 at step t, so trace probes never coincide with a run's
+// directions even when the seeds are equal (the whole key space: zo/substreams.hpp). Probes are
+// regenerated, never read from storage, except where the objective needs them in memory (the
+// batch of perturbed points, the vectors handed to hvp()).
 //
 // Batching. All points one estimate needs are evaluated in ONE batched objective call: the
 // 2m + 1 points x, x ± εv_j of the second difference, the m + 1 points of the sharpness estimate,
@@ -34,15 +34,18 @@
 #include "zo/direction.hpp"
 #include "zo/export.hpp"
 #include "zo/objective.hpp"
+#include "zo/substreams.hpp"
 
 namespace zo {
 
 class RunBatch;
 
-/// The Philox stream of the trace probes (ASCII "tr" in the high half): far above any run's q.
-constexpr std::uint32_t kTraceProbeStream = 0x74720000u;
-/// The Philox stream of the Hutch++ sketch vectors.
-constexpr std::uint32_t kTraceSketchStream = 0x74720001u;
+/// Former name of kTraceProbeSubstream (zo/substreams.hpp).
+[[deprecated("use zo::kTraceProbeSubstream")]] constexpr std::uint32_t kTraceProbeStream =
+    kTraceProbeSubstream;
+/// Former name of kTraceSketchSubstream (zo/substreams.hpp).
+[[deprecated("use zo::kTraceSketchSubstream")]] constexpr std::uint32_t kTraceSketchStream =
+    kTraceSketchSubstream;
 
 /// Which estimator of tr ∇²f(x).
 enum class TraceEstimator {

@@ -6,8 +6,8 @@
 
 #include "core/cuda_check.cuh"
 #include "trace/trace_engine.hpp"
-#include "zo/backend.hpp"
 #include "trace/trace_math.hpp"
+#include "zo/backend.hpp"
 
 namespace zo {
 namespace detail {
@@ -26,7 +26,7 @@ int grid_for(std::uint64_t items) {
 __global__ void __launch_bounds__(kThreads)
     build_points_kernel(const float* __restrict__ x, std::uint64_t count, std::uint64_t d,
                         std::uint32_t m, float epsilon, Distribution dist, std::uint64_t seed,
-                        std::uint32_t stream, const float* __restrict__ vectors, bool center,
+                        std::uint32_t substream, const float* __restrict__ vectors, bool center,
                         bool two_sided, float* __restrict__ out) {
   const std::uint64_t blocks = (d + 3) / 4;
   const std::uint64_t per_point =
@@ -51,7 +51,7 @@ __global__ void __launch_bounds__(kThreads)
         v.v[lane] = i < d ? row[i] : 0.0f;
       }
     } else {
-      v = trace_probe4(dist, seed, stream, j, b);
+      v = trace_probe4(dist, seed, substream, j, b);
     }
     for (int lane = 0; lane < 4; ++lane) {
       const std::uint64_t i = b * 4 + lane;
@@ -72,7 +72,7 @@ __global__ void __launch_bounds__(kThreads)
 
 __global__ void __launch_bounds__(kThreads)
     fill_probes_kernel(std::uint64_t count, std::uint64_t d, std::uint32_t m, Distribution dist,
-                       std::uint64_t seed, std::uint32_t stream, const float* __restrict__ x,
+                       std::uint64_t seed, std::uint32_t substream, const float* __restrict__ x,
                        float* __restrict__ out) {
   const std::uint64_t blocks = (d + 3) / 4;
   const std::uint64_t items = count * m * blocks;
@@ -88,7 +88,7 @@ __global__ void __launch_bounds__(kThreads)
         if (i < d) row[i] = xk[i];
       }
     } else {
-      const Float4 v = trace_probe4(dist, seed, stream, static_cast<std::uint32_t>(r % m), b);
+      const Float4 v = trace_probe4(dist, seed, substream, static_cast<std::uint32_t>(r % m), b);
       for (int lane = 0; lane < 4; ++lane) {
         const std::uint64_t i = b * 4 + lane;
         if (i < d) row[i] = v.v[lane];
@@ -146,20 +146,22 @@ void trace_download(void* host_dst, const void* device_src, std::size_t bytes) {
 }
 
 void trace_build_points(const float* x, std::size_t count, std::size_t d, std::uint32_t m,
-                        float epsilon, Distribution dist, std::uint64_t seed, std::uint32_t stream,
-                        const float* vectors, bool center, bool two_sided, float* out) {
+                        float epsilon, Distribution dist, std::uint64_t seed,
+                        std::uint32_t substream, const float* vectors, bool center, bool two_sided,
+                        float* out) {
   const std::uint64_t items = static_cast<std::uint64_t>(count) * m * ((d + 3) / 4);
   if (items == 0) return;
-  build_points_kernel<<<grid_for(items), kThreads>>>(x, count, d, m, epsilon, dist, seed, stream,
+  build_points_kernel<<<grid_for(items), kThreads>>>(x, count, d, m, epsilon, dist, seed, substream,
                                                      vectors, center, two_sided, out);
   ZO_CUDA_CHECK_LAUNCH();
 }
 
 void trace_fill_probes(std::size_t count, std::size_t d, std::uint32_t m, Distribution dist,
-                       std::uint64_t seed, std::uint32_t stream, float* out) {
+                       std::uint64_t seed, std::uint32_t substream, float* out) {
   const std::uint64_t items = static_cast<std::uint64_t>(count) * m * ((d + 3) / 4);
   if (items == 0) return;
-  fill_probes_kernel<<<grid_for(items), kThreads>>>(count, d, m, dist, seed, stream, nullptr, out);
+  fill_probes_kernel<<<grid_for(items), kThreads>>>(count, d, m, dist, seed, substream, nullptr,
+                                                    out);
   ZO_CUDA_CHECK_LAUNCH();
 }
 

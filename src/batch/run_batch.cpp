@@ -355,8 +355,8 @@ double minimize(const Objective& objective, float* x, const RunSpec& spec, std::
   return loss;
 }
 
-void gaussian_fill(std::uint64_t seed, std::uint32_t stream, float* x, std::size_t count) {
-  fill_direction(Distribution::gaussian, DirectionKey{seed, kInitStep, stream}, count, x);
+void gaussian_fill(std::uint64_t seed, std::uint32_t substream, float* x, std::size_t count) {
+  fill_direction(Distribution::gaussian, DirectionKey{seed, kInitStep, substream}, count, x);
 }
 
 }  // namespace zo

@@ -3,7 +3,7 @@
 #include <cmath>
 #include <string>
 
-#include "core/philox_streams.hpp"
+#include "core/data_keys.hpp"
 #include "zo/directions.hpp"
 #include "zo/error.hpp"
 
@@ -57,13 +57,13 @@ TrainTestSplit make_synthetic_classification(const SyntheticSpec& spec) {
   const std::size_t f = spec.features;
 
   std::vector<float> teacher(f), values(n * f), noise(n);
-  fill_direction(Distribution::gaussian, detail::data_key(spec.seed, detail::kStreamTeacher), f,
+  fill_direction(Distribution::gaussian, detail::data_key(spec.seed, kDataSubstreamTeacher), f,
                  teacher.data());
-  fill_direction(Distribution::gaussian, detail::data_key(spec.seed, detail::kStreamFeatures),
-                 n * f, values.data());
-  fill_direction(Distribution::gaussian, detail::data_key(spec.seed, detail::kStreamLabelNoise), n,
+  fill_direction(Distribution::gaussian, detail::data_key(spec.seed, kDataSubstreamFeatures), n * f,
+                 values.data());
+  fill_direction(Distribution::gaussian, detail::data_key(spec.seed, kDataSubstreamLabelNoise), n,
                  noise.data());
-  const DirectionKey presence = detail::data_key(spec.seed, detail::kStreamPresence);
+  const DirectionKey presence = detail::data_key(spec.seed, kDataSubstreamPresence);
   double teacher_norm2 = 0.0;
   for (float w : teacher) teacher_norm2 += static_cast<double>(w) * w;
   // Unit variance of the noiseless score given the teacher: the noise level σ alone sets the

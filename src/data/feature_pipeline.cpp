@@ -5,7 +5,7 @@
 #include <cmath>
 #include <string>
 
-#include "core/philox_streams.hpp"
+#include "core/data_keys.hpp"
 #include "zo/directions.hpp"
 #include "zo/error.hpp"
 
@@ -83,7 +83,7 @@ FeaturePipeline::FeaturePipeline(const BinaryDataset& train, const PipelineSpec&
                "feature pipeline: projection_dim must be below 2^31, got " +
                    std::to_string(spec_.projection_dim));
     projection_.resize(raw_dim_ * spec_.projection_dim);
-    fill_direction(Distribution::gaussian, detail::data_key(spec_.seed, detail::kStreamProjection),
+    fill_direction(Distribution::gaussian, detail::data_key(spec_.seed, kDataSubstreamProjection),
                    projection_.size(), projection_.data());
     if (spec_.standardize) {
       const DenseMatrix z = project(train);

@@ -8,8 +8,8 @@
 #include <sstream>
 #include <utility>
 
-#include "stepper/stepper_engine.hpp"
 #include "batch/step_math.hpp"
+#include "stepper/stepper_engine.hpp"
 #include "zo/directions.hpp"
 #include "zo/error.hpp"
 
@@ -310,14 +310,14 @@ class StepperImpl {
   void set_entry(PassSpec& s, PassEntry entry, std::uint64_t step, std::uint32_t j) {
     s.entry = entry;
     s.step_a = static_cast<std::uint32_t>(step);
-    s.stream_a = j;
+    s.substream_a = j;
     s.scale_a = scale(step, j);
   }
 
   void set_exit(PassSpec& s, std::int32_t sign, std::uint64_t step, std::uint32_t j) {
     s.exit_sign = sign;
     s.step_b = static_cast<std::uint32_t>(step);
-    s.stream_b = j;
+    s.substream_b = j;
     s.scale_b = scale(step, j);
   }
 
@@ -351,7 +351,8 @@ class StepperImpl {
       // Undo exactly: stored exceptions back in place, unstored ones were never perturbed.
       engine_->scatter_escapes(engine_->escape_capacity());
       PassSpec undo = spec();
-      set_entry(undo, s.exit_sign > 0 ? PassEntry::plus : PassEntry::minus, s.step_b, s.stream_b);
+      set_entry(undo, s.exit_sign > 0 ? PassEntry::plus : PassEntry::minus, s.step_b,
+                s.substream_b);
       engine_->run_pass(undo);
       if (count > escape_limit_) {
         log_line("Stepper: residual record needs " + std::to_string(count) + " exceptions (limit " +
@@ -364,7 +365,7 @@ class StepperImpl {
             std::min(escape_limit_, std::max(count + count / 4, 2 * engine_->escape_capacity())));
       }
       PassSpec redo = spec();
-      set_exit(redo, s.exit_sign, s.step_b, s.stream_b);
+      set_exit(redo, s.exit_sign, s.step_b, s.substream_b);
       redo.write_backup = mode_ == RestoreMode::copy;
       count = engine_->run_pass(redo);
       if (mode_ != RestoreMode::residual) count = 0;

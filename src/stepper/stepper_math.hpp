@@ -1,7 +1,8 @@
-// Element-wise bodies of the in-place stepper passes, shared by the CPU loop (src/stepper/stepper_cpu.cpp)
-// and the CUDA kernel (kernels/stepper/stepper_cuda.cu): one body, two launchers. The launchers only move
-// memory (load four coordinates, call stepper_unit, store, append exceptions); every arithmetic
-// operation, rounding and record decision is here, so the CPU tests test the GPU math.
+// Element-wise bodies of the in-place stepper passes, shared by the CPU loop
+// (src/stepper/stepper_cpu.cpp) and the CUDA kernel (kernels/stepper/stepper_cuda.cu): one body,
+// two launchers. The launchers only move memory (load four coordinates, call stepper_unit, store,
+// append exceptions); every arithmetic operation, rounding and record decision is here, so the CPU
+// tests test the GPU math.
 //
 // A pass works on units: unit u holds the coordinates of Philox block first_block + u, i.e.
 // global coordinates 4(first_block + u) + lane, lane = 0..3, which may belong to different
@@ -10,8 +11,8 @@
 
 #include <cstdint>
 
-#include "zo/config.hpp"
 #include "stepper/bf16.hpp"
+#include "zo/config.hpp"
 #include "zo/direction.hpp"
 #include "zo/stepper.hpp"
 
@@ -40,7 +41,7 @@ struct PassSpec {
   std::uint64_t first_block;  ///< global Philox block of unit 0
 
   PassEntry entry;
-  std::uint32_t step_a, stream_a;  ///< entry direction (entry ≠ at_x)
+  std::uint32_t step_a, substream_a;  ///< entry direction (entry ≠ at_x)
   float scale_a;
   std::uint32_t arithmetic_flip;
 
@@ -50,7 +51,7 @@ struct PassSpec {
   float update_scale[kMaxStepperQ];  ///< sphere scale of direction j
 
   std::int32_t exit_sign;  ///< 0 (pass ends unperturbed), +1 or −1
-  std::uint32_t step_b, stream_b;
+  std::uint32_t step_b, substream_b;
   float scale_b;
   std::uint32_t write_backup;  ///< copy mode: base is new and must be saved
 };
@@ -119,9 +120,9 @@ ZO_HD ZO_INLINE float residual_decode(bool bf16, float estimate, std::uint32_t c
   return param_value(bf16, bits_from_ordered(bf16, ob));
 }
 
-ZO_HD ZO_INLINE bool same_direction(std::uint32_t step0, std::uint32_t stream0, std::uint32_t step1,
-                                    std::uint32_t stream1) {
-  return step0 == step1 && stream0 == stream1;
+ZO_HD ZO_INLINE bool same_direction(std::uint32_t step0, std::uint32_t substream0,
+                                    std::uint32_t step1, std::uint32_t substream1) {
+  return step0 == step1 && substream0 == substream1;
 }
 
 /// One unit (four coordinates, global Philox block `block`) of the pass `s`.
@@ -133,7 +134,8 @@ ZO_HD ZO_INLINE void stepper_unit(const PassSpec& s, std::uint64_t block, UnitIO
   const bool need_a = entry_perturbed && (s.mode != RestoreMode::copy || s.arithmetic_flip);
   Float4 ua{};
   if (need_a)
-    ua = direction4(s.distribution, DirectionKey{s.seed, s.step_a, s.stream_a}, block, s.scale_a);
+    ua =
+        direction4(s.distribution, DirectionKey{s.seed, s.step_a, s.substream_a}, block, s.scale_a);
 
   if (s.arithmetic_flip) {
     const float minus_two_lambda = -2.0f * lambda;  // exact
@@ -176,7 +178,7 @@ ZO_HD ZO_INLINE void stepper_unit(const PassSpec& s, std::uint64_t block, UnitIO
     float y[4] = {base[0], base[1], base[2], base[3]};
     for (std::uint32_t j = 0; j < s.num_updates; ++j) {
       Float4 u;
-      if (need_a && same_direction(s.update_step, j, s.step_a, s.stream_a)) {
+      if (need_a && same_direction(s.update_step, j, s.step_a, s.substream_a)) {
         u = ua;
       } else {
         u = direction4(s.distribution, DirectionKey{s.seed, s.update_step, j}, block,
@@ -193,10 +195,11 @@ ZO_HD ZO_INLINE void stepper_unit(const PassSpec& s, std::uint64_t block, UnitIO
   std::uint32_t escape = 0;
   if (s.exit_sign != 0) {
     Float4 ub;
-    if (need_a && same_direction(s.step_b, s.stream_b, s.step_a, s.stream_a)) {
+    if (need_a && same_direction(s.step_b, s.substream_b, s.step_a, s.substream_a)) {
       ub = ua;
     } else {
-      ub = direction4(s.distribution, DirectionKey{s.seed, s.step_b, s.stream_b}, block, s.scale_b);
+      ub = direction4(s.distribution, DirectionKey{s.seed, s.step_b, s.substream_b}, block,
+                      s.scale_b);
     }
     const float shift = s.exit_sign > 0 ? lambda : -lambda;
     for (int l = 0; l < 4; ++l) {

@@ -1,5 +1,6 @@
 // Hessian-trace estimators (zo/trace.hpp): the algorithms, written once over buffers that live
-// either in host memory (CPU loops below, the reference) or in device memory (kernels/trace/trace_cuda.cu).
+// either in host memory (CPU loops below, the reference) or in device memory
+// (kernels/trace/trace_cuda.cu).
 #include "zo/trace.hpp"
 
 #include <algorithm>
@@ -103,14 +104,14 @@ detail::RowRef rows_of(const Buffer<float>& buf, std::uint64_t per_point, std::u
 // Points x_k (if center), x_k + δ_j and (if two_sided) x_k − δ_j with δ_j ≈ ε·v_j; see
 // detail::cuda::trace_build_points for the layout. `vectors` (count·m rows) replaces the probes.
 Buffer<float> build_points(const Frame& fr, std::uint32_t m, float epsilon, Distribution dist,
-                           std::uint64_t seed, std::uint32_t stream, const Buffer<float>* vectors,
-                           bool center, bool two_sided) {
+                           std::uint64_t seed, std::uint32_t substream,
+                           const Buffer<float>* vectors, bool center, bool two_sided) {
   const std::size_t d = fr.d;
   const std::uint64_t per_point =
       (center ? 1 : 0) + static_cast<std::uint64_t>(m) * (two_sided ? 2 : 1);
   Buffer<float> out(fr.space, fr.count * per_point * d);
   if (fr.space == MemorySpace::device) {
-    detail::cuda::trace_build_points(fr.x.data(), fr.count, d, m, epsilon, dist, seed, stream,
+    detail::cuda::trace_build_points(fr.x.data(), fr.count, d, m, epsilon, dist, seed, substream,
                                      vectors != nullptr ? vectors->data() : nullptr, center,
                                      two_sided, out.data());
     return out;
@@ -136,7 +137,7 @@ Buffer<float> build_points(const Frame& fr, std::uint32_t m, float epsilon, Dist
           v.v[lane] = i < d ? vec[static_cast<std::uint64_t>(r) * d + i] : 0.0f;
         }
       } else {
-        v = detail::trace_probe4(dist, seed, stream, j, b);
+        v = detail::trace_probe4(dist, seed, substream, j, b);
       }
       for (int lane = 0; lane < 4; ++lane) {
         const std::uint64_t i = b * 4 + lane;
@@ -160,14 +161,14 @@ Buffer<float> build_points(const Frame& fr, std::uint32_t m, float epsilon, Dist
 
 // count·m rows: row k·m + j = probe j (probes) or x_k (replicate).
 Buffer<float> fill_rows(const Frame& fr, std::uint32_t m, Distribution dist, std::uint64_t seed,
-                        std::uint32_t stream, bool replicate) {
+                        std::uint32_t substream, bool replicate) {
   const std::size_t d = fr.d;
   Buffer<float> out(fr.space, fr.count * m * d);
   if (fr.space == MemorySpace::device) {
     if (replicate) {
       detail::cuda::trace_replicate(fr.x.data(), fr.count, d, m, out.data());
     } else {
-      detail::cuda::trace_fill_probes(fr.count, d, m, dist, seed, stream, out.data());
+      detail::cuda::trace_fill_probes(fr.count, d, m, dist, seed, substream, out.data());
     }
     return out;
   }
@@ -186,7 +187,7 @@ Buffer<float> fill_rows(const Frame& fr, std::uint32_t m, Distribution dist, std
   const auto probes = static_cast<std::int64_t>(m);
 #pragma omp parallel for schedule(static)
   for (std::int64_t j = 0; j < probes; ++j) {
-    fill_direction(dist, DirectionKey{seed, static_cast<std::uint32_t>(j), stream}, d,
+    fill_direction(dist, DirectionKey{seed, static_cast<std::uint32_t>(j), substream}, d,
                    o + static_cast<std::uint64_t>(j) * d);
   }
   for (std::size_t k = 1; k < fr.count; ++k) {
@@ -311,7 +312,7 @@ std::vector<TraceEstimate> run_values(const Frame& fr, bool one_sided, std::uint
   const auto eps_f = static_cast<float>(eps);
   const std::uint64_t per = 1 + static_cast<std::uint64_t>(m) * (one_sided ? 1 : 2);
   const Buffer<float> points =
-      build_points(fr, m, eps_f, dist, seed, kTraceProbeStream, nullptr, true, !one_sided);
+      build_points(fr, m, eps_f, dist, seed, kTraceProbeSubstream, nullptr, true, !one_sided);
   const std::vector<double> values = evaluate(fr, points, fr.count * per);
   std::vector<double> asym;
   if (!one_sided) {
@@ -382,8 +383,9 @@ std::vector<double> quadratic_forms(const Frame& fr, bool hvp, std::uint32_t m, 
   const std::size_t rows = fr.count * m;
   const std::size_t d = fr.d;
   if (hvp) {
-    Buffer<float> v = vectors != nullptr ? Buffer<float>(fr.space, rows * d)
-                                         : fill_rows(fr, m, dist, seed, kTraceProbeStream, false);
+    Buffer<float> v = vectors != nullptr
+                          ? Buffer<float>(fr.space, rows * d)
+                          : fill_rows(fr, m, dist, seed, kTraceProbeSubstream, false);
     if (vectors != nullptr) v.upload(vectors->data());
     const Buffer<float> xr = fill_rows(fr, m, dist, seed, 0, true);
     const Buffer<float> hv = hvps(fr, xr, v, rows);
@@ -411,7 +413,7 @@ std::vector<double> quadratic_forms(const Frame& fr, bool hvp, std::uint32_t m, 
   }
   const auto h_f = static_cast<float>(h);
   const Buffer<float> points =
-      build_points(fr, m, h_f, dist, seed, kTraceProbeStream, v.get(), false, true);
+      build_points(fr, m, h_f, dist, seed, kTraceProbeSubstream, v.get(), false, true);
   const Buffer<float> g = gradients(fr, points, 2 * rows);
   cost.gradient_evaluations += 2 * static_cast<std::uint64_t>(m);
   std::vector<double> q =
@@ -507,14 +509,14 @@ std::vector<TraceEstimate> run_hutchpp(const Frame& fr, bool hvp, std::uint32_t 
   // 1. Y = H S for the sketch probes, in one batched call, brought to the host.
   std::vector<float> y;
   if (hvp) {
-    const Buffer<float> s = fill_rows(fr, k_sketch, dist, seed, kTraceSketchStream, false);
+    const Buffer<float> s = fill_rows(fr, k_sketch, dist, seed, kTraceSketchSubstream, false);
     const Buffer<float> xr = fill_rows(fr, k_sketch, dist, seed, 0, true);
     y = hvps(fr, xr, s, fr.count * k_sketch).to_host();
     cost.hvp_evaluations += k_sketch;
   } else {
     const auto h_f = static_cast<float>(h);
     const Buffer<float> points =
-        build_points(fr, k_sketch, h_f, dist, seed, kTraceSketchStream, nullptr, false, true);
+        build_points(fr, k_sketch, h_f, dist, seed, kTraceSketchSubstream, nullptr, false, true);
     const std::vector<float> g = gradients(fr, points, 2 * fr.count * k_sketch).to_host();
     cost.gradient_evaluations += 2 * static_cast<std::uint64_t>(k_sketch);
     y.resize(fr.count * k_sketch * d);
@@ -542,7 +544,7 @@ std::vector<TraceEstimate> run_hutchpp(const Frame& fr, bool hvp, std::uint32_t 
   std::vector<float> vectors(fr.count * per * d);
   std::vector<float> g(static_cast<std::size_t>(n_res) * d);  // residual probes (all points)
   for (std::uint32_t j = 0; j < n_res; ++j) {
-    fill_direction(dist, DirectionKey{seed, j, kTraceProbeStream}, d,
+    fill_direction(dist, DirectionKey{seed, j, kTraceProbeSubstream}, d,
                    g.data() + static_cast<std::size_t>(j) * d);
   }
   for (std::size_t k = 0; k < fr.count; ++k) {

@@ -1,6 +1,6 @@
-// Internal: CUDA entry points of the trace estimators (kernels/trace/trace_cuda.cu; NotCompiled stubs in
-// src/core/cuda_stubs.cpp for CPU-only builds). All work is ordered on the default stream; functions
-// returning host results synchronise.
+// Internal: CUDA entry points of the trace estimators (kernels/trace/trace_cuda.cu; NotCompiled
+// stubs in src/core/cuda_stubs.cpp for CPU-only builds). All work is ordered on the default stream;
+// functions returning host results synchronise.
 #pragma once
 
 #include <cstddef>
@@ -26,15 +26,16 @@ void trace_download(void* host_dst, const void* device_src, std::size_t bytes);
 /// Per base point k the output holds `per_point` = center + m·(two_sided ? 2 : 1) rows of d
 /// floats at out + k·per_point·d: [x_k if center][x_k + δ_j, j < m][x_k − δ_j, j < m if
 /// two_sided], δ_j from symmetric_pair(x, ε·v_j) (two-sided) or fl(x + ε·v_j) (one-sided).
-/// v_j is trace probe j (dist, seed, stream) or, when `vectors` is not null, row k·m + j of
+/// v_j is trace probe j (dist, seed, substream) or, when `vectors` is not null, row k·m + j of
 /// `vectors` (device memory, d floats per row).
 void trace_build_points(const float* x, std::size_t count, std::size_t d, std::uint32_t m,
-                        float epsilon, Distribution dist, std::uint64_t seed, std::uint32_t stream,
-                        const float* vectors, bool center, bool two_sided, float* out);
+                        float epsilon, Distribution dist, std::uint64_t seed,
+                        std::uint32_t substream, const float* vectors, bool center, bool two_sided,
+                        float* out);
 
-/// out row k·m + j (d floats) = trace probe j (dist, seed, stream) for every k < count.
+/// out row k·m + j (d floats) = trace probe j (dist, seed, substream) for every k < count.
 void trace_fill_probes(std::size_t count, std::size_t d, std::uint32_t m, Distribution dist,
-                       std::uint64_t seed, std::uint32_t stream, float* out);
+                       std::uint64_t seed, std::uint32_t substream, float* out);
 
 /// out row k·m + j = x_k for every k < count, j < m.
 void trace_replicate(const float* x, std::size_t count, std::size_t d, std::uint32_t m, float* out);

@@ -1,5 +1,5 @@
-// Element-wise bodies of the trace estimators, shared by the CPU loops (src/trace/trace.cpp) and the
-// CUDA kernels (kernels/trace/trace_cuda.cu) so both build bit-identical perturbed points.
+// Element-wise bodies of the trace estimators, shared by the CPU loops (src/trace/trace.cpp) and
+// the CUDA kernels (kernels/trace/trace_cuda.cu) so both build bit-identical perturbed points.
 #pragma once
 
 #include <cstdint>
@@ -55,9 +55,9 @@ ZO_HD ZO_INLINE double pair_dot_term(float plus, float x, float g_plus, float g_
 
 /// Coordinates [4·block, 4·block + 4) of trace probe `probe` (a Gaussian or Rademacher
 /// direction; see zo/trace.hpp for the key convention).
-ZO_HD ZO_INLINE Float4 trace_probe4(Distribution dist, std::uint64_t seed, std::uint32_t stream,
+ZO_HD ZO_INLINE Float4 trace_probe4(Distribution dist, std::uint64_t seed, std::uint32_t substream,
                                     std::uint32_t probe, std::uint64_t block) {
-  return direction4(dist, DirectionKey{seed, probe, stream}, block, 1.0f);
+  return direction4(dist, DirectionKey{seed, probe, substream}, block, 1.0f);
 }
 
 /// Addresses a row of a probe-major matrix: row r = (point k = r / m, probe j = r % m) lives at
