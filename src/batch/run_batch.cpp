@@ -11,48 +11,55 @@
 
 #include "batch/example21_fused_math.hpp"
 #include "batch/run_batch_engine.hpp"
+#include "core/enum_names.hpp"
 #include "zo/directions.hpp"
 #include "zo/error.hpp"
 
 namespace zo {
 
-const char* to_string(Method method) {
-  switch (method) {
-    case Method::zo:
-      return "zo";
-    case Method::gd:
-      return "gd";
-    case Method::zo_limit:
-      return "zo0";
-  }
-  return "?";
-}
+namespace {
+
+const detail::EnumName<Method> kMethodNames[] = {
+    {Method::zo, "zo"},
+    {Method::gd, "gd"},
+    {Method::zo_limit, "zo0"},
+    {Method::zo_limit, "zo-limit"},
+    {Method::zo_limit, "zo_limit"},
+};
+
+const detail::EnumName<Distribution> kDistributionNames[] = {
+    {Distribution::gaussian, "gaussian"},
+    {Distribution::rademacher, "rademacher"},
+    {Distribution::sphere, "sphere"},
+    {Distribution::gaussian, "normal"},
+};
+
+const detail::EnumName<Engine> kEngineNames[] = {
+    {Engine::automatic, "auto"},   {Engine::generic, "generic"},     {Engine::fused, "fused"},
+    {Engine::margins, "margins"},  {Engine::automatic, "automatic"}, {Engine::generic, "batched"},
+    {Engine::generic, "runbatch"}, {Engine::fused, "persistent"},
+};
+
+}  // namespace
+
+const char* to_string(Method method) { return detail::enum_to_string(kMethodNames, method); }
 
 Method parse_method(const std::string& text) {
-  if (text == "zo") return Method::zo;
-  if (text == "gd") return Method::gd;
-  if (text == "zo0" || text == "zo-limit" || text == "zo_limit") return Method::zo_limit;
-  ZO_FAIL(InvalidArgument, "unknown method '" + text + "' (expected zo, gd or zo0)");
+  return detail::enum_parse(kMethodNames, text, "method");
 }
 
 const char* to_string(Distribution distribution) {
-  switch (distribution) {
-    case Distribution::gaussian:
-      return "gaussian";
-    case Distribution::rademacher:
-      return "rademacher";
-    case Distribution::sphere:
-      return "sphere";
-  }
-  return "?";
+  return detail::enum_to_string(kDistributionNames, distribution);
 }
 
 Distribution parse_distribution(const std::string& text) {
-  if (text == "gaussian" || text == "normal") return Distribution::gaussian;
-  if (text == "rademacher") return Distribution::rademacher;
-  if (text == "sphere") return Distribution::sphere;
-  ZO_FAIL(InvalidArgument,
-          "unknown distribution '" + text + "' (expected gaussian, rademacher or sphere)");
+  return detail::enum_parse(kDistributionNames, text, "distribution");
+}
+
+const char* to_string(Engine engine) { return detail::enum_to_string(kEngineNames, engine); }
+
+Engine parse_engine(const std::string& text) {
+  return detail::enum_parse(kEngineNames, text, "engine");
 }
 
 void validate(const RunSpec& spec) {
@@ -65,29 +72,6 @@ void validate(const RunSpec& spec) {
   }
   ZO_EXPECTS(spec.q >= 1, "q (directions per step) must be at least 1");
   ZO_EXPECTS(static_cast<std::uint32_t>(spec.distribution) <= 2, "unknown distribution");
-}
-
-const char* to_string(Engine engine) {
-  switch (engine) {
-    case Engine::automatic:
-      return "auto";
-    case Engine::generic:
-      return "generic";
-    case Engine::fused:
-      return "fused";
-    case Engine::margins:
-      return "margins";
-  }
-  return "?";
-}
-
-Engine parse_engine(const std::string& text) {
-  if (text == "auto" || text == "automatic") return Engine::automatic;
-  if (text == "generic" || text == "batched" || text == "runbatch") return Engine::generic;
-  if (text == "fused" || text == "persistent") return Engine::fused;
-  if (text == "margins") return Engine::margins;
-  ZO_FAIL(InvalidArgument,
-          "unknown engine '" + text + "' (expected auto, generic, fused or margins)");
 }
 
 namespace {

@@ -4,26 +4,28 @@
 
 #include <string>
 
+#include "core/enum_names.hpp"
 #include "objectives/linear_model_engine.hpp"
 #include "zo/error.hpp"
 
 namespace zo {
 
-const char* to_string(LinearLoss loss) {
-  switch (loss) {
-    case LinearLoss::squared_hinge:
-      return "svm";
-    case LinearLoss::logistic:
-      return "logistic";
-  }
-  return "?";
-}
+namespace {
+
+const detail::EnumName<LinearLoss> kLossNames[] = {
+    {LinearLoss::squared_hinge, "svm"},
+    {LinearLoss::logistic, "logistic"},
+    {LinearLoss::squared_hinge, "squared_hinge"},
+    {LinearLoss::squared_hinge, "squared-hinge"},
+    {LinearLoss::logistic, "logreg"},
+};
+
+}  // namespace
+
+const char* to_string(LinearLoss loss) { return detail::enum_to_string(kLossNames, loss); }
 
 LinearLoss parse_linear_loss(const std::string& text) {
-  if (text == "svm" || text == "squared_hinge" || text == "squared-hinge")
-    return LinearLoss::squared_hinge;
-  if (text == "logistic" || text == "logreg") return LinearLoss::logistic;
-  ZO_FAIL(InvalidArgument, "unknown loss '" + text + "' (expected svm or logistic)");
+  return detail::enum_parse(kLossNames, text, "loss");
 }
 
 struct LinearModel::Impl {
