@@ -1,7 +1,7 @@
 // CUDA runtime calls behind zo/device.hpp (a plain C++ file: it needs the runtime, not nvcc).
 #include <cuda_runtime.h>
 
-#include <cstdio>
+#include <cmath>
 #include <string>
 
 #include "core/cuda_backend.hpp"
@@ -40,11 +40,10 @@ std::string device_description() {
   cudaGetDevice(&device);
   cudaDeviceProp prop{};
   if (cudaGetDeviceProperties(&prop, device) != cudaSuccess) return "CUDA device (unknown)";
-  char buf[256];
-  std::snprintf(buf, sizeof buf, "%s, sm_%d%d, %d SMs, %.0f GiB", prop.name, prop.major, prop.minor,
-                prop.multiProcessorCount,
-                static_cast<double>(prop.totalGlobalMem) / (1024.0 * 1024.0 * 1024.0));
-  return buf;
+  const double gib = static_cast<double>(prop.totalGlobalMem) / (1024.0 * 1024.0 * 1024.0);
+  return std::string(prop.name) + ", sm_" + std::to_string(prop.major) +
+         std::to_string(prop.minor) + ", " + std::to_string(prop.multiProcessorCount) + " SMs, " +
+         std::to_string(std::llround(gib)) + " GiB";
 }
 
 
