@@ -82,7 +82,14 @@ kill -INT $pid
 wait $pid; rc=$?
 [[ $rc -eq 130 ]] || { echo "FAIL: SIGINT exit code $rc, expected 130"; fail=1; }
 [[ -s "$work/sig.ckpt" ]] || { echo "FAIL: no checkpoint after SIGINT"; fail=1; }
-[[ $(head -1 "$work/sig.csv") == run,* ]] || { echo "FAIL: table header after SIGINT"; fail=1; }
+# The table grows beside --out and replaces it only on completion.
+[[ ! -e "$work/sig.csv" ]] || { echo "FAIL: unfinished table published as $work/sig.csv"; fail=1; }
+[[ $(head -1 "$work/sig.csv.part") == run,* ]] || { echo "FAIL: part table header after SIGINT"; fail=1; }
+# The checkpoint is unfinished work: a rerun without --resume refuses to discard it.
+out=$("$zo" sweep --quiet --no-plot "${long[@]}" --out "$work/sig.csv" 2>&1); rc=$?
+[[ $rc -eq 2 && "$out" == *"--resume"* && "$out" == *"--overwrite"* ]] \
+  || { echo "FAIL: rerun over a checkpoint: rc=$rc '$out'"; fail=1; }
+[[ -s "$work/sig.ckpt" ]] || { echo "FAIL: the refused rerun removed the checkpoint"; fail=1; }
 # Resuming with other options is refused, naming the mismatch.
 out=$("$zo" sweep --quiet --no-plot "${long[@]}" --seeds 0:3 --out "$work/sig.csv" --resume 2>&1); rc=$?
 [[ $rc -eq 2 && "$out" == *"different sweep"* ]] || { echo "FAIL: mismatched resume: rc=$rc '$out'"; fail=1; }

@@ -137,6 +137,7 @@ Files interrupted_then_resumed(const zo::Objective& objective, const zo::SweepSp
   out.checkpoint_path = dir + "/r.ckpt";
   out.checkpoint_seconds = 0;
   fs::remove(out.checkpoint_path);
+  fs::remove(out.table_path);
   for (std::size_t attempt = 0; attempt <= stops.size(); ++attempt) {
     zo::Sweep sweep(objective, spec);
     out.resume = attempt > 0;
@@ -147,8 +148,11 @@ Files interrupted_then_resumed(const zo::Objective& objective, const zo::SweepSp
       cb.should_stop = [stop](const zo::SweepProgress& p) { return p.config_steps_done >= stop; };
       EXPECT_EQ(zo::run_sweep(sweep, out, cb), zo::SweepStatus::interrupted);
       EXPECT_TRUE(fs::exists(out.checkpoint_path));
+      EXPECT_FALSE(fs::exists(out.table_path));  // published only when complete
+      EXPECT_TRUE(fs::exists(zo::sweep_part_path(out.table_path)));
       if (garbage_after_checkpoint) {  // a crash after the checkpoint left extra rows behind
-        std::ofstream(out.table_path, std::ios::app) << "999,0,0,zo,garbage\n";
+        std::ofstream(zo::sweep_part_path(out.table_path), std::ios::app)
+            << "999,0,0,zo,garbage\n";
       }
     } else {
       EXPECT_EQ(zo::run_sweep(sweep, out, cb), zo::SweepStatus::completed);
@@ -356,3 +360,41 @@ TEST(Sweep, InvalidSpecsNameTheProblem) {
 }
 
 }  // namespace
+
+// A failed or interrupted run never touches an existing table or summary; an interrupted run
+// without a checkpoint leaves its complete rows in the partial table.
+TEST(SweepFiles, ExistingOutputsSurviveInterruptionAndTheRowsSoFarAreKept) {
+  const zo::Example21 objective(4);
+  zo::SweepSpec spec;
+  spec.configs = zo::sweep_grid({zo::Method::zo}, {0.1f}, {1e-3f}, {1});
+  spec.seeds = {0, 1};
+  spec.steps = 200;
+  spec.log_iterations = {0, 10, 50, 100};
+  spec.backend = zo::Backend::cpu;
+  const std::string dir = work_dir("existing");
+  zo::SweepOutput out;
+  out.table_path = dir + "/t.csv";
+  out.summary_path = dir + "/t_summary.csv";
+  std::ofstream(out.table_path) << "precious table\n";
+  std::ofstream(out.summary_path) << "precious summary\n";
+  zo::Sweep sweep(objective, spec);
+  zo::SweepCallbacks cb;
+  cb.max_steps_per_advance = 1;
+  cb.should_stop = [](const zo::SweepProgress& p) { return p.config_steps_done >= 2 * 60; };
+  ASSERT_EQ(zo::run_sweep(sweep, out, cb), zo::SweepStatus::interrupted);
+  EXPECT_EQ(read_file(out.table_path), "precious table\n");
+  EXPECT_EQ(read_file(out.summary_path), "precious summary\n");
+  const std::string partial = read_file(zo::sweep_partial_path(out.table_path));
+  EXPECT_EQ(zo::sweep_partial_path(out.table_path), dir + "/t.partial.csv");
+  // Header + the rows of iterations 0, 10 and 50 for both runs, nothing else.
+  EXPECT_EQ(std::count(partial.begin(), partial.end(), '\n'), 1 + 3 * 2) << partial;
+  EXPECT_EQ(partial.find("garbage"), std::string::npos);
+  EXPECT_FALSE(fs::exists(zo::sweep_part_path(out.table_path)));
+
+  // An unwritable summary path fails the run after the table part is complete, and the
+  // existing table is still untouched.
+  zo::Sweep again(objective, spec);
+  out.summary_path = dir;  // a directory: cannot be replaced by a file
+  EXPECT_THROW(zo::run_sweep(again, out), zo::Error);
+  EXPECT_EQ(read_file(out.table_path), "precious table\n");
+}

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "cli_args.hpp"
+#include "zo/atomic_file.hpp"
 
 #ifndef ZO_SOURCE_SCRIPTS_DIR
 #define ZO_SOURCE_SCRIPTS_DIR ""
@@ -35,18 +36,57 @@ std::vector<std::uint64_t> log_schedule(std::uint64_t total, std::size_t points)
   return out;
 }
 
-std::ofstream open_output(const std::string& path, const std::string& option,
-                          const std::string& command) {
+void check_output(const std::string& path, const std::string& option,
+                  const std::string& command) {
+  namespace fs = std::filesystem;
+  const std::string prefix = "zo " + command + ": --" + option + ": ";
+  if (path.empty()) throw UsageError(prefix + "empty path");
+  const fs::path p(path);
+  std::error_code ec;
+  if (fs::is_directory(p, ec)) throw UsageError(prefix + "'" + path + "' is a directory");
+  const fs::path dir = p.has_parent_path() ? p.parent_path() : fs::path(".");
+  fs::create_directories(dir, ec);
+  if (!fs::is_directory(dir, ec) || ::access(dir.c_str(), W_OK) != 0) {
+    throw UsageError(prefix + "cannot write '" + path + "' (the directory '" + dir.string() +
+                     "' is not writable" + (ec ? ": " + ec.message() : "") + ")");
+  }
+  if (fs::exists(p, ec) && ::access(path.c_str(), W_OK) != 0) {
+    throw UsageError(prefix + "cannot write '" + path + "' (permission denied)");
+  }
+}
+
+namespace {
+
+/// Whether two paths name the same file (existing files by identity, others by their absolute,
+/// normalised form).
+bool same_file(const std::string& a, const std::string& b) {
   namespace fs = std::filesystem;
   std::error_code ec;
-  const fs::path p(path);
-  if (p.has_parent_path()) fs::create_directories(p.parent_path(), ec);
-  std::ofstream out(path);
-  if (!out) {
-    throw UsageError("zo " + command + ": --" + option + ": cannot write '" + path + "'" +
-                     (ec ? " (" + ec.message() + ")" : ""));
+  if (fs::exists(a, ec) && fs::exists(b, ec)) return fs::equivalent(a, b, ec);
+  const auto na = fs::weakly_canonical(fs::absolute(a, ec), ec);
+  const auto nb = fs::weakly_canonical(fs::absolute(b, ec), ec);
+  return na == nb;
+}
+
+}  // namespace
+
+void check_distinct_paths(const std::string& command, const std::vector<NamedPath>& outputs,
+                          const std::vector<NamedPath>& inputs) {
+  for (std::size_t i = 0; i < outputs.size(); ++i) {
+    if (outputs[i].path.empty()) continue;
+    for (const auto& in : inputs) {
+      if (!in.path.empty() && same_file(outputs[i].path, in.path)) {
+        throw UsageError("zo " + command + ": " + outputs[i].option + " '" + outputs[i].path +
+                         "' is the input " + in.option + ": refusing to overwrite an input");
+      }
+    }
+    for (std::size_t j = 0; j < i; ++j) {
+      if (!outputs[j].path.empty() && same_file(outputs[i].path, outputs[j].path)) {
+        throw UsageError("zo " + command + ": " + outputs[i].option + " '" + outputs[i].path +
+                         "' is also the " + outputs[j].option + ": choose another --out");
+      }
+    }
   }
-  return out;
 }
 
 std::string scripts_dir() {
@@ -56,16 +96,28 @@ std::string scripts_dir() {
   return ZO_INSTALL_SCRIPTS_DIR;
 }
 
-bool run_plot_script(const std::string& script, const std::vector<std::string>& args) {
+bool run_plot_script(const std::string& script, const std::vector<std::string>& args,
+                     const std::string& png) {
   const std::string path = scripts_dir() + "/" + script;
+  // The script writes a temporary PNG (with the .png extension matplotlib needs), renamed on
+  // success, so an existing figure survives a failed plot.
+  const std::string tmp = with_extension(png, "") + ".tmp-" +
+                          std::to_string(static_cast<long long>(::getpid())) + ".png";
   std::string cmd = "python3 '" + path + "'";
   for (const auto& a : args) cmd += " '" + a + "'";
-  const int rc = std::system(cmd.c_str());
+  const int rc = std::system((cmd + " '" + tmp + "'").c_str());
   if (rc != 0) {
+    std::remove(tmp.c_str());
     std::fprintf(stderr,
                  "zo: plotting failed (%s exited with %d); the CSV is written. For the PNG, "
-                 "install matplotlib (python3 -m pip install matplotlib) and run:\n  %s\n",
-                 script.c_str(), rc, cmd.c_str());
+                 "install matplotlib (python3 -m pip install matplotlib) and run:\n  %s '%s'\n",
+                 script.c_str(), rc, cmd.c_str(), png.c_str());
+    return false;
+  }
+  try {
+    zo::publish_file(tmp, png);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "zo: %s\n", e.what());
     return false;
   }
   return true;

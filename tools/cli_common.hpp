@@ -13,14 +13,30 @@ namespace zo_cli {
 /// sorted, always including `total`: the log-spaced schedule of the paper-style plots.
 std::vector<std::uint64_t> log_schedule(std::uint64_t total, std::size_t points);
 
-/// Creates the parent directory of `path` if needed and opens it for writing; throws
-/// UsageError naming `option` when that is impossible (checked before any work starts).
-std::ofstream open_output(const std::string& path, const std::string& option,
-                          const std::string& command);
+/// Checks, before any work starts, that `path` can be written later: creates its parent
+/// directory if needed and checks that the directory is writable and that `path` is not a
+/// directory. Never creates, truncates or opens `path` itself (outputs are written atomically
+/// when complete, so a failed run leaves an existing file untouched). Throws UsageError naming
+/// `option` otherwise.
+void check_output(const std::string& path, const std::string& option, const std::string& command);
 
-/// Runs `python3 <scripts>/<script> <args>`; returns true on success, false (after logging how
-/// to get the plot) when Python or matplotlib is missing.
-bool run_plot_script(const std::string& script, const std::vector<std::string>& args);
+/// A path a command reads or writes, with the option (or description) that named it.
+struct NamedPath {
+  std::string option;
+  std::string path;
+};
+
+/// Refuses (UsageError, before anything is written) an output that is the same file as an input
+/// or as another output of the same command (derived names such as the PNG beside a CSV
+/// included). Empty paths are ignored.
+void check_distinct_paths(const std::string& command, const std::vector<NamedPath>& outputs,
+                          const std::vector<NamedPath>& inputs);
+
+/// Draws `png` with `python3 <scripts>/<script> <args> <png>`: the script writes a temporary
+/// file beside `png`, which replaces `png` only on success. Returns true on success, false (after
+/// logging how to get the plot) when Python or matplotlib is missing.
+bool run_plot_script(const std::string& script, const std::vector<std::string>& args,
+                     const std::string& png);
 
 /// Where the plotting scripts live: $ZO_SCRIPTS_DIR, else the source tree, else the install.
 std::string scripts_dir();

@@ -99,6 +99,11 @@ void add_linear_data_options(ArgParser& p, const std::string& scope) {
       scope + "projection dimension D (auto: 10000 for files as in the paper, 1000 synthetic)");
 }
 
+std::vector<NamedPath> linear_data_inputs(const ArgParser& p) {
+  if (!p.given("train")) return {};
+  return {{"--train", p.str("train")}, {"--test", test_path_of(p)}};
+}
+
 void check_linear_data_options(const ArgParser& p, const std::string& command) {
   if (p.given("train") && p.str("train").empty())
     throw UsageError("zo " + command + ": --train: empty file name");

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "cli_args.hpp"
+#include "cli_common.hpp"
 #include "zo/feature_pipeline.hpp"
 
 namespace zo_cli {
@@ -27,6 +28,10 @@ struct LinearData {
 /// the test set is a copy of the training set. Throws UsageError naming the option, or
 /// zo::DataError (file:line:column) for a malformed file.
 LinearData load_linear_data(const ArgParser& p, const std::string& command, bool need_test);
+
+/// The data files the options name (training and test file; empty for synthetic data), for
+/// check_distinct_paths().
+std::vector<NamedPath> linear_data_inputs(const ArgParser& p);
 
 /// Checks the data options without loading anything (so option errors come before slow work).
 void check_linear_data_options(const ArgParser& p, const std::string& command);

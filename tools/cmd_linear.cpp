@@ -119,7 +119,10 @@ int cmd_linear(const std::vector<std::string>& args) {
     }
   }
   const std::string csv_path = p.str("out");
-  open_output(csv_path, "out", "linear").close();  // fail early if unwritable
+  check_output(csv_path, "out", "linear");
+  const std::string png = p.has_flag("no-plot") ? "" : with_extension(csv_path, ".png");
+  check_distinct_paths("linear", {{"--out", csv_path}, {"figure", png}},
+                       linear_data_inputs(p));
 
   // An unusable explicit --backend cuda fails before the data is loaded.
   if (backend == zo::Backend::cuda) zo::resolve_backend(backend);
@@ -194,7 +197,7 @@ int cmd_linear(const std::vector<std::string>& args) {
            zo::to_string(result.sweeps[0]->backend());
   };
   const GridResult result = run_grid(jobs, output);
-  if (result.interrupted) return 130;
+  if (result.interrupted) return result.exit_code;
 
   std::printf("%-14s %12s %12s %12s %10s %10s\n", "run", "train loss", "train trace", "test trace",
               "train acc", "test acc");
@@ -210,9 +213,8 @@ int cmd_linear(const std::vector<std::string>& args) {
     }
   }
   std::printf("wrote %s\n", csv_path.c_str());
-  if (!p.has_flag("no-plot")) {
-    const std::string png = with_extension(csv_path, ".png");
-    if (run_plot_script("plot_linear.py", {csv_path, png})) std::printf("wrote %s\n", png.c_str());
+  if (!png.empty()) {
+    if (run_plot_script("plot_linear.py", {csv_path}, png)) std::printf("wrote %s\n", png.c_str());
   }
   return 0;
 }

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <set>
@@ -16,6 +17,7 @@
 #include "cli_linear_data.hpp"
 #include "commands.hpp"
 #include "grid_driver.hpp"
+#include "zo/atomic_file.hpp"
 #include "zo/classification_data.hpp"
 #include "zo/error.hpp"
 #include "zo/example21.hpp"
@@ -32,7 +34,7 @@ namespace zo_cli {
 namespace {
 
 /// Options that are flags (no value) — a JSON `true` turns them on.
-const std::set<std::string> kFlags = {"resume", "no-plot", "parquet", "quiet"};
+const std::set<std::string> kFlags = {"resume", "overwrite", "no-plot", "parquet", "quiet"};
 
 /// Reads a JSON config file into `--name value` arguments (the command line is appended after
 /// them, so explicit options win). Keys are the long option names; values may be strings,
@@ -184,6 +186,7 @@ int cmd_sweep(const std::vector<std::string>& args) {
   p.option("stop-after-steps", "0",
            "testing: behave as if Ctrl-C came once N run-steps are done (0 = off)");
   p.flag("resume", "continue from the checkpoint beside --out (if any)");
+  p.flag("overwrite", "start over even if a checkpoint of an unfinished sweep exists beside --out");
   p.flag("no-plot", "do not draw the PNG");
   p.flag("parquet", "also write the table as Parquet (needs python3 with pyarrow)");
   p.flag("quiet", "no progress output");
@@ -255,12 +258,31 @@ int cmd_sweep(const std::vector<std::string>& args) {
   output.checkpoint_seconds = p.number("checkpoint-seconds");
   output.checkpoint_steps = static_cast<std::uint64_t>(p.integer("checkpoint-steps", 0));
   output.resume = p.has_flag("resume");
-  if (output.resume) {  // keep the table: resuming truncates it to the checkpointed length
-    if (!std::ofstream(output.table_path, std::ios::app))
-      throw UsageError("zo sweep: --out: cannot write '" + output.table_path + "'");
-  } else {
-    open_output(output.table_path, "out", "sweep").close();  // fail early if unwritable
-    std::remove(output.checkpoint_path.c_str());
+  if (output.checkpoint_seconds < 0)
+    throw UsageError("zo sweep: --checkpoint-seconds: must be >= 0 (got " +
+                     p.str("checkpoint-seconds") + ")");
+  check_output(output.table_path, "out", "sweep");
+  std::vector<NamedPath> inputs = linear_data_inputs(p);
+  inputs.push_back({"--config", p.str("config")});
+  const std::string png = p.has_flag("no-plot") ? "" : with_extension(output.table_path, ".png");
+  const std::string parquet =
+      p.has_flag("parquet") ? with_extension(output.table_path, ".parquet") : "";
+  check_distinct_paths("sweep",
+                       {{"--out", output.table_path},
+                        {"summary", output.summary_path},
+                        {"checkpoint", output.checkpoint_path},
+                        {"figure", png},
+                        {"Parquet file", parquet}},
+                       inputs);
+  // A checkpoint is unfinished work: never discard it silently.
+  if (!output.resume && std::filesystem::exists(output.checkpoint_path)) {
+    if (!p.has_flag("overwrite")) {
+      throw UsageError("zo sweep: a checkpoint of an unfinished sweep exists at '" +
+                       output.checkpoint_path +
+                       "': continue it with --resume, or start over with --overwrite");
+    }
+    std::filesystem::remove(output.checkpoint_path);
+    std::filesystem::remove(zo::sweep_part_path(output.table_path));
   }
 
   if (!p.has_flag("quiet") && !problem.description.empty())
@@ -276,14 +298,17 @@ int cmd_sweep(const std::vector<std::string>& args) {
                  "zo sweep: stopped at a step boundary; checkpoint written to %s. Continue with "
                  "the same options plus --resume.\n",
                  output.checkpoint_path.c_str());
-    return 130;
+    return result.exit_code;
   }
   std::printf("wrote %s\nwrote %s\n", output.table_path.c_str(), output.summary_path.c_str());
-  if (p.has_flag("parquet")) {
-    const std::string parquet = with_extension(output.table_path, ".parquet");
+  if (!parquet.empty()) {
+    const std::string tmp = zo::temporary_path_for(parquet);
     const std::string cmd = "python3 '" + scripts_dir() + "/sweep_to_parquet.py' '" +
                             output.table_path + "' '" + parquet + "'";
-    if (std::system(cmd.c_str()) == 0) {
+    if (std::system(("python3 '" + scripts_dir() + "/sweep_to_parquet.py' '" + output.table_path +
+                     "' '" + tmp + "'")
+                        .c_str()) == 0) {
+      zo::publish_file(tmp, parquet);
       std::printf("wrote %s\n", parquet.c_str());
     } else {
       std::fprintf(stderr,
@@ -292,10 +317,9 @@ int cmd_sweep(const std::vector<std::string>& args) {
                    cmd.c_str());
     }
   }
-  if (!p.has_flag("no-plot")) {
-    const std::string png = with_extension(output.table_path, ".png");
+  if (!png.empty()) {
     if (run_plot_script("plot_sweep.py",
-                        {output.table_path, png, "--summary", output.summary_path, "--band", band}))
+                        {output.table_path, "--summary", output.summary_path, "--band", band}, png))
       std::printf("wrote %s\n", png.c_str());
   }
   return 0;

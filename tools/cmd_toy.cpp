@@ -83,7 +83,9 @@ int cmd_toy(const std::vector<std::string>& args) {
   spec.batch_size = spec.configs.size();  // one batch: the table lists every run per iteration
 
   const std::string csv_path = p.str("out");
-  open_output(csv_path, "out", "toy").close();  // fail early if unwritable
+  check_output(csv_path, "out", "toy");
+  const std::string png = p.has_flag("no-plot") ? "" : with_extension(csv_path, ".png");
+  check_distinct_paths("toy", {{"--out", csv_path}, {"figure", png}}, {});
   GridOutput output;
   output.command = "toy";
   output.table_path = csv_path;
@@ -116,11 +118,10 @@ int cmd_toy(const std::vector<std::string>& args) {
   };
   std::vector<GridJob> jobs{job};
   const GridResult result = run_grid(jobs, output);
-  if (result.interrupted) return 130;
+  if (result.interrupted) return result.exit_code;
   std::printf("wrote %s\n", csv_path.c_str());
-  if (!p.has_flag("no-plot")) {
-    const std::string png = with_extension(csv_path, ".png");
-    if (run_plot_script("plot_toy.py", {csv_path, png})) std::printf("wrote %s\n", png.c_str());
+  if (!png.empty()) {
+    if (run_plot_script("plot_toy.py", {csv_path}, png)) std::printf("wrote %s\n", png.c_str());
   }
   return 0;
 }

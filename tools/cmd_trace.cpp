@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,7 @@
 #include "cli_common.hpp"
 #include "cli_linear_data.hpp"
 #include "commands.hpp"
+#include "zo/atomic_file.hpp"
 #include "zo/classification_data.hpp"
 #include "zo/error.hpp"
 #include "zo/example21.hpp"
@@ -78,6 +80,14 @@ int cmd_trace(const std::vector<std::string>& args) {
   p.option("backend", "auto", "auto, cpu or cuda");
   p.option("out", "", "also write the results as CSV (.csv) or JSON (.json)");
   if (!p.parse(args)) return 0;
+  {
+    std::vector<NamedPath> inputs = linear_data_inputs(p);
+    inputs.push_back({"--point", p.str("point")});
+    if (!p.str("out").empty()) check_output(p.str("out"), "out", "trace");
+    if (!p.str("save-point").empty()) check_output(p.str("save-point"), "save-point", "trace");
+    check_distinct_paths("trace", {{"--out", p.str("out")}, {"--save-point", p.str("save-point")}},
+                         inputs);
+  }
 
   // Objective.
   std::unique_ptr<zo::Objective> objective;
@@ -195,10 +205,9 @@ int cmd_trace(const std::vector<std::string>& args) {
   if (p.given("save-point")) {
     zo::write_point_file(p.str("save-point"), x.data(), dim);
   }
-  std::ofstream out_file;
+  std::ostringstream out_file;
   const std::string out_path = p.str("out");
   const bool json = out_path.size() >= 5 && out_path.compare(out_path.size() - 5, 5, ".json") == 0;
-  if (!out_path.empty()) out_file = open_output(out_path, "out", "trace");
 
   std::printf("objective: %s\npoint:     %s\n", description.c_str(), point_text.c_str());
   double exact = std::nan("");
@@ -277,8 +286,7 @@ int cmd_trace(const std::vector<std::string>& args) {
       }
     }
     if (json) out_file << "]\n";
-    out_file.close();
-    if (!out_file) throw zo::Error("zo trace: writing '" + out_path + "' failed");
+    zo::write_file_atomically(out_path, out_file.str());
     std::printf("wrote %s\n", out_path.c_str());
   }
   return 0;

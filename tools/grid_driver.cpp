@@ -13,27 +13,33 @@
 namespace zo_cli {
 namespace {
 
-std::atomic<bool> g_interrupted{false};
+std::atomic<int> g_signal{0};
 
-extern "C" void on_sigint(int) { g_interrupted.store(true); }
+extern "C" void on_stop_signal(int signal) { g_signal.store(signal); }
 
-/// Installs the Ctrl-C handler for its lifetime (a second Ctrl-C kills at once).
+/// Installs the SIGINT and SIGTERM handlers for its lifetime: the grid stops at the next step
+/// boundary; a second signal of the same kind kills at once.
 class InterruptGuard {
  public:
   InterruptGuard() {
     struct sigaction action {};
-    action.sa_handler = on_sigint;
+    action.sa_handler = on_stop_signal;
     sigemptyset(&action.sa_mask);
     action.sa_flags = SA_RESETHAND;
-    g_interrupted.store(false);
-    sigaction(SIGINT, &action, &previous_);
+    g_signal.store(0);
+    sigaction(SIGINT, &action, &previous_int_);
+    sigaction(SIGTERM, &action, &previous_term_);
   }
-  ~InterruptGuard() { sigaction(SIGINT, &previous_, nullptr); }
+  ~InterruptGuard() {
+    sigaction(SIGINT, &previous_int_, nullptr);
+    sigaction(SIGTERM, &previous_term_, nullptr);
+  }
   InterruptGuard(const InterruptGuard&) = delete;
   InterruptGuard& operator=(const InterruptGuard&) = delete;
 
  private:
-  struct sigaction previous_ {};
+  struct sigaction previous_int_ {};
+  struct sigaction previous_term_ {};
 };
 
 }  // namespace
@@ -79,6 +85,7 @@ GridResult run_grid(std::vector<GridJob>& jobs, const GridOutput& output) {
     zo::SweepOutput out;
     out.table_path = output.table_path;
     out.append = j > 0;
+    out.finish_table = j + 1 == jobs.size();
     if (single) {
       out.summary_path = output.summary_path;
       out.checkpoint_path = output.checkpoint_path;
@@ -102,13 +109,18 @@ GridResult run_grid(std::vector<GridJob>& jobs, const GridOutput& output) {
                              : "job " + std::to_string(j + 1) + "/" + std::to_string(jobs.size()));
     };
     callbacks.should_stop = [&](const zo::SweepProgress& s) {
-      return g_interrupted.load() ||
+      return g_signal.load() != 0 ||
              (output.stop_after > 0 && done_before + s.config_steps_done >= output.stop_after);
     };
     if (output.stop_after > 0) callbacks.max_steps_per_advance = 1;  // stop at that exact step
     if (zo::run_sweep(sweep, out, callbacks) == zo::SweepStatus::interrupted) {
       result.interrupted = true;
+      result.exit_code = g_signal.load() == SIGTERM ? 143 : 130;
       progress.finish("interrupted");
+      if (output.checkpoint_path.empty() || !single) {
+        std::fprintf(stderr, "zo %s: interrupted; the complete rows so far are in %s\n",
+                     output.command.c_str(), zo::sweep_partial_path(output.table_path).c_str());
+      }
       return result;
     }
     for (auto d : sweep.finals().diverged) result.diverged += d;

@@ -45,13 +45,16 @@ struct GridOutput {
 /// The outcome of run_grid().
 struct GridResult {
   bool interrupted = false;
+  int exit_code = 0;  ///< 130 (SIGINT or a test stop) or 143 (SIGTERM) when interrupted
   std::vector<std::unique_ptr<zo::Sweep>> sweeps;  ///< one per job, finished unless interrupted
   std::size_t diverged = 0;                        ///< runs marked diverged, over all jobs
 };
 
 /// Runs the jobs one after the other through zo::run_sweep into one table, with a progress line
-/// over all of them (unless quiet) and Ctrl-C stopping at a step boundary (a checkpoint is
-/// written when the output has one). Throws what zo::Sweep and zo::run_sweep throw.
+/// over all of them (unless quiet). SIGINT and SIGTERM stop at a step boundary: a single-job
+/// grid with a checkpoint path writes its checkpoint; otherwise the complete rows so far go to
+/// zo::sweep_partial_path(table_path). Existing outputs are replaced only on completion. Throws
+/// what zo::Sweep and zo::run_sweep throw.
 GridResult run_grid(std::vector<GridJob>& jobs, const GridOutput& output);
 
 /// A line "<command>: C configs x S seeds = R runs x T steps on <backend> (<engine> engine, ...)"

@@ -27,8 +27,8 @@ namespace zo {
 ZO_API std::vector<float> read_point_file(const std::string& path);
 
 /// Writes x (dim floats) as text (9 significant digits, which round-trips float32; one value per
-/// line after a "# zo point, dim = D" comment) or, for a .f32 path, as raw float32. Throws
-/// zo::Error when the file cannot be written.
+/// line after a "# zo point, dim = D" comment) or, for a .f32 path, as raw float32, atomically
+/// (zo/atomic_file.hpp). Throws zo::Error when the file cannot be written.
 ZO_API void write_point_file(const std::string& path, const float* x, std::size_t dim);
 
 }  // namespace zo

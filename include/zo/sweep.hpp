@@ -143,6 +143,9 @@ class ZO_API Sweep {
 
   /// One row per finished run: its values at the last logged iteration (= spec().steps).
   const SweepRows& finals() const;
+  /// The rows logged so far by the batch in progress (complete rows, in (iteration, run) order);
+  /// empty between batches.
+  const SweepRows& pending() const;
 
   /// Writes the complete state (iterates, step, statuses of the batch in progress, its rows so
   /// far, the finished runs' final rows) to a binary stream.
@@ -172,9 +175,12 @@ struct SweepOutput {
   double checkpoint_seconds = 60.0;  ///< write a checkpoint at least this often (0 = never by time)
   std::uint64_t checkpoint_steps = 0;  ///< ... and every this many steps of a batch (0 = never)
   bool resume = false;                 ///< continue from checkpoint_path if it exists
-  /// Append the rows to an existing table instead of starting it with a header (several sweeps
-  /// into one table; needs no checkpoint).
+  /// Append the rows to the part file of an earlier run_sweep() with finish_table = false
+  /// instead of starting a table with a header (several sweeps into one table; no checkpoint).
   bool append = false;
+  /// Rename the part file to table_path when the sweep completes (false: a later run_sweep()
+  /// with append continues it).
+  bool finish_table = true;
   SweepTableFormat format;  ///< the table's layout (default: zo's long format)
 };
 
@@ -193,12 +199,24 @@ struct SweepCallbacks {
 enum class SweepStatus { completed, interrupted };
 
 /// Runs `sweep` to completion (or interruption), writing the table, the summary and periodic
-/// checkpoints (atomically: temporary file + rename). With output.resume and an existing
-/// checkpoint, truncates the table to the checkpointed length and continues; the files then end
-/// byte-identical to an uninterrupted run's. The checkpoint is removed on completion. Throws
-/// zo::Error on I/O failures and zo::InvalidArgument when the checkpoint belongs to another sweep.
+/// checkpoints, each atomically: the table grows in sweep_part_path(table_path) and replaces
+/// table_path only on completion; the summary and checkpoints go through a temporary file and a
+/// rename. So a failed or interrupted run never touches an existing table or summary.
+/// Interrupted (callbacks.should_stop) with a checkpoint path: the checkpoint is written and the
+/// part file kept; with output.resume, the part file is truncated to the checkpointed length and
+/// continued, and the files end byte-identical to an uninterrupted run's. Interrupted without a
+/// checkpoint path: every complete row so far, including those of the batch in progress, goes to
+/// sweep_partial_path(table_path). The checkpoint is removed on completion. Throws zo::Error on
+/// I/O failures and zo::InvalidArgument when the checkpoint belongs to another sweep.
 ZO_API SweepStatus run_sweep(Sweep& sweep, const SweepOutput& output,
                              const SweepCallbacks& callbacks = {});
+
+/// Where run_sweep() grows the table before it is complete: "<table_path>.part".
+ZO_API std::string sweep_part_path(const std::string& table_path);
+
+/// Where run_sweep() leaves the complete rows of an interrupted sweep that has no checkpoint:
+/// "<stem>.partial<extension>" beside table_path (out/toy.csv → out/toy.partial.csv).
+ZO_API std::string sweep_partial_path(const std::string& table_path);
 
 /// One row of the summary: a configuration's final values over its seeds.
 struct SweepSummaryRow {

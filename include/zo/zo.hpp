@@ -1,6 +1,7 @@
 // Umbrella header: the whole public API of libzo.
 #pragma once
 
+#include "zo/atomic_file.hpp"
 #include "zo/backend.hpp"
 #include "zo/callback_objective.hpp"
 #include "zo/classification_data.hpp"

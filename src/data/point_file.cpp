@@ -9,6 +9,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "zo/atomic_file.hpp"
 #include "zo/error.hpp"
 
 namespace zo {
@@ -98,28 +99,23 @@ std::vector<float> read_point_file(const std::string& path) {
 
 void write_point_file(const std::string& path, const float* x, std::size_t dim) {
   ZO_EXPECTS(x != nullptr || dim == 0, "write_point_file: x is null");
+  std::string content;
   if (is_binary_path(path)) {
-    std::ofstream out(path, std::ios::binary);
+    content.reserve(4 * dim);
     for (std::size_t i = 0; i < dim; ++i) {
       std::uint32_t u;
       std::memcpy(&u, &x[i], sizeof u);
-      char b[4];
-      for (int k = 0; k < 4; ++k) b[k] = static_cast<char>((u >> (8 * k)) & 0xFFu);
-      out.write(b, 4);
+      for (int k = 0; k < 4; ++k) content.push_back(static_cast<char>((u >> (8 * k)) & 0xFFu));
     }
-    out.close();
-    if (!out) ZO_FAIL(Error, "write_point_file: writing '" + path + "' failed");
-    return;
+  } else {
+    content = "# zo point, dim = " + std::to_string(dim) + "\n";
+    char buf[32];
+    for (std::size_t i = 0; i < dim; ++i) {
+      std::snprintf(buf, sizeof buf, "%.9g\n", static_cast<double>(x[i]));
+      content += buf;
+    }
   }
-  std::ofstream out(path);
-  out << "# zo point, dim = " << dim << "\n";
-  char buf[32];
-  for (std::size_t i = 0; i < dim; ++i) {
-    std::snprintf(buf, sizeof buf, "%.9g\n", static_cast<double>(x[i]));
-    out << buf;
-  }
-  out.close();
-  if (!out) ZO_FAIL(Error, "write_point_file: writing '" + path + "' failed");
+  write_file_atomically(path, content);
 }
 
 }  // namespace zo

@@ -1,6 +1,4 @@
 // run_sweep(): the file driver of a sweep — table, summary, checkpoints and resume.
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -10,6 +8,7 @@
 #include <sstream>
 #include <string>
 
+#include "zo/atomic_file.hpp"
 #include "zo/backend.hpp"
 #include "zo/error.hpp"
 #include "zo/sweep.hpp"
@@ -22,9 +21,9 @@ namespace fs = std::filesystem;
 
 const char kFileMagic[8] = {'Z', 'O', 'C', 'K', 'P', 'T', '0', '1'};
 
-/// Writes `path` atomically: a temporary file in the same directory, flushed to disk, renamed.
+/// Writes the checkpoint atomically (temporary file beside it, flushed to disk, renamed).
 void write_checkpoint(const std::string& path, std::uint64_t table_bytes, const Sweep& sweep) {
-  const std::string tmp = path + ".tmp";
+  const std::string tmp = temporary_path_for(path);
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) ZO_FAIL(Error, "cannot write the checkpoint '" + tmp + "'");
@@ -32,16 +31,13 @@ void write_checkpoint(const std::string& path, std::uint64_t table_bytes, const 
     out.write(reinterpret_cast<const char*>(&table_bytes), sizeof table_bytes);
     sweep.save(out);
     out.flush();
-    if (!out) ZO_FAIL(Error, "writing the checkpoint '" + tmp + "' failed");
+    if (!out) {
+      std::error_code ec;
+      fs::remove(tmp, ec);
+      ZO_FAIL(Error, "writing the checkpoint '" + tmp + "' failed (disk full?)");
+    }
   }
-  // Make the bytes durable before the rename publishes them.
-  if (FILE* f = std::fopen(tmp.c_str(), "rb")) {
-    ::fsync(fileno(f));
-    std::fclose(f);
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) ZO_FAIL(Error, "cannot rename '" + tmp + "' to '" + path + "': " + ec.message());
+  publish_file(tmp, path);
 }
 
 std::uint64_t read_checkpoint(const std::string& path, Sweep& sweep) {
@@ -66,6 +62,15 @@ void make_parent(const std::string& path) {
 
 }  // namespace
 
+std::string sweep_part_path(const std::string& table_path) { return table_path + ".part"; }
+
+std::string sweep_partial_path(const std::string& table_path) {
+  const fs::path p(table_path);
+  fs::path partial = p;
+  partial.replace_filename(p.stem().string() + ".partial" + p.extension().string());
+  return partial.string();
+}
+
 SweepStatus run_sweep(Sweep& sweep, const SweepOutput& output, const SweepCallbacks& callbacks) {
   ZO_EXPECTS(!output.table_path.empty(), "run_sweep: table_path is empty");
   ZO_EXPECTS(!output.resume || !output.checkpoint_path.empty(),
@@ -81,20 +86,22 @@ SweepStatus run_sweep(Sweep& sweep, const SweepOutput& output, const SweepCallba
   make_parent(output.table_path);
   if (!output.summary_path.empty()) make_parent(output.summary_path);
   if (!output.checkpoint_path.empty()) make_parent(output.checkpoint_path);
+  // The table grows in the part file beside it and replaces table_path only when complete.
+  const std::string part = sweep_part_path(output.table_path);
 
   std::uint64_t table_bytes = 0;
   bool resumed = false;
   if (output.resume && fs::exists(output.checkpoint_path)) {
     table_bytes = read_checkpoint(output.checkpoint_path, sweep);
     std::error_code ec;
-    const auto size = fs::file_size(output.table_path, ec);
+    const auto size = fs::file_size(part, ec);
     if (ec || size < table_bytes)
       ZO_FAIL(Error,
-              "cannot resume: the table '" + output.table_path + "' is missing or shorter (" +
+              "cannot resume: the partial table '" + part + "' is missing or shorter (" +
                   (ec ? ec.message() : std::to_string(size) + " bytes") +
                   ") than the checkpoint recorded (" + std::to_string(table_bytes) + " bytes)");
-    fs::resize_file(output.table_path, table_bytes, ec);  // drop rows written after it
-    if (ec) ZO_FAIL(Error, "cannot truncate '" + output.table_path + "': " + ec.message());
+    fs::resize_file(part, table_bytes, ec);  // drop rows written after it
+    if (ec) ZO_FAIL(Error, "cannot truncate '" + part + "': " + ec.message());
     resumed = true;
   } else if (output.resume) {
     log_line("zo sweep: no checkpoint at '" + output.checkpoint_path +
@@ -104,16 +111,20 @@ SweepStatus run_sweep(Sweep& sweep, const SweepOutput& output, const SweepCallba
   const bool append = resumed || output.append;
   if (output.append) {
     std::error_code ec;
-    table_bytes = fs::exists(output.table_path, ec) ? fs::file_size(output.table_path, ec) : 0;
+    table_bytes = fs::exists(part, ec) ? fs::file_size(part, ec) : 0;
   }
-  std::ofstream table(output.table_path, append ? (std::ios::binary | std::ios::app)
-                                                : (std::ios::binary | std::ios::trunc));
-  if (!table) ZO_FAIL(Error, "cannot write the table '" + output.table_path + "'");
-  if (!append) {
-    const std::string header = header_of(sweep) + "\n";
-    table.write(header.data(), static_cast<std::streamsize>(header.size()));
+  std::ofstream table(part, append ? (std::ios::binary | std::ios::app)
+                                   : (std::ios::binary | std::ios::trunc));
+  if (!table) ZO_FAIL(Error, "cannot write the table '" + part + "'");
+  const auto write_text = [&](const std::string& text) {
+    table.write(text.data(), static_cast<std::streamsize>(text.size()));
     table.flush();
-    table_bytes = header.size();
+    if (!table) ZO_FAIL(Error, "writing the table '" + part + "' failed (disk full?)");
+    table_bytes += text.size();
+  };
+  if (!append) {
+    table_bytes = 0;
+    write_text(header_of(sweep) + "\n");
   }
 
   using clock = std::chrono::steady_clock;
@@ -131,8 +142,16 @@ SweepStatus run_sweep(Sweep& sweep, const SweepOutput& output, const SweepCallba
   SweepRows completed;
   while (!sweep.done()) {
     if (callbacks.should_stop && callbacks.should_stop(sweep.progress())) {
-      table.flush();
-      checkpoint();
+      if (checkpoints) {
+        table.flush();
+        checkpoint();
+        return SweepStatus::interrupted;
+      }
+      // No checkpoint to resume from: keep every complete row, including those of the batch in
+      // progress, in a table named as partial; table_path stays untouched.
+      if (sweep.pending().size() > 0) write_text(rows_of(sweep, sweep.pending()));
+      table.close();
+      publish_file(part, sweep_partial_path(output.table_path));
       return SweepStatus::interrupted;
     }
     std::uint64_t limit = chunk;
@@ -144,13 +163,7 @@ SweepStatus run_sweep(Sweep& sweep, const SweepOutput& output, const SweepCallba
     const std::uint64_t taken = sweep.advance(limit, &completed);
     const double elapsed = std::chrono::duration<double>(clock::now() - t0).count();
     steps_since_checkpoint += taken;
-    if (completed.size() > 0) {
-      const std::string text = rows_of(sweep, completed);
-      table.write(text.data(), static_cast<std::streamsize>(text.size()));
-      table.flush();
-      if (!table) ZO_FAIL(Error, "writing the table '" + output.table_path + "' failed");
-      table_bytes += text.size();
-    }
+    if (completed.size() > 0) write_text(rows_of(sweep, completed));
     if (!callbacks.max_steps_per_advance) {  // aim at ~0.25 s per advance
       const double factor = elapsed > 0 ? std::min(4.0, std::max(0.25, 0.25 / elapsed)) : 4.0;
       chunk = std::max<std::uint64_t>(
@@ -165,13 +178,11 @@ SweepStatus run_sweep(Sweep& sweep, const SweepOutput& output, const SweepCallba
     if (!sweep.done() && (by_time || by_steps || completed.size() > 0)) checkpoint();
   }
   table.close();
-  if (!table) ZO_FAIL(Error, "writing the table '" + output.table_path + "' failed");
+  if (!table) ZO_FAIL(Error, "writing the table '" + part + "' failed (disk full?)");
   if (!output.summary_path.empty()) {
-    std::ofstream summary(output.summary_path, std::ios::binary | std::ios::trunc);
-    summary << format_sweep_summary(sweep, summarize(sweep));
-    summary.close();
-    if (!summary) ZO_FAIL(Error, "writing the summary '" + output.summary_path + "' failed");
+    write_file_atomically(output.summary_path, format_sweep_summary(sweep, summarize(sweep)));
   }
+  if (output.finish_table) publish_file(part, output.table_path);
   if (checkpoints) {
     std::error_code ec;
     fs::remove(output.checkpoint_path, ec);

@@ -77,6 +77,7 @@ class SweepState {
   std::size_t batch_size() const { return batch_size_; }
   bool done() const { return batch_index_ >= batches_; }
   const SweepRows& finals() const { return finals_; }
+  const SweepRows& pending() const { return pending_; }
 
   SweepProgress progress() const {
     SweepProgress p;
@@ -466,6 +467,7 @@ std::uint64_t Sweep::advance(std::uint64_t max_steps, SweepRows* completed) {
   return state_->advance(max_steps, completed);
 }
 const SweepRows& Sweep::finals() const { return state_->finals(); }
+const SweepRows& Sweep::pending() const { return state_->pending(); }
 void Sweep::save(std::ostream& out) const { state_->save(out); }
 void Sweep::load(std::istream& in) { state_->load(in); }
 
