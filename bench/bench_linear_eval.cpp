@@ -244,7 +244,7 @@ void BM_LinearGpu(benchmark::State& st) {
                     static_cast<std::size_t>(dim),
                     static_cast<std::size_t>(dim),
                     zo::MemorySpace::device,
-                    stream};
+                    zo::StreamView(stream)};
   zo::PointBatch ub = xb;
   ub.data = u.ptr;
   std::vector<float> lambda_values(static_cast<std::size_t>(lambdas));

@@ -50,14 +50,14 @@ double copy_ceiling() {
         std::min<std::uint64_t>(kCeilingBytes, zo::device_memory_info().free_bytes / 4);
     zo::DeviceMemory a(bytes), b(bytes);
     zo::Stream stream;
-    a.fill_zero(stream.handle());
-    b.fill_zero(stream.handle());
+    a.fill_zero(stream);
+    b.fill_zero(stream);
     zo::Event start, stop;
     float best = std::numeric_limits<float>::max();
     for (int rep = 0; rep < 11; ++rep) {
-      start.record(stream.handle());
-      zo::copy_bytes_async(b.data(), a.data(), bytes, stream.handle());
-      stop.record(stream.handle());
+      start.record(stream);
+      zo::copy_bytes_async(b.data(), a.data(), bytes, stream);
+      stop.record(stream);
       const float ms = zo::Event::elapsed_ms(start, stop);
       if (rep > 0) best = std::min(best, ms);  // rep 0 warms up
     }
@@ -132,15 +132,15 @@ void BM_CudaRunBatch(benchmark::State& state) {
   zo::BatchOptions o;
   o.backend = zo::Backend::cuda;
   o.on_non_finite = zo::NonFinitePolicy::skip;
-  o.stream = stream.handle();
+  o.stream = stream;
   zo::RunBatch batch(fused ? static_cast<const zo::Objective&>(f) : generic, runs, x0.data(), o);
   batch.run(2);  // warm-up: first launches, memory pools
   zo::Event start, stop;
   double seconds = 0.0, steps = 0.0;
   for (auto _ : state) {
-    start.record(stream.handle());
+    start.record(stream);
     batch.run(kStepsPerIteration);
-    stop.record(stream.handle());
+    stop.record(stream);
     const double s = static_cast<double>(zo::Event::elapsed_ms(start, stop)) * 1e-3;
     state.SetIterationTime(s);
     seconds += s;

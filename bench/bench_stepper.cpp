@@ -253,7 +253,7 @@ struct GpuStepper {
     o.q = q;
     o.restore = m;
     o.merge_next_perturbation = merged;
-    o.stream = timer.stream;
+    o.stream = zo::StreamView(timer.stream);
     return zo::Stepper({{x.p, d, dt, zo::MemorySpace::device}}, o);
   }
   void warm_up(std::uint32_t q) {

@@ -5,6 +5,8 @@
 // checks that an explicit Backend::cuda request is honoured.
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <type_traits>
 #include <vector>
 
 #include "zo/backend.hpp"
@@ -12,6 +14,8 @@
 #include "zo/error.hpp"
 #include "zo/example21.hpp"
 #include "zo/run_batch.hpp"
+#include "zo/stepper.hpp"
+#include "zo/stream_view.hpp"
 
 namespace {
 
@@ -66,6 +70,7 @@ TEST(DeviceApiWithoutDevice, EveryDeviceCallThrowsTheTypedError) {
       },
       "fill_direction_device");
   expect_unavailable([] { zo::Stream::wrap(nullptr).synchronize(); }, "Stream::synchronize");
+  expect_unavailable([] { zo::StreamView().synchronize(); }, "StreamView::synchronize");
   // Example 2.1 refuses device batches it cannot read (check_batch), naming the memory space.
   const zo::Example21 f(2);
   zo::PointBatch b;
@@ -95,8 +100,9 @@ TEST(DeviceApiWithoutDevice, ObjectsThatNeedNoDeviceWork) {
   zo::DeviceArray<double> b(std::move(a));
   EXPECT_EQ(b.size(), 0u);
   int fake_stream_object = 0;
-  zo::Stream w = zo::Stream::wrap(&fake_stream_object);
+  zo::Stream w = zo::Stream::wrap(zo::StreamView(&fake_stream_object));
   EXPECT_EQ(w.handle(), &fake_stream_object);
+  EXPECT_EQ(w.view(), zo::StreamView(&fake_stream_object));
   EXPECT_FALSE(w.owns());
   zo::Stream w2(std::move(w));
   EXPECT_EQ(w2.handle(), &fake_stream_object);
@@ -104,6 +110,51 @@ TEST(DeviceApiWithoutDevice, ObjectsThatNeedNoDeviceWork) {
   // Copies of zero bytes are no-ops everywhere.
   float host[2] = {0, 0};
   EXPECT_NO_THROW(zo::copy_bytes(host, host + 1, 0));
+}
+
+// zo::StreamView is a strong type: nothing but an explicit construction from a void* (a
+// cudaStream_t) or a zo::Stream makes one, so an unrelated pointer can never be passed where a
+// stream is expected, and "no stream" has one meaning: the legacy default stream.
+struct FakeCudaStream;  // stands for CUstream_st: cudaStream_t is `CUstream_st*`
+static_assert(!std::is_convertible<void*, zo::StreamView>::value, "no implicit void*");
+static_assert(!std::is_convertible<FakeCudaStream*, zo::StreamView>::value, "no implicit T*");
+static_assert(!std::is_convertible<float*, zo::StreamView>::value, "no implicit float*");
+static_assert(!std::is_convertible<const double*, zo::StreamView>::value, "no implicit pointer");
+static_assert(!std::is_convertible<std::nullptr_t, zo::StreamView>::value, "no implicit nullptr");
+static_assert(!std::is_convertible<int, zo::StreamView>::value, "no implicit integer");
+static_assert(!std::is_convertible<std::uintptr_t, zo::StreamView>::value, "no implicit integer");
+static_assert(!std::is_constructible<zo::StreamView, std::uintptr_t>::value, "no integer handle");
+static_assert(std::is_constructible<zo::StreamView, void*>::value, "explicit from void*");
+static_assert(std::is_constructible<zo::StreamView, FakeCudaStream*>::value,
+              "explicit from a cudaStream_t");
+static_assert(std::is_nothrow_default_constructible<zo::StreamView>::value, "default: legacy");
+static_assert(std::is_trivially_copyable<zo::StreamView>::value, "a view is a value");
+static_assert(std::is_convertible<const zo::Stream&, zo::StreamView>::value,
+              "an owning Stream gives its view");
+static_assert(!std::is_convertible<zo::Stream&&, zo::StreamView>::value,
+              "no view of a temporary Stream");
+static_assert(!std::is_convertible<void*, decltype(zo::PointBatch::stream)>::value &&
+                  !std::is_convertible<void*, decltype(zo::BatchOptions::stream)>::value &&
+                  !std::is_convertible<void*, decltype(zo::StepperOptions::stream)>::value,
+              "every stream parameter is a StreamView");
+static_assert(zo::StreamView() == zo::StreamView::legacy_default(), "one default");
+
+TEST(StreamView, DefaultIsTheLegacyDefaultStreamEverywhere) {
+  const zo::StreamView none;
+  EXPECT_EQ(none.handle(), nullptr);
+  EXPECT_TRUE(none.is_legacy_default());
+  EXPECT_TRUE(zo::StreamView(nullptr).is_legacy_default());
+  EXPECT_FALSE(zo::StreamView::per_thread_default().is_legacy_default());
+  EXPECT_NE(zo::StreamView::per_thread_default(), none);
+  // Every option that takes a stream defaults to it, and no batch creates a stream unasked.
+  EXPECT_EQ(zo::PointBatch{}.stream, none);
+  EXPECT_EQ(zo::BatchOptions{}.stream, none);
+  EXPECT_FALSE(zo::BatchOptions{}.own_stream);
+  EXPECT_EQ(zo::StepperOptions{}.stream, none);
+  int a = 0, b = 0;
+  EXPECT_EQ(zo::StreamView(&a), zo::StreamView(&a));
+  EXPECT_NE(zo::StreamView(&a), zo::StreamView(&b));
+  EXPECT_EQ(zo::StreamView(&a).handle(), &a);
 }
 
 }  // namespace

@@ -65,11 +65,11 @@ TEST(DeviceMemoryCuda, StreamsAndEventsOrderAndTimeWork) {
   EXPECT_NE(owned.handle(), nullptr);
   const std::size_t n = 1 << 24;  // 64 MiB: a copy long enough to time
   zo::DeviceArray<float> src(n), dst(n);
-  src.fill_zero(owned.handle());
+  src.fill_zero(owned);
   zo::Event start, stop;
-  start.record(owned.handle());
-  zo::copy_bytes_async(dst.data(), src.data(), n * sizeof(float), owned.handle());
-  stop.record(owned.handle());
+  start.record(owned);
+  zo::copy_bytes_async(dst.data(), src.data(), n * sizeof(float), owned);
+  stop.record(owned);
   const float ms = zo::Event::elapsed_ms(start, stop);
   EXPECT_GT(ms, 0.0f);
   EXPECT_LT(ms, 1000.0f);
@@ -77,7 +77,7 @@ TEST(DeviceMemoryCuda, StreamsAndEventsOrderAndTimeWork) {
 
   // A wrapped stream is used, not destroyed: wrap the owned one and let the wrapper go.
   {
-    zo::Stream view = zo::Stream::wrap(owned.handle());
+    zo::Stream view = zo::Stream::wrap(owned.view());
     view.synchronize();
   }
   owned.synchronize();  // still valid
@@ -96,7 +96,7 @@ TEST(DeviceMemoryCuda, ObjectivesReadCallerMemoryOnTheCallerStream) {
   std::vector<float> x(3 * f.dim());
   zo::gaussian_fill(4, 0, x.data(), x.size());
   zo::Stream stream;
-  zo::DeviceArray<float> dx(x, stream.handle());
+  zo::DeviceArray<float> dx(x, stream);
   zo::DeviceArray<double> dv(3);
   zo::PointBatch b;
   b.data = dx.data();
@@ -104,9 +104,9 @@ TEST(DeviceMemoryCuda, ObjectivesReadCallerMemoryOnTheCallerStream) {
   b.dim = f.dim();
   b.stride = f.dim();
   b.space = zo::MemorySpace::device;
-  b.stream = stream.handle();
+  b.stream = stream;
   f.evaluate(b, dv.data());
-  const auto got = dv.to_host(stream.handle());
+  const auto got = dv.to_host(stream);
   b.data = x.data();
   b.space = zo::MemorySpace::host;
   std::vector<double> want(3);

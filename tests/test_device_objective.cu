@@ -158,7 +158,7 @@ TEST(DeviceObjectiveGpu, FunctorKernelsMatchTheHostPath) {
     zo::Stream stream;
     zo::DeviceArray<float> dx(x);
     zo::DeviceArray<double> ds(count), dp(count);
-    zo::PointBatch dev{dx.data(), count, d, stride, zo::MemorySpace::device, stream.handle()};
+    zo::PointBatch dev{dx.data(), count, d, stride, zo::MemorySpace::device, stream.view()};
     sum.evaluate(dev, ds.data());
     point.evaluate(dev, dp.data());
     stream.synchronize();
@@ -192,7 +192,7 @@ TEST(DeviceObjectiveGpu, CudaRunBatchDrivesDeviceObjectives) {
         cudaPointerAttributes attr{};
         ASSERT_EQ(cudaPointerGetAttributes(&attr, pts.data), cudaSuccess);
         EXPECT_EQ(attr.type, cudaMemoryTypeDevice);
-        user_weighted_squares<<<4, 128, 0, static_cast<cudaStream_t>(pts.stream)>>>(
+        user_weighted_squares<<<4, 128, 0, static_cast<cudaStream_t>(pts.stream.handle())>>>(
             pts.data, pts.count, pts.dim, pts.stride, values);
         if (cudaGetLastError() != cudaSuccess) throw std::runtime_error("user kernel failed");
       },
@@ -241,7 +241,7 @@ TEST(DeviceObjectiveGpu, CudaRunBatchDrivesDeviceObjectives) {
       d,
       [&](const zo::PointBatch& pts, double* values) {
         if (calls++ == 3) throw std::runtime_error("user GPU loss failed");
-        user_weighted_squares<<<4, 128, 0, static_cast<cudaStream_t>(pts.stream)>>>(
+        user_weighted_squares<<<4, 128, 0, static_cast<cudaStream_t>(pts.stream.handle())>>>(
             pts.data, pts.count, pts.dim, pts.stride, values);
       },
       device_only);

@@ -34,7 +34,7 @@ std::size_t first_mismatch(const float* a, const float* b, std::size_t n) {
 }
 
 std::vector<float> on_device(Distribution dist, DirectionKey key, std::uint64_t d,
-                             std::size_t offset = 0, zo::StreamHandle stream = nullptr) {
+                             std::size_t offset = 0, zo::StreamView stream = {}) {
   zo::DeviceArray<float> out(d + offset);
   zo::fill_direction_device(dist, key, d, out.data() + offset, stream);
   std::vector<float> host(d);
@@ -70,7 +70,7 @@ TEST(DirectionsCuda, UnalignedOutputAndUserStream) {
       const DirectionKey key{42, 5, 1};
       std::vector<float> host(d);
       zo::fill_direction(dist, key, d, host.data());
-      const auto dev = on_device(dist, key, d, offset, stream.handle());
+      const auto dev = on_device(dist, key, d, offset, stream);
       EXPECT_EQ(first_mismatch(dev.data(), host.data(), d), d)
           << zo::to_string(dist) << " offset " << offset;
     }

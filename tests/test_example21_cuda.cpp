@@ -37,7 +37,7 @@ struct Batch {
     dev.copy_from_host(host.data(), host.size(), offset);
   }
   zo::PointBatch host_batch() const { return make(host.data(), zo::MemorySpace::host); }
-  zo::PointBatch dev_batch(zo::StreamHandle stream = nullptr) const {
+  zo::PointBatch dev_batch(zo::StreamView stream = {}) const {
     zo::PointBatch b = make(dev.data() + offset, zo::MemorySpace::device);
     b.stream = stream;
     return b;
@@ -195,8 +195,8 @@ TEST(Example21Cuda, PerPointResultsAreBitIdenticalAnywhereInTheBatch) {
     b.dev.copy_from_host(b.host.data(), b.host.size());
     zo::Stream stream;
     zo::DeviceArray<double> out(7);
-    f.evaluate(b.dev_batch(stream.handle()), out.data());
-    const auto first = out.to_host(stream.handle());
+    f.evaluate(b.dev_batch(stream), out.data());
+    const auto first = out.to_host(stream);
     f.evaluate(b.dev_batch(), out.data());
     const auto second = out.to_host();
     EXPECT_EQ(std::memcmp(first.data(), second.data(), 7 * sizeof(double)), 0) << "run to run";

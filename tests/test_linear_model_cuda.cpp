@@ -67,7 +67,7 @@ std::vector<float> points(std::size_t count, std::size_t d, std::size_t stride, 
 }
 
 zo::PointBatch batch(const float* x, std::size_t count, std::size_t d, std::size_t stride,
-                     zo::MemorySpace space = zo::MemorySpace::host, zo::StreamHandle s = nullptr) {
+                     zo::MemorySpace space = zo::MemorySpace::host, zo::StreamView s = {}) {
   zo::PointBatch b;
   b.data = x;
   b.count = count;
@@ -204,8 +204,8 @@ TEST_P(LinearModelCuda, IsEquivalentToTheCpuReference) {
     zo::Stream stream;
     zo::DeviceArray<float> dx(x), dv(v), dg(s.p * stride), dh(s.p * stride);
     zo::DeviceArray<double> loss(s.p), trace(s.p);
-    const auto dxb = batch(dx.data(), s.p, s.d, stride, zo::MemorySpace::device, stream.handle());
-    const auto dvb = batch(dv.data(), s.p, s.d, stride, zo::MemorySpace::device, stream.handle());
+    const auto dxb = batch(dx.data(), s.p, s.d, stride, zo::MemorySpace::device, stream);
+    const auto dvb = batch(dv.data(), s.p, s.d, stride, zo::MemorySpace::device, stream);
     gpu.evaluate(dxb, loss.data());
     gpu.exact_trace(dxb, trace.data());
     gpu.gradient(dxb, dg.data(), stride);

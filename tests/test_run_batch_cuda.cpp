@@ -214,7 +214,7 @@ TEST_F(Example21Runs, ResumingRestoringAndAUserStreamGiveTheSameBits) {
   EXPECT_TRUE(same_bits(full, points_of(b)));
   zo::Stream stream;
   auto mine = on(zo::Backend::cuda);
-  mine.stream = stream.handle();
+  mine.stream = stream;
   EXPECT_TRUE(same_bits(full, run_steps(f, runs, x0, 80, mine)));
 }
 

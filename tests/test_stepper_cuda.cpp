@@ -242,7 +242,7 @@ TEST(StepperCuda, CallerStreamAndNonFinitePolicy) {
     o.backend = zo::Backend::cpu;
     zo::Stepper cpu(host.tensors(), o);
     o.backend = zo::Backend::automatic;  // device memory → cuda
-    o.stream = stream;
+    o.stream = zo::StreamView(stream);
     zo::Stepper gpu(dev.tensors(), o);
     EXPECT_EQ(gpu.backend(), zo::Backend::cuda);
     for (zo::Stepper* s : {&cpu, &gpu}) {

@@ -103,7 +103,7 @@ class PointFunctorObjective final : public Objective {
     const unsigned threads = 128;
     device_objective_detail::
         evaluate_point_functor<<<device_objective_detail::blocks_for(points.count, threads),
-                                 threads, 0, static_cast<cudaStream_t>(points.stream)>>>(
+                                 threads, 0, static_cast<cudaStream_t>(points.stream.handle())>>>(
             functor_, points.data, points.count, dim_, points.stride, values);
     device_objective_detail::check(cudaGetLastError(),
                                    "PointFunctorObjective '" + name_ + "' kernel");
@@ -144,9 +144,10 @@ class SumFunctorObjective final : public Objective {
     }
     const unsigned blocks =
         static_cast<unsigned>(points.count < (1u << 20) ? points.count : (1u << 20));
-    device_objective_detail::evaluate_sum_functor<<<blocks, device_objective_detail::kSumThreads, 0,
-                                                    static_cast<cudaStream_t>(points.stream)>>>(
-        functor_, points.data, points.count, dim_, points.stride, values);
+    device_objective_detail::
+        evaluate_sum_functor<<<blocks, device_objective_detail::kSumThreads, 0,
+                               static_cast<cudaStream_t>(points.stream.handle())>>>(
+            functor_, points.data, points.count, dim_, points.stride, values);
     device_objective_detail::check(cudaGetLastError(),
                                    "SumFunctorObjective '" + name_ + "' kernel");
   }

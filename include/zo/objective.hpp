@@ -9,14 +9,12 @@
 #include <vector>
 
 #include "zo/export.hpp"
+#include "zo/stream_view.hpp"
 
 namespace zo {
 
 /// Where a buffer lives.
 enum class MemorySpace { host, device };
-
-/// Opaque CUDA stream (a `cudaStream_t` cast to `void*`); nullptr is the default stream.
-using StreamHandle = void*;
 
 /// What an objective reveals of its structure, so that RunBatch can choose an engine that
 /// exploits it (see zo::Engine in zo/run_batch.hpp). An objective of kind `example21` is a
@@ -27,12 +25,14 @@ enum class ObjectiveStructure { black_box, example21, linear_model };
 /// A batch of `count` points of dimension `dim`; point p starts at `data + p * stride`.
 /// `space` says whether `data` is host or device memory; device work is ordered on `stream`.
 struct PointBatch {
-  const float* data = nullptr;
-  std::size_t count = 0;
-  std::size_t dim = 0;
-  std::size_t stride = 0;
-  MemorySpace space = MemorySpace::host;
-  StreamHandle stream = nullptr;
+  const float* data = nullptr;            ///< the first point
+  std::size_t count = 0;                  ///< number of points
+  std::size_t dim = 0;                    ///< coordinates per point
+  std::size_t stride = 0;                 ///< floats from one point to the next (≥ dim)
+  MemorySpace space = MemorySpace::host;  ///< where `data` (and every output) lives
+  /// The CUDA stream that orders the device work of a device batch (default: the legacy default
+  /// stream); ignored for host batches.
+  StreamView stream;
 
   /// Pointer to point p.
   const float* point(std::size_t p) const { return data + p * stride; }

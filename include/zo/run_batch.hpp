@@ -13,6 +13,7 @@
 #include "zo/directions.hpp"
 #include "zo/export.hpp"
 #include "zo/objective.hpp"
+#include "zo/stream_view.hpp"
 
 namespace zo {
 
@@ -101,10 +102,13 @@ struct BatchOptions {
   /// recomputed exactly every `margins_refresh_every` steps (≥ 1), which bounds their drift to a
   /// few ulps.
   std::uint32_t margins_refresh_every = 256;
-  /// CUDA backend: the stream (a cudaStream_t as void*, see zo/device.hpp) that orders the
-  /// batch's device work and the objective calls it makes; nullptr: the batch creates its own
-  /// non-blocking stream. run() waits for the stream before it returns. Ignored by the CPU.
-  StreamHandle stream = nullptr;
+  /// CUDA backend: the stream that orders all of the batch's device work and the objective calls
+  /// it makes (PointBatch::stream). Default: the legacy default stream, as everywhere in zo. It
+  /// must outlive the batch. Ignored by the CPU backend.
+  StreamView stream;
+  /// CUDA backend: when true, the batch creates (and destroys) its own non-blocking stream and
+  /// ignores `stream`, so that batches of different threads overlap on the device.
+  bool own_stream = false;
 };
 
 /// The engine that RunBatch(objective, runs, x0, options) would use: options.engine when it is

@@ -15,6 +15,7 @@
 #include "zo/export.hpp"
 #include "zo/objective.hpp"
 #include "zo/run_batch.hpp"
+#include "zo/stream_view.hpp"
 
 namespace zo {
 
@@ -79,8 +80,9 @@ struct StepperOptions {
   NonFinitePolicy on_non_finite = NonFinitePolicy::error;
   /// `automatic` picks the backend from where the tensors live (device memory → cuda).
   Backend backend = Backend::automatic;
-  /// CUDA stream (cudaStream_t as void*) that orders all device work; nullptr = default stream.
-  StreamHandle stream = nullptr;
+  /// CUDA stream that orders all device work (default: the legacy default stream). It must
+  /// outlive the stepper.
+  StreamView stream;
   std::uint64_t start_step = 0;  ///< index of the first step (resume)
   /// Global index of the first coordinate: a shard of a larger vector uses the directions of its
   /// global coordinates. Must be 0 for the sphere distribution (its norm is global).

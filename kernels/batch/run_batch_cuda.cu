@@ -315,7 +315,7 @@ class PinnedArray {
 };
 
 template <typename T>
-DeviceArray<T> upload(const std::vector<T>& host, cudaStream_t stream) {
+DeviceArray<T> upload(const std::vector<T>& host, StreamView stream) {
   return host.empty() ? DeviceArray<T>() : DeviceArray<T>(host, stream);
 }
 
@@ -324,7 +324,7 @@ class CudaRunBatch final : public BatchEngine {
   CudaRunBatch(const Objective& objective, std::vector<RunSpec> run_specs, const float* x0,
                const BatchOptions& options)
       : BatchEngine(objective, std::move(run_specs), options),
-        stream_(options.stream ? Stream::wrap(options.stream) : Stream()),
+        stream_(batch_stream(options)),
         dim_(objective.dim()),
         ld_((objective.dim() + 3) / 4 * 4),
         K_(runs().size()) {
@@ -333,7 +333,7 @@ class CudaRunBatch final : public BatchEngine {
     fused_ = P_ > 0 && objective.structure() == ObjectiveStructure::example21;
 
     x_ = DeviceArray<float>(K_ * ld_);
-    x_.fill_zero(stream_.handle());
+    x_.fill_zero(stream_.view());
     set_points(x0);
 
     values_ = DeviceArray<double>(2 * P_);
@@ -342,7 +342,7 @@ class CudaRunBatch final : public BatchEngine {
     if (n_sphere_ > 0) sphere_partials_ = DeviceArray<double>(n_sphere_ * sphere_chunks(dim_));
     if (G_ > 0) {
       grads_ = DeviceArray<float>(G_ * ld_);
-      grads_.fill_zero(stream_.handle());
+      grads_.fill_zero(stream_.view());
       if (G_ < K_) grad_in_ = DeviceArray<float>(G_ * ld_);
     }
     const std::uint64_t zo0_partials =
@@ -436,11 +436,11 @@ class CudaRunBatch final : public BatchEngine {
       const PointBatch all = batch(x_.data(), K_, ld_, MemorySpace::device);
       if (loss) {
         objective().evaluate(all, measure_values_.data());
-        measure_values_.copy_to_host(loss, K_, 0, stream_.handle());
+        measure_values_.copy_to_host(loss, K_, 0, stream_.view());
       }
       if (want_trace) {
         objective().exact_trace(all, measure_values_.data());
-        measure_values_.copy_to_host(trace, K_, 0, stream_.handle());
+        measure_values_.copy_to_host(trace, K_, 0, stream_.view());
       }
     } else {
       if (loss) objective().evaluate(host_batch(), loss);
@@ -450,7 +450,7 @@ class CudaRunBatch final : public BatchEngine {
   }
 
  private:
-  cudaStream_t stream() const { return static_cast<cudaStream_t>(stream_.handle()); }
+  cudaStream_t stream() const { return to_cuda(stream_.view()); }
 
   PointBatch batch(const float* data, std::size_t count, std::size_t stride,
                    MemorySpace space) const {
@@ -460,7 +460,7 @@ class CudaRunBatch final : public BatchEngine {
     b.dim = dim_;
     b.stride = stride;
     b.space = space;
-    b.stream = stream_.handle();
+    b.stream = stream_.view();
     return b;
   }
 
@@ -510,16 +510,16 @@ class CudaRunBatch final : public BatchEngine {
     G_ = grad_runs.size();
     n_sphere_ = sphere_slots.size();
     std::vector<float> ones(S_, 1.0f);
-    params_ = upload(params, stream());
-    pair_run_ = upload(pair_run, stream());
-    pair_dir_ = upload(pair_dir, stream());
-    slot_run_ = upload(slot_run, stream());
-    slot_dir_ = upload(slot_dir, stream());
-    sphere_slots_ = upload(sphere_slots, stream());
-    zo0_slots_ = upload(zo0_slots, stream());
-    grad_runs_ = upload(grad_runs, stream());
-    gd_runs_ = upload(gd_runs, stream());
-    scales_ = upload(ones, stream());
+    params_ = upload(params, stream_.view());
+    pair_run_ = upload(pair_run, stream_.view());
+    pair_dir_ = upload(pair_dir, stream_.view());
+    slot_run_ = upload(slot_run, stream_.view());
+    slot_dir_ = upload(slot_dir, stream_.view());
+    sphere_slots_ = upload(sphere_slots, stream_.view());
+    zo0_slots_ = upload(zo0_slots, stream_.view());
+    grad_runs_ = upload(grad_runs, stream_.view());
+    gd_runs_ = upload(gd_runs, stream_.view());
+    scales_ = upload(ones, stream_.view());
   }
 
   StatusView status_view() {
@@ -652,9 +652,9 @@ class CudaRunBatch final : public BatchEngine {
       at[k] = statuses()[k].diverged_at;
       skipped[k] = statuses()[k].skipped_steps;
     }
-    diverged_.copy_from_host(diverged.data(), K_, 0, stream_.handle());
-    diverged_at_.copy_from_host(at.data(), K_, 0, stream_.handle());
-    skipped_.copy_from_host(skipped.data(), K_, 0, stream_.handle());
+    diverged_.copy_from_host(diverged.data(), K_, 0, stream_.view());
+    diverged_at_.copy_from_host(at.data(), K_, 0, stream_.view());
+    skipped_.copy_from_host(skipped.data(), K_, 0, stream_.view());
     mirror_ = statuses();
   }
 
@@ -667,9 +667,9 @@ class CudaRunBatch final : public BatchEngine {
     if (policy() == NonFinitePolicy::error) return;  // statuses never change on the device
     std::vector<std::uint32_t> diverged(K_);
     std::vector<std::uint64_t> at(K_), skipped(K_);
-    diverged_.copy_to_host(diverged.data(), K_, 0, stream_.handle());
-    diverged_at_.copy_to_host(at.data(), K_, 0, stream_.handle());
-    skipped_.copy_to_host(skipped.data(), K_, 0, stream_.handle());
+    diverged_.copy_to_host(diverged.data(), K_, 0, stream_.view());
+    diverged_at_.copy_to_host(at.data(), K_, 0, stream_.view());
+    skipped_.copy_to_host(skipped.data(), K_, 0, stream_.view());
     for (std::size_t k = 0; k < K_; ++k) {
       statuses()[k].diverged = diverged[k] != 0;
       statuses()[k].diverged_at = at[k];

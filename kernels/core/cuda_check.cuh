@@ -6,6 +6,20 @@
 #include <string>
 
 #include "zo/error.hpp"
+#include "zo/stream_view.hpp"
+
+namespace zo {
+namespace detail {
+namespace cuda {
+
+/// The cudaStream_t a StreamView holds.
+inline cudaStream_t to_cuda(StreamView stream) noexcept {
+  return static_cast<cudaStream_t>(stream.handle());
+}
+
+}  // namespace cuda
+}  // namespace detail
+}  // namespace zo
 
 /// Throws zo::CudaError naming the call, file, line and CUDA error when `call` fails.
 #define ZO_CUDA_TRY(call)                                                               \

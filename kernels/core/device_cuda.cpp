@@ -62,32 +62,32 @@ void* device_allocate(std::size_t bytes) {
 
 void device_free(void* ptr) noexcept { ZO_CUDA_TRY_NOTHROW(cudaFree(ptr)); }
 
-void copy(void* dst, const void* src, std::size_t bytes, StreamHandle stream, bool wait) {
+void copy(void* dst, const void* src, std::size_t bytes, StreamView stream, bool wait) {
   require_device();
-  const auto s = static_cast<cudaStream_t>(stream);
+  const cudaStream_t s = to_cuda(stream);
   ZO_CUDA_TRY(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDefault, s));
   if (wait) ZO_CUDA_TRY(cudaStreamSynchronize(s));
 }
 
-void fill_zero(void* ptr, std::size_t bytes, StreamHandle stream) {
+void fill_zero(void* ptr, std::size_t bytes, StreamView stream) {
   require_device();
-  ZO_CUDA_TRY(cudaMemsetAsync(ptr, 0, bytes, static_cast<cudaStream_t>(stream)));
+  ZO_CUDA_TRY(cudaMemsetAsync(ptr, 0, bytes, to_cuda(stream)));
 }
 
-StreamHandle stream_create() {
+void* stream_create() {
   require_device();
   cudaStream_t s = nullptr;
   ZO_CUDA_TRY(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
   return s;
 }
 
-void stream_destroy(StreamHandle stream) noexcept {
+void stream_destroy(void* stream) noexcept {
   if (stream) ZO_CUDA_TRY_NOTHROW(cudaStreamDestroy(static_cast<cudaStream_t>(stream)));
 }
 
-void stream_synchronize(StreamHandle stream) {
+void stream_synchronize(StreamView stream) {
   require_device();
-  ZO_CUDA_TRY(cudaStreamSynchronize(static_cast<cudaStream_t>(stream)));
+  ZO_CUDA_TRY(cudaStreamSynchronize(to_cuda(stream)));
 }
 
 void* event_create() {
@@ -101,8 +101,8 @@ void event_destroy(void* event) noexcept {
   ZO_CUDA_TRY_NOTHROW(cudaEventDestroy(static_cast<cudaEvent_t>(event)));
 }
 
-void event_record(void* event, StreamHandle stream) {
-  ZO_CUDA_TRY(cudaEventRecord(static_cast<cudaEvent_t>(event), static_cast<cudaStream_t>(stream)));
+void event_record(void* event, StreamView stream) {
+  ZO_CUDA_TRY(cudaEventRecord(static_cast<cudaEvent_t>(event), to_cuda(stream)));
 }
 
 void event_synchronize(void* event) {

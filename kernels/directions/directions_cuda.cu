@@ -49,9 +49,9 @@ __global__ void fill_direction_kernel(Distribution dist, DirectionKey key, std::
 }  // namespace
 
 void fill_direction(Distribution dist, DirectionKey key, std::uint64_t d, float* out,
-                    StreamHandle stream_handle) {
+                    StreamView stream_view) {
   require_device();
-  const auto stream = static_cast<cudaStream_t>(stream_handle);
+  const cudaStream_t stream = to_cuda(stream_view);
   const bool sphere = dist == Distribution::sphere;
   const std::uint64_t chunks = sphere ? sphere_chunks(d) : 0;
   // [scale (one float, padded to a double)][chunk partial sums]

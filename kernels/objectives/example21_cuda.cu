@@ -298,7 +298,7 @@ void example21_evaluate(const PointBatch& points, std::size_t d, double* values)
   if (points.count == 0) return;
   require_device_pointer(points.data, "the points");
   require_device_pointer(values, "values");
-  const auto stream = static_cast<cudaStream_t>(points.stream);
+  const cudaStream_t stream = to_cuda(points.stream);
   reduce_points<1>(d, points.count, YzLoader{view(points, d)}, StoreValue{values}, stream);
 }
 
@@ -310,7 +310,7 @@ void example21_gradient(const PointBatch& points, std::size_t d, float* grads,
   ZO_EXPECTS(points.count <= 1 || grad_stride >= 2 * d,
              "Example21::gradient: grad_stride " + std::to_string(grad_stride) +
                  " is smaller than the dimension " + std::to_string(2 * d));
-  const auto stream = static_cast<cudaStream_t>(points.stream);
+  const cudaStream_t stream = to_cuda(points.stream);
   StreamScratch yz(points.count * sizeof(double), stream);
   const Points pts = view(points, d);
   reduce_points<1>(d, points.count, YzLoader{pts}, StoreSums<1>{yz.as<double>()}, stream);
@@ -328,7 +328,7 @@ void example21_hvp(const PointBatch& points, const PointBatch& vectors, std::siz
   ZO_EXPECTS(points.count <= 1 || out_stride >= 2 * d,
              "Example21::hvp: out_stride " + std::to_string(out_stride) +
                  " is smaller than the dimension " + std::to_string(2 * d));
-  const auto stream = static_cast<cudaStream_t>(points.stream);
+  const cudaStream_t stream = to_cuda(points.stream);
   StreamScratch sums(points.count * 3 * sizeof(double), stream);
   const Points pts = view(points, d);
   const Points vecs = view(vectors, d);
@@ -342,7 +342,7 @@ void example21_trace(const PointBatch& points, std::size_t d, double* traces) {
   if (points.count == 0) return;
   require_device_pointer(points.data, "the points");
   require_device_pointer(traces, "traces");
-  const auto stream = static_cast<cudaStream_t>(points.stream);
+  const cudaStream_t stream = to_cuda(points.stream);
   reduce_points<2>(d, points.count, NormsLoader{view(points, d)}, StoreTrace{traces}, stream);
 }
 

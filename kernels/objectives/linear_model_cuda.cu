@@ -26,9 +26,9 @@
 #include <vector>
 
 #include "core/cuda_check.cuh"
+#include "objectives/linear_loss_math.hpp"
 #include "objectives/linear_model_engine.hpp"
 #include "zo/backend.hpp"  // log_line, used by ZO_CUDA_TRY_NOTHROW
-#include "objectives/linear_loss_math.hpp"
 #include "zo/error.hpp"
 
 #define ZO_CUBLAS_TRY(call)                                                            \
@@ -392,8 +392,8 @@ class CudaLinearKernels final : public LinearSplitKernels {
   /// Orders one public call after the previous one (possibly on another stream) and marks its
   /// end; host calls wait for their stream.
   struct Call {
-    Call(const CudaLinearKernels& k, StreamHandle s, bool host_batch)
-        : kernels(k), stream(static_cast<cudaStream_t>(s)), host(host_batch) {
+    Call(const CudaLinearKernels& k, StreamView s, bool host_batch)
+        : kernels(k), stream(to_cuda(s)), host(host_batch) {
       ZO_CUDA_TRY(cudaStreamWaitEvent(stream, kernels.done_, 0));
       ZO_CUBLAS_TRY(cublasSetStream(kernels.cublas_, stream));
       if (kernels.cusparse_) ZO_CUSPARSE_TRY(cusparseSetStream(kernels.cusparse_, stream));

@@ -239,8 +239,8 @@ struct PinnedFree {
 class CudaStepperEngine final : public StepperEngine {
  public:
   CudaStepperEngine(const std::vector<ParamTensor>& params, StepperGeometry geometry,
-                    StreamHandle stream)
-      : geometry_(geometry), stream_(static_cast<cudaStream_t>(stream)) {
+                    StreamView stream)
+      : geometry_(geometry), stream_(cuda::to_cuda(stream)) {
     int device = 0;
     ZO_CUDA_TRY(cudaGetDevice(&device));
     std::uint64_t begin = 0;
@@ -417,7 +417,7 @@ class CudaStepperEngine final : public StepperEngine {
 
 std::unique_ptr<StepperEngine> make_cuda_stepper_engine(const std::vector<ParamTensor>& params,
                                                         StepperGeometry geometry,
-                                                        StreamHandle stream) {
+                                                        StreamView stream) {
   return std::make_unique<CudaStepperEngine>(params, geometry, stream);
 }
 

@@ -6,6 +6,7 @@
 #include <memory>
 #include <vector>
 
+#include "zo/device.hpp"
 #include "zo/run_batch.hpp"
 
 namespace zo {
@@ -72,6 +73,13 @@ class BatchEngine {
   std::vector<RunStatus> statuses_;
   NonFinitePolicy policy_;
 };
+
+/// The stream a CUDA engine orders all its work on: a new non-blocking stream it owns when
+/// options.own_stream, else options.stream (the legacy default stream unless the caller gave
+/// one), wrapped without ownership.
+inline Stream batch_stream(const BatchOptions& options) {
+  return options.own_stream ? Stream() : Stream::wrap(options.stream);
+}
 
 /// A host PointBatch of `count` contiguous points of dimension `dim`.
 PointBatch host_points(const float* data, std::size_t count, std::size_t dim);

@@ -1,6 +1,7 @@
 // Internal: the CUDA runtime calls behind the public RAII types of zo/device.hpp. Implemented in
-// kernels/core/device_cuda.cpp (and kernels/directions/directions_cuda.cu) on CUDA builds; cuda_stubs.cpp makes them
-// throw zo::NotCompiled on CPU-only builds (the functions marked noexcept do nothing there).
+// kernels/core/device_cuda.cpp (and kernels/directions/directions_cuda.cu) on CUDA builds;
+// cuda_stubs.cpp makes them throw zo::NotCompiled on CPU-only builds (the functions marked noexcept
+// do nothing there).
 #pragma once
 
 #include <cstddef>
@@ -18,16 +19,17 @@ void require_device();
 void* device_allocate(std::size_t bytes);
 void device_free(void* ptr) noexcept;
 /// cudaMemcpyAsync(cudaMemcpyDefault) on `stream`, then waits for the stream when `wait`.
-void copy(void* dst, const void* src, std::size_t bytes, StreamHandle stream, bool wait);
-void fill_zero(void* ptr, std::size_t bytes, StreamHandle stream);
+void copy(void* dst, const void* src, std::size_t bytes, StreamView stream, bool wait);
+void fill_zero(void* ptr, std::size_t bytes, StreamView stream);
 
-StreamHandle stream_create();
-void stream_destroy(StreamHandle stream) noexcept;
-void stream_synchronize(StreamHandle stream);
+/// A new non-blocking stream (the cudaStream_t as void*).
+void* stream_create();
+void stream_destroy(void* stream) noexcept;
+void stream_synchronize(StreamView stream);
 
 void* event_create();
 void event_destroy(void* event) noexcept;
-void event_record(void* event, StreamHandle stream);
+void event_record(void* event, StreamView stream);
 void event_synchronize(void* event);
 float event_elapsed_ms(void* start, void* stop);
 
@@ -35,7 +37,7 @@ DeviceMemoryInfo memory_info();
 
 /// fill_direction_device (kernels/directions/directions_cuda.cu).
 void fill_direction(Distribution dist, DirectionKey key, std::uint64_t d, float* out,
-                    StreamHandle stream);
+                    StreamView stream);
 
 }  // namespace cuda
 }  // namespace detail

@@ -42,18 +42,18 @@ void example21_trace(const PointBatch&, std::size_t, double*) {
 void require_device() { not_compiled("device memory"); }
 void* device_allocate(std::size_t) { not_compiled("device memory"); }
 void device_free(void*) noexcept {}
-void copy(void*, const void*, std::size_t, StreamHandle, bool) { not_compiled("copy_bytes"); }
-void fill_zero(void*, std::size_t, StreamHandle) { not_compiled("device memory"); }
-StreamHandle stream_create() { not_compiled("zo::Stream"); }
-void stream_destroy(StreamHandle) noexcept {}
-void stream_synchronize(StreamHandle) { not_compiled("zo::Stream"); }
+void copy(void*, const void*, std::size_t, StreamView, bool) { not_compiled("copy_bytes"); }
+void fill_zero(void*, std::size_t, StreamView) { not_compiled("device memory"); }
+void* stream_create() { not_compiled("zo::Stream"); }
+void stream_destroy(void*) noexcept {}
+void stream_synchronize(StreamView) { not_compiled("zo::Stream"); }
 void* event_create() { not_compiled("zo::Event"); }
 void event_destroy(void*) noexcept {}
-void event_record(void*, StreamHandle) { not_compiled("zo::Event"); }
+void event_record(void*, StreamView) { not_compiled("zo::Event"); }
 void event_synchronize(void*) { not_compiled("zo::Event"); }
 float event_elapsed_ms(void*, void*) { not_compiled("zo::Event"); }
 DeviceMemoryInfo memory_info() { not_compiled("device_memory_info"); }
-void fill_direction(Distribution, DirectionKey, std::uint64_t, float*, StreamHandle) {
+void fill_direction(Distribution, DirectionKey, std::uint64_t, float*, StreamView) {
   not_compiled("fill_direction_device");
 }
 }  // namespace cuda
@@ -107,7 +107,7 @@ std::unique_ptr<LinearSplitKernels> make_linear_kernels(std::shared_ptr<const Li
 
 // In-place Stepper (kernels/stepper/stepper_cuda.cu).
 std::unique_ptr<StepperEngine> make_cuda_stepper_engine(const std::vector<ParamTensor>&,
-                                                        StepperGeometry, StreamHandle) {
+                                                        StepperGeometry, StreamView) {
   not_compiled("Stepper on device memory");
 }
 

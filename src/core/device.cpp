@@ -16,7 +16,9 @@ DeviceMemoryInfo device_memory_info() { return detail::cuda::memory_info(); }
 
 Stream::Stream() : handle_(detail::cuda::stream_create()), owns_(true) {}
 
-Stream Stream::wrap(StreamHandle handle) noexcept { return Stream(handle, false); }
+Stream Stream::wrap(StreamView stream) noexcept { return Stream(stream.handle(), false); }
+
+Stream Stream::wrap(void* cuda_stream) noexcept { return Stream(cuda_stream, false); }
 
 Stream::~Stream() {
   if (owns_) detail::cuda::stream_destroy(handle_);
@@ -34,7 +36,9 @@ Stream& Stream::operator=(Stream&& other) noexcept {
   return *this;
 }
 
-void Stream::synchronize() const { detail::cuda::stream_synchronize(handle_); }
+void Stream::synchronize() const { detail::cuda::stream_synchronize(view()); }
+
+void StreamView::synchronize() const { detail::cuda::stream_synchronize(*this); }
 
 // ---- Event -----------------------------------------------------------------------------------
 
@@ -54,7 +58,7 @@ Event& Event::operator=(Event&& other) noexcept {
   return *this;
 }
 
-void Event::record(StreamHandle stream) {
+void Event::record(StreamView stream) {
   ZO_EXPECTS(event_ != nullptr, "Event::record on a moved-from event");
   detail::cuda::event_record(event_, stream);
 }
@@ -72,13 +76,13 @@ float Event::elapsed_ms(const Event& start, const Event& stop) {
 
 // ---- copies ----------------------------------------------------------------------------------
 
-void copy_bytes(void* dst, const void* src, std::size_t bytes, StreamHandle stream) {
+void copy_bytes(void* dst, const void* src, std::size_t bytes, StreamView stream) {
   if (bytes == 0) return;
   ZO_EXPECTS(dst != nullptr && src != nullptr, "copy_bytes: null pointer");
   detail::cuda::copy(dst, src, bytes, stream, /*wait=*/true);
 }
 
-void copy_bytes_async(void* dst, const void* src, std::size_t bytes, StreamHandle stream) {
+void copy_bytes_async(void* dst, const void* src, std::size_t bytes, StreamView stream) {
   if (bytes == 0) return;
   ZO_EXPECTS(dst != nullptr && src != nullptr, "copy_bytes_async: null pointer");
   detail::cuda::copy(dst, src, bytes, stream, /*wait=*/false);
@@ -113,7 +117,7 @@ void check_range(std::size_t offset, std::size_t bytes, std::size_t size, const 
 }  // namespace
 
 void DeviceMemory::copy_from_host(const void* src, std::size_t bytes, std::size_t offset,
-                                  StreamHandle stream) {
+                                  StreamView stream) {
   check_range(offset, bytes, bytes_, "DeviceMemory::copy_from_host");
   if (bytes == 0) return;
   ZO_EXPECTS(src != nullptr, "DeviceMemory::copy_from_host: src is null");
@@ -121,14 +125,14 @@ void DeviceMemory::copy_from_host(const void* src, std::size_t bytes, std::size_
 }
 
 void DeviceMemory::copy_to_host(void* dst, std::size_t bytes, std::size_t offset,
-                                StreamHandle stream) const {
+                                StreamView stream) const {
   check_range(offset, bytes, bytes_, "DeviceMemory::copy_to_host");
   if (bytes == 0) return;
   ZO_EXPECTS(dst != nullptr, "DeviceMemory::copy_to_host: dst is null");
   detail::cuda::copy(dst, static_cast<const char*>(data_) + offset, bytes, stream, /*wait=*/true);
 }
 
-void DeviceMemory::fill_zero(StreamHandle stream) {
+void DeviceMemory::fill_zero(StreamView stream) {
   if (bytes_ == 0) return;
   detail::cuda::fill_zero(data_, bytes_, stream);
 }
@@ -142,7 +146,7 @@ void DeviceMemory::reset() noexcept {
 // ---- directions ------------------------------------------------------------------------------
 
 void fill_direction_device(Distribution dist, DirectionKey key, std::uint64_t d, float* out,
-                           StreamHandle stream) {
+                           StreamView stream) {
   ZO_EXPECTS(static_cast<std::uint32_t>(dist) <= 2, "fill_direction_device: unknown distribution");
   if (d == 0) return;
   ZO_EXPECTS(out != nullptr, "fill_direction_device: out is null");

@@ -66,7 +66,7 @@ std::unique_ptr<StepperEngine> make_cpu_stepper_engine(const std::vector<ParamTe
 /// Defined in kernels/stepper/stepper_cuda.cu on CUDA builds; throws zo::NotCompiled otherwise.
 std::unique_ptr<StepperEngine> make_cuda_stepper_engine(const std::vector<ParamTensor>& params,
                                                         StepperGeometry geometry,
-                                                        StreamHandle stream);
+                                                        StreamView stream);
 
 }  // namespace detail
 }  // namespace zo

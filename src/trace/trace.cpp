@@ -73,7 +73,7 @@ PointBatch batch_of(const float* data, std::size_t count, std::size_t d, MemoryS
   b.dim = d;
   b.stride = d;
   b.space = space;
-  b.stream = nullptr;
+  b.stream = StreamView();
   return b;
 }
 
