@@ -4,6 +4,7 @@
 #include <cmath>
 #include <string>
 
+#include "core/cuda_arch.hpp"
 #include "core/cuda_backend.hpp"
 #include "core/cuda_check.cuh"
 #include "core/cuda_device.hpp"
@@ -13,38 +14,66 @@ namespace zo {
 namespace detail {
 namespace cuda {
 
-bool available() noexcept {
+namespace {
+
+#if !defined(ZO_CUDA_ARCHITECTURES)
+#define ZO_CUDA_ARCHITECTURES ""
+#define ZO_CUDA_ARCHITECTURES_SETTING ""
+#endif
+
+/// Whether the current device can run zo's kernels, and one line saying what it is or why not.
+struct DeviceStatus {
+  bool usable = false;
+  std::string description;
+};
+
+DeviceStatus query_device() {
   // cudaGetDeviceCount returns an error (never hangs) when there is no driver or no device.
+  int count = 0;
+  const cudaError_t status = cudaGetDeviceCount(&count);
+  if (status != cudaSuccess) {
+    cudaGetLastError();  // clear the sticky error state
+    return {false, std::string("no usable CUDA device (") + cudaGetErrorName(status) + ": " +
+                       cudaGetErrorString(status) + ")"};
+  }
+  if (count == 0) return {false, "no CUDA device found"};
+  int device = 0;
+  cudaGetDevice(&device);
+  cudaDeviceProp prop{};
+  if (cudaGetDeviceProperties(&prop, device) != cudaSuccess) {
+    cudaGetLastError();
+    return {true, "CUDA device (unknown)"};
+  }
+  // A GPU older than every compiled architecture would fail at its first kernel launch
+  // (cudaErrorNoKernelImageForDevice): refuse it here, with the reason.
+  std::string setting = ZO_CUDA_ARCHITECTURES_SETTING;
+  for (char& c : setting) {
+    if (c == ',') c = ';';  // the CMake list as it was written ("80-real;90")
+  }
+  const std::string reason =
+      arch_unsupported_reason(prop.name, prop.major, prop.minor,
+                              parse_cuda_architectures(ZO_CUDA_ARCHITECTURES), setting);
+  if (!reason.empty()) return {false, reason};
+  const double gib = static_cast<double>(prop.totalGlobalMem) / (1024.0 * 1024.0 * 1024.0);
+  return {true, std::string(prop.name) + ", sm_" + std::to_string(prop.major) +
+                    std::to_string(prop.minor) + ", " + std::to_string(prop.multiProcessorCount) +
+                    " SMs, " + std::to_string(std::llround(gib)) + " GiB"};
+}
+
+}  // namespace
+
+bool available() noexcept {
   static const bool usable = [] {
-    int count = 0;
-    const cudaError_t status = cudaGetDeviceCount(&count);
-    if (status != cudaSuccess) {
-      cudaGetLastError();  // clear the sticky error state
+    try {
+      return query_device().usable;
+    } catch (...) {  // std::bad_alloc building the description
       return false;
     }
-    return count > 0;
   }();
   return usable;
 }
 
-std::string device_description() {
-  int count = 0;
-  const cudaError_t status = cudaGetDeviceCount(&count);
-  if (status != cudaSuccess) {
-    cudaGetLastError();
-    return std::string("no usable CUDA device (") + cudaGetErrorName(status) + ": " +
-           cudaGetErrorString(status) + ")";
-  }
-  if (count == 0) return "no CUDA device found";
-  int device = 0;
-  cudaGetDevice(&device);
-  cudaDeviceProp prop{};
-  if (cudaGetDeviceProperties(&prop, device) != cudaSuccess) return "CUDA device (unknown)";
-  const double gib = static_cast<double>(prop.totalGlobalMem) / (1024.0 * 1024.0 * 1024.0);
-  return std::string(prop.name) + ", sm_" + std::to_string(prop.major) +
-         std::to_string(prop.minor) + ", " + std::to_string(prop.multiProcessorCount) + " SMs, " +
-         std::to_string(std::llround(gib)) + " GiB";
-}
+std::string device_description() { return query_device().description; }
 
 
 void require_device() {
