@@ -35,6 +35,8 @@ def main() -> int:
     data = OrderedDict()
     with open(sys.argv[1], newline="") as f:
         for row in csv.DictReader(f):
+            if row.get("status") == "diverged":  # frozen after diverging: not plotted
+                continue
             loss = row["loss"]
             if row["method"] == "zo":
                 label = f"ZO (η = {float(row['eta']):g}, λ = {float(row['lambda']):g})"

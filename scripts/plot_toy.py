@@ -25,6 +25,8 @@ def main() -> int:
     series = OrderedDict()
     with open(sys.argv[1], newline="") as f:
         for row in csv.DictReader(f):
+            if row.get("status") == "diverged":  # frozen after diverging: not plotted
+                continue
             method = row["method"]
             if method == "zo":
                 label = f"ZO (λ = {float(row['lambda']):g})"

@@ -41,7 +41,7 @@ out=$("$zo" linear --quiet --no-plot --out /proc/no/such/dir/x.csv 2>&1); rc=$?
 [[ $rc -eq 2 && "$out" == *"--out"* ]] || { echo "FAIL: unwritable --out: rc=$rc '$out'"; fail=1; }
 
 # Synthetic data: 2 losses x 2 methods x logged iterations {0,1,3,7,19,50} = 24 rows.
-header="loss,method,lambda,eta,seed,iteration,train_loss,train_trace,train_accuracy,test_loss,test_trace,test_accuracy"
+header="loss,method,lambda,eta,seed,iteration,train_loss,train_trace,train_accuracy,test_loss,test_trace,test_accuracy,status"
 "$zo" linear "${small[@]}" --out "$work/syn.csv" >/dev/null || { echo "FAIL: synthetic run"; fail=1; }
 [[ "$(head -1 "$work/syn.csv")" == "$header" ]] || { echo "FAIL: header $(head -1 "$work/syn.csv")"; fail=1; }
 rows=$(($(wc -l < "$work/syn.csv") - 1))
@@ -64,9 +64,19 @@ cat > "$work/a.svm" <<'DATA'
 -1 2:2 3:0.5
 DATA
 printf -- '+1 1:1 3:0.5\n-1 2:1.5\n+1 4:1\n' > "$work/a.svm.t"
-# qid must directly follow the label: the first file is malformed on line 2, column 17.
+# qid must directly follow the label: the first file is malformed on line 2, column 17. The failed
+# run leaves an existing output byte-identical.
+printf 'precious results\n' > "$work/x.csv"
 out=$("$zo" linear --quiet --no-plot --train "$work/a.svm" --out "$work/x.csv" 2>&1); rc=$?
 [[ $rc -eq 1 && "$out" == *"a.svm:2:17:"* ]] || { echo "FAIL: malformed file: rc=$rc '$out'"; fail=1; }
+[[ "$(cat "$work/x.csv")" == "precious results" ]] || { echo "FAIL: a failed run changed --out"; fail=1; }
+# An output that is an input is refused before anything is written; the data file is intact.
+cp "$work/a.svm" "$work/a.copy"
+out=$("$zo" linear --quiet --no-plot --train "$work/a.svm" --out "$work/a.svm" 2>&1); rc=$?
+[[ $rc -eq 2 && "$out" == *"is the input --train"* ]] || { echo "FAIL: --out = --train: rc=$rc '$out'"; fail=1; }
+out=$("$zo" linear --quiet --train "$work/a.svm" --out "$work/a.svm.t" 2>&1); rc=$?
+[[ $rc -eq 2 && "$out" == *"is the input --test"* ]] || { echo "FAIL: --out = test file: rc=$rc '$out'"; fail=1; }
+cmp -s "$work/a.svm" "$work/a.copy" || { echo "FAIL: the training file was modified"; fail=1; }
 sed -i 's/ qid:1//' "$work/a.svm"
 for pipeline in none standardize paper; do
   "$zo" linear --quiet --no-plot --backend cpu --iters 20 --log-points 3 --train "$work/a.svm" \

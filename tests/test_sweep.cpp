@@ -398,3 +398,63 @@ TEST(SweepFiles, ExistingOutputsSurviveInterruptionAndTheRowsSoFarAreKept) {
   EXPECT_THROW(zo::run_sweep(again, out), zo::Error);
   EXPECT_EQ(read_file(out.table_path), "precious table\n");
 }
+
+// Finite but exploding runs are marked diverged by the divergence bound at the logged iteration
+// where they leave it, frozen there, and left out of the summary; the others go on. A sweep in
+// which runs (the last run of a batch among them) have already diverged resumes to the same
+// bytes as an uninterrupted one, whatever the engine and wherever it was stopped.
+TEST(SweepDivergence, TheBoundMarksExplodingRunsAndResumesByteIdentically) {
+  const zo::Example21 objective(6);
+  zo::SweepSpec spec;
+  // η = 10 explodes (loss ~1e12 after one step, still finite); η = 1e-3 is sane.
+  spec.configs = zo::sweep_grid({zo::Method::zo}, {0.1f}, {1e-3f, 10.0f}, {1});
+  spec.seeds = {0, 1, 2};
+  spec.steps = 300;
+  spec.log_iterations = {0, 1, 2, 5, 20, 100};
+  spec.backend = zo::Backend::cpu;
+  spec.batch_size = 3;  // batch 2 = the three η = 10 runs: its last run diverges too
+  for (auto engine : {zo::Engine::fused, zo::Engine::generic}) {
+    SCOPED_TRACE(zo::to_string(engine));
+    spec.engine = engine;
+    const std::string dir = work_dir(std::string("diverge_") + zo::to_string(engine));
+    const Files reference = run_to_files(objective, spec, dir, "ref");
+    zo::Sweep check(objective, spec);
+    while (!check.done()) check.advance(1000, nullptr);
+    const zo::SweepRows& f = check.finals();
+    ASSERT_EQ(f.size(), 6u);
+    for (std::size_t i = 0; i < f.size(); ++i) {
+      const bool exploding = check.config_of(f.run[i]) == 1;
+      EXPECT_EQ(f.diverged[i] != 0, exploding) << "run " << f.run[i];
+      if (exploding) EXPECT_LE(f.diverged_at[i], 4u) << "caught at an early logged iteration";
+    }
+    const auto summary = zo::summarize(check);
+    EXPECT_EQ(summary[0].diverged, 0u);
+    EXPECT_EQ(summary[1].diverged, 3u);
+    EXPECT_TRUE(std::isnan(summary[1].loss_mean));  // no run left to average
+    EXPECT_TRUE(std::isfinite(summary[0].loss_mean));
+    for (const auto& stops : std::vector<std::vector<std::uint64_t>>{{1}, {905}, {300, 1150}}) {
+      const Files resumed = interrupted_then_resumed(objective, spec, dir, stops, false);
+      EXPECT_EQ(resumed.table, reference.table) << "first stop " << stops[0];
+      EXPECT_EQ(resumed.summary, reference.summary) << "first stop " << stops[0];
+    }
+  }
+  // A factor of 0 disables the bound: the same runs then end finite and unmarked.
+  spec.divergence.loss_factor = spec.divergence.norm_factor = 0;
+  spec.steps = 2;
+  spec.log_iterations = {0, 1};
+  zo::Sweep unbounded(objective, spec);
+  while (!unbounded.done()) unbounded.advance(1000, nullptr);
+  for (auto d : unbounded.finals().diverged) EXPECT_EQ(d, 0);
+}
+
+TEST(SweepDivergence, BoundArithmetic) {
+  const zo::DivergenceBound b;  // 1e4 on the loss, 1e4 on the norm
+  EXPECT_FALSE(zo::exceeds_divergence_bound(b, 9e4, 10.0, 1.0, 1.0, 1.0));
+  EXPECT_TRUE(zo::exceeds_divergence_bound(b, 1.1e5, 10.0, 1.0, 1.0, 1.0));
+  EXPECT_FALSE(zo::exceeds_divergence_bound(b, 5e3, 1e-9, 1e-12, 1.0, 1.0));  // floor 1
+  EXPECT_TRUE(zo::exceeds_divergence_bound(b, 2e4, 1e-9, 1e-12, 1.0, 1.0));
+  EXPECT_TRUE(zo::exceeds_divergence_bound(b, 1.0, 1.0, 1.0, 2e4, 1.0));      // norm
+  EXPECT_FALSE(zo::exceeds_divergence_bound(b, 1.0, 1.0, 1.0, 9e3, 0.01));    // ‖x0‖ floor 1
+  EXPECT_TRUE(zo::exceeds_divergence_bound(b, std::nan(""), 1.0, 1.0, 1.0, 1.0));
+  EXPECT_TRUE(zo::exceeds_divergence_bound(b, 1.0, 1.0, 1.0, INFINITY, 1.0));
+}

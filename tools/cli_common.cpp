@@ -11,6 +11,7 @@
 
 #include "cli_args.hpp"
 #include "zo/atomic_file.hpp"
+#include "zo/point_file.hpp"
 
 #ifndef ZO_SOURCE_SCRIPTS_DIR
 #define ZO_SOURCE_SCRIPTS_DIR ""
@@ -36,8 +37,7 @@ std::vector<std::uint64_t> log_schedule(std::uint64_t total, std::size_t points)
   return out;
 }
 
-void check_output(const std::string& path, const std::string& option,
-                  const std::string& command) {
+void check_output(const std::string& path, const std::string& option, const std::string& command) {
   namespace fs = std::filesystem;
   const std::string prefix = "zo " + command + ": --" + option + ": ";
   if (path.empty()) throw UsageError(prefix + "empty path");
@@ -171,6 +171,18 @@ void Progress::finish(const std::string& summary) {
   const double elapsed =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   std::fprintf(stderr, "%s: %s in %.2f s\n", label_.c_str(), summary.c_str(), elapsed);
+}
+
+std::vector<float> read_initial_point(const ArgParser& p, const std::string& command,
+                                      std::size_t dim) {
+  const std::string path = p.str("init");
+  std::vector<float> x = zo::read_point_file(path);
+  if (x.size() != dim) {
+    throw UsageError("zo " + command + ": --init: '" + path + "' holds " +
+                     std::to_string(x.size()) + " values, the problem has " + std::to_string(dim) +
+                     " parameters");
+  }
+  return x;
 }
 
 std::string fmt(double v) {

@@ -63,6 +63,12 @@ class Progress {
   std::chrono::steady_clock::time_point start_, last_;
 };
 
+/// The start point named by option --init (zo/point_file.hpp formats), which must hold `dim`
+/// values; throws UsageError naming the option and the sizes otherwise (a malformed file raises
+/// zo::DataError with file:line).
+std::vector<float> read_initial_point(const class ArgParser& p, const std::string& command,
+                                      std::size_t dim);
+
 /// Formats a double with enough digits to round-trip ("nan"/"inf" for non-finite values).
 std::string fmt(double v);
 

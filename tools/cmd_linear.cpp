@@ -121,8 +121,7 @@ int cmd_linear(const std::vector<std::string>& args) {
   const std::string csv_path = p.str("out");
   check_output(csv_path, "out", "linear");
   const std::string png = p.has_flag("no-plot") ? "" : with_extension(csv_path, ".png");
-  check_distinct_paths("linear", {{"--out", csv_path}, {"figure", png}},
-                       linear_data_inputs(p));
+  check_distinct_paths("linear", {{"--out", csv_path}, {"figure", png}}, linear_data_inputs(p));
 
   // An unusable explicit --backend cuda fails before the data is loaded.
   if (backend == zo::Backend::cuda) zo::resolve_backend(backend);
@@ -174,7 +173,7 @@ int cmd_linear(const std::vector<std::string>& args) {
   output.header = [](const GridJob&, const zo::Sweep&) {
     return std::string(
         "loss,method,lambda,eta,seed,iteration,train_loss,train_trace,train_accuracy,test_loss,"
-        "test_trace,test_accuracy");
+        "test_trace,test_accuracy,status");
   };
   // The model's metrics are train_accuracy, test_loss, test_trace, test_accuracy.
   output.rows = [](const GridJob& job, const zo::Sweep& sweep, const zo::SweepRows& rows) {
@@ -186,7 +185,7 @@ int cmd_linear(const std::vector<std::string>& args) {
           << (s.method == zo::Method::zo ? fmt(s.lambda) : "0") << ',' << fmt(s.eta) << ','
           << s.seed << ',' << rows.iteration[i] << ',' << fmt(rows.loss[i]) << ','
           << fmt(rows.trace[i]) << ',' << fmt(m[0]) << ',' << fmt(m[1]) << ',' << fmt(m[2]) << ','
-          << fmt(m[3]) << '\n';
+          << fmt(m[3]) << ',' << (rows.diverged[i] ? "diverged" : "ok") << '\n';
     }
     return out.str();
   };
@@ -194,7 +193,8 @@ int cmd_linear(const std::vector<std::string>& args) {
     std::size_t runs = 0;
     for (const auto& sweep : result.sweeps) runs += sweep->num_runs();
     return std::to_string(runs) + " runs x " + std::to_string(iters) + " iterations on " +
-           zo::to_string(result.sweeps[0]->backend());
+           zo::to_string(result.sweeps[0]->backend()) + ", " + std::to_string(result.diverged) +
+           " diverged";
   };
   const GridResult result = run_grid(jobs, output);
   if (result.interrupted) return result.exit_code;
@@ -208,8 +208,10 @@ int cmd_linear(const std::vector<std::string>& args) {
       const double* m = &f.metrics[i * f.metric_count];
       const std::string label =
           jobs[j].label + " " + zo::to_string(sweep.run_spec(f.run[i]).method);
-      std::printf("%-14s %12.5g %12.5g %12.5g %10.4f %10.4f\n", label.c_str(), f.loss[i],
-                  f.trace[i], m[2], m[0], m[3]);
+      std::printf(
+          "%-14s %12.5g %12.5g %12.5g %10.4f %10.4f%s\n", label.c_str(), f.loss[i], f.trace[i],
+          m[2], m[0], m[3],
+          f.diverged[i] ? ("  diverged at step " + std::to_string(f.diverged_at[i])).c_str() : "");
     }
   }
   std::printf("wrote %s\n", csv_path.c_str());

@@ -169,6 +169,9 @@ int cmd_sweep(const std::vector<std::string>& args) {
   p.option("log-every", "0", "log every N iterations instead of log-spaced (0 = log-spaced)");
   p.option("init-scale", "",
            "initial point scale: x0 = s * N(0, I) per seed (default per problem)");
+  p.option("init", "",
+           "start point file for every run (text, or raw float32 .f32, the format of zo trace "
+           "--save-point); default: init-scale * N(0, I) drawn from each seed");
   p.option("backend", "auto", "auto, cpu or cuda");
   p.option("engine", "auto",
            "auto, fused (Example 2.1 on chip), generic (any problem) or margins (svm/logistic, zo "
@@ -238,7 +241,14 @@ int cmd_sweep(const std::vector<std::string>& args) {
   }
   spec.init_scale =
       p.str("init-scale").empty() ? problem.init_scale : static_cast<float>(p.number("init-scale"));
+  if (!(spec.init_scale >= 0.0f))
+    throw UsageError("zo sweep: --init-scale: must be >= 0 (got " + p.str("init-scale") + ")");
   spec.batch_size = static_cast<std::size_t>(p.integer("batch-size", 0));
+  if (!p.str("init").empty()) {
+    if (p.given("init-scale"))
+      throw UsageError("zo sweep: --init-scale: not used with --init (the file is the start)");
+    spec.initial_point = read_initial_point(p, "sweep", problem.objective->dim());
+  }
   spec.trace_estimator = parse_or_usage<zo::TraceEstimator>(
       "trace-estimator", p.str("trace-estimator"),
       [](const std::string& t) { return zo::parse_trace_estimator(t); });
@@ -264,6 +274,7 @@ int cmd_sweep(const std::vector<std::string>& args) {
   check_output(output.table_path, "out", "sweep");
   std::vector<NamedPath> inputs = linear_data_inputs(p);
   inputs.push_back({"--config", p.str("config")});
+  inputs.push_back({"--init", p.str("init")});
   const std::string png = p.has_flag("no-plot") ? "" : with_extension(output.table_path, ".png");
   const std::string parquet =
       p.has_flag("parquet") ? with_extension(output.table_path, ".parquet") : "";

@@ -23,7 +23,8 @@ int cmd_toy(const std::vector<std::string>& args) {
       "Reproduces Figure 1 of Zhang et al. (2025): minimises h(y,z) = (y'z - 1)^2/2 with GD,\n"
       "ZO-SGD (two-point estimator) for each lambda, and ZO with lambda->0, all from the same\n"
       "initial point y, z ~ N(0, I). Writes a CSV (method, lambda, eta, q, seed, iteration,\n"
-      "loss, trace, B) at log-spaced iterations and a two-panel PNG (loss and Hessian trace).");
+      "loss, trace, B, status) at log-spaced iterations and a two-panel PNG (loss and Hessian "
+      "trace).");
   p.option("d", "100", "dimension of y and of z (2d parameters)");
   p.option("iters", "100000", "iterations T");
   p.option("seed", "0", "seed of the initial point and of the ZO directions");
@@ -38,6 +39,9 @@ int cmd_toy(const std::vector<std::string>& args) {
   p.option("engine", "generic",
            "generic (the reference trajectories of this command's tables) or fused (Example 2.1 "
            "on chip: faster, equal to rounding), or auto");
+  p.option("init", "",
+           "start point file (text, or raw float32 .f32; 2d values y then z, the format of zo "
+           "trace --save-point); default: y, z ~ N(0, I) from --seed");
   p.option("out", "out/toy.csv", "CSV output; the PNG goes next to it (.png)");
   p.flag("no-plot", "write the CSV only");
   p.flag("quiet", "no progress output");
@@ -81,17 +85,18 @@ int cmd_toy(const std::vector<std::string>& args) {
     }
   }
   spec.batch_size = spec.configs.size();  // one batch: the table lists every run per iteration
+  if (!p.str("init").empty()) spec.initial_point = read_initial_point(p, "toy", 2 * d);
 
   const std::string csv_path = p.str("out");
   check_output(csv_path, "out", "toy");
   const std::string png = p.has_flag("no-plot") ? "" : with_extension(csv_path, ".png");
-  check_distinct_paths("toy", {{"--out", csv_path}, {"figure", png}}, {});
+  check_distinct_paths("toy", {{"--out", csv_path}, {"figure", png}}, {{"--init", p.str("init")}});
   GridOutput output;
   output.command = "toy";
   output.table_path = csv_path;
   output.quiet = p.has_flag("quiet");
   output.header = [](const GridJob&, const zo::Sweep&) {
-    return std::string("method,lambda,eta,q,seed,iteration,loss,trace,B");
+    return std::string("method,lambda,eta,q,seed,iteration,loss,trace,B,status");
   };
   output.rows = [](const GridJob&, const zo::Sweep& sweep, const zo::SweepRows& rows) {
     std::ostringstream out;
@@ -99,7 +104,8 @@ int cmd_toy(const std::vector<std::string>& args) {
       const zo::RunSpec s = sweep.run_spec(rows.run[i]);
       out << zo::to_string(s.method) << ',' << fmt(s.lambda) << ',' << fmt(s.eta) << ',' << s.q
           << ',' << s.seed << ',' << rows.iteration[i] << ',' << fmt(rows.loss[i]) << ','
-          << fmt(rows.trace[i]) << ',' << fmt(rows.metrics[i * rows.metric_count]) << '\n';
+          << fmt(rows.trace[i]) << ',' << fmt(rows.metrics[i * rows.metric_count]) << ','
+          << (rows.diverged[i] ? "diverged" : "ok") << '\n';
     }
     return out.str();
   };
@@ -113,6 +119,8 @@ int cmd_toy(const std::vector<std::string>& args) {
       summary += " " + std::string(zo::to_string(s.method));
       if (s.method == zo::Method::zo) summary += "(" + fmt(s.lambda) + ")";
       summary += "=" + fmt(finals.trace[i]);
+      if (finals.diverged[i])
+        summary += " (diverged at step " + std::to_string(finals.diverged_at[i]) + ")";
     }
     return summary;
   };

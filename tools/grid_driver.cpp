@@ -103,10 +103,10 @@ GridResult run_grid(std::vector<GridJob>& jobs, const GridOutput& output) {
     }
     zo::SweepCallbacks callbacks;
     callbacks.on_progress = [&](const zo::SweepProgress& s) {
-      progress.update(done_before + s.config_steps_done, "run-steps",
-                      single ? "runs " + std::to_string(s.runs_done) + "/" +
-                                   std::to_string(s.runs_total)
-                             : "job " + std::to_string(j + 1) + "/" + std::to_string(jobs.size()));
+      progress.update(
+          done_before + s.config_steps_done, "run-steps",
+          single ? "runs " + std::to_string(s.runs_done) + "/" + std::to_string(s.runs_total)
+                 : "job " + std::to_string(j + 1) + "/" + std::to_string(jobs.size()));
     };
     callbacks.should_stop = [&](const zo::SweepProgress& s) {
       return g_signal.load() != 0 ||

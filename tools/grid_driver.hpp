@@ -23,9 +23,9 @@ struct GridJob {
 
 /// Where and how the jobs' results are written.
 struct GridOutput {
-  std::string command;       ///< "sweep", "toy", "linear": names messages and progress
-  std::string table_path;    ///< the table every job writes into, in job order
-  std::string summary_path;  ///< per-configuration summary (single-job commands); empty = none
+  std::string command;          ///< "sweep", "toy", "linear": names messages and progress
+  std::string table_path;       ///< the table every job writes into, in job order
+  std::string summary_path;     ///< per-configuration summary (single-job commands); empty = none
   std::string checkpoint_path;  ///< checkpoint of a single-job command; empty = none
   double checkpoint_seconds = 60.0;
   std::uint64_t checkpoint_steps = 0;

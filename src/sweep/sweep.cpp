@@ -31,6 +31,10 @@ class SweepState {
                "sweep: steps must be below 2^32 (directions are "
                "keyed by a 32-bit step)");
     ZO_EXPECTS(std::isfinite(spec_.init_scale), "sweep: init_scale must be finite");
+    ZO_EXPECTS(spec_.divergence.loss_factor >= 0 && spec_.divergence.norm_factor >= 0 &&
+                   std::isfinite(spec_.divergence.loss_factor) &&
+                   std::isfinite(spec_.divergence.norm_factor),
+               "sweep: divergence factors must be finite and >= 0 (0 disables a test)");
     ZO_EXPECTS(spec_.initial_point.empty() || spec_.initial_point.size() == objective.dim(),
                "sweep: initial_point has " + std::to_string(spec_.initial_point.size()) +
                    " values, the objective's dimension is " + std::to_string(objective.dim()));
@@ -210,6 +214,8 @@ class SweepState {
     os << " engine=" << to_string(engine_) << " batch=" << batch_size_;
     if (engine_ != Engine::fused) os << " backend=" << to_string(spec_.backend);
     os << " steps=" << spec_.steps << " init=" << float_bits_of(spec_.init_scale);
+    os << " bound=" << spec_.divergence.loss_factor << "/" << spec_.divergence.norm_factor << "/"
+       << spec_.divergence.loss_floor;
     if (!spec_.initial_point.empty()) {
       std::uint64_t hx = 1469598103934665603ull;  // FNV-1a over the start point's bits
       for (float v : spec_.initial_point) {
@@ -302,6 +308,25 @@ class SweepState {
     return std::min(batch_size_, num_runs() - first);
   }
 
+  /// The initial points of the batch in progress (run-major, K × dim).
+  std::vector<float> initial_points() const {
+    const std::size_t first = batch_index_ * batch_size_;
+    const std::size_t K = batch_runs();
+    const std::size_t dim = objective_.dim();
+    std::vector<float> x0(K * dim);
+    for (std::size_t k = 0; k < K; ++k) {
+      float* xk = &x0[k * dim];
+      if (!spec_.initial_point.empty()) {
+        std::copy(spec_.initial_point.begin(), spec_.initial_point.end(), xk);
+        continue;
+      }
+      gaussian_fill(spec_.seeds[(first + k) % spec_.seeds.size()], 0, xk, dim);
+      if (spec_.init_scale != 1.0f)
+        for (std::size_t i = 0; i < dim; ++i) xk[i] = detail::mul_f(spec_.init_scale, xk[i]);
+    }
+    return x0;
+  }
+
   /// Creates the engine of batch batch_index_: from the seeds' initial points, or from `x`.
   void start_batch(const float* x, std::uint64_t next_step, const std::vector<RunStatus>& st) {
     const std::size_t first = batch_index_ * batch_size_;
@@ -309,22 +334,23 @@ class SweepState {
     const std::size_t dim = objective_.dim();
     std::vector<RunSpec> runs(K);
     for (std::size_t k = 0; k < K; ++k) runs[k] = run_spec(first + k);
-    std::vector<float> x0;
+    const std::vector<float> x0 = initial_points();
+    start_norms_.assign(K, 0.0);
+    for (std::size_t k = 0; k < K; ++k) start_norms_[k] = norm_of(&x0[k * dim], dim);
     if (!x) {
-      x0.resize(K * dim);
-      for (std::size_t k = 0; k < K; ++k) {
-        float* xk = &x0[k * dim];
-        if (!spec_.initial_point.empty()) {
-          std::copy(spec_.initial_point.begin(), spec_.initial_point.end(), xk);
-          continue;
-        }
-        gaussian_fill(runs[k].seed, 0, xk, dim);
-        if (spec_.init_scale != 1.0f)
-          for (std::size_t i = 0; i < dim; ++i) xk[i] = detail::mul_f(spec_.init_scale, xk[i]);
-      }
       x = x0.data();
       next_log_ = 0;
       pending_.clear();
+    }
+    // Each run's first and best logged losses so far (from the checkpointed rows on resume).
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    start_loss_.assign(K, nan);
+    best_loss_.assign(K, nan);
+    for (std::size_t r = 0; r < pending_.size(); ++r) {
+      const std::size_t k = pending_.run[r] - first;
+      if (pending_.diverged[r]) continue;
+      if (std::isnan(start_loss_[k])) start_loss_[k] = best_loss_[k] = pending_.loss[r];
+      best_loss_[k] = std::min(best_loss_[k], pending_.loss[r]);
     }
     const bool automatic_backend = spec_.backend == Backend::automatic;
     try {
@@ -348,23 +374,64 @@ class SweepState {
     const std::size_t K = batch_->size();
     const std::size_t M = objective_.metric_names().size();
     const std::size_t width = 2 + metric_names_.size();
+    const bool estimate = spec_.trace_estimator != TraceEstimator::exact;
+    const bool bounded = spec_.divergence.loss_factor > 0 || spec_.divergence.norm_factor > 0;
     values_.assign(log_its.size() * K * width, 0.0);
-    if (spec_.trace_estimator == TraceEstimator::exact) {
+    if (!estimate && !bounded) {
       batch_->run(steps, log_its, values_.data());  // RunBatch's width is the table's
       return;
     }
+    // One logged iteration at a time, so that a run found diverged at t is frozen exactly at x_t
+    // whatever the chunking of the sweep (resumed sweeps stay byte-identical).
     std::vector<double> row(K * (2 + M));
     for (std::size_t i = 0; i < log_its.size(); ++i) {
       batch_->run(log_its[i] - batch_->next_step(), {log_its[i]}, row.data());
-      estimate_traces_now();
+      if (estimate) estimate_traces_now();
       for (std::size_t k = 0; k < K; ++k) {
         double* out = &values_[(i * K + k) * width];
         std::copy(&row[k * (2 + M)], &row[(k + 1) * (2 + M)], out);
-        out[1] = trace_[k];
-        out[2 + M] = trace_se_[k];
+        if (estimate) {
+          out[1] = trace_[k];
+          out[2 + M] = trace_se_[k];
+        }
       }
+      if (bounded) freeze_diverged(log_its[i], &values_[i * K * width], width);
     }
     batch_->run(end - batch_->next_step());
+  }
+
+  /// Applies spec_.divergence to the values logged at iteration t (rows of width `width`, loss
+  /// first) and freezes the runs that left it, with diverged_at = t − 1.
+  void freeze_diverged(std::uint64_t t, const double* rows, std::size_t width) {
+    const std::size_t K = batch_->size(), dim = batch_->dim();
+    std::vector<RunStatus> status = batch_->statuses();
+    if (spec_.divergence.norm_factor > 0 || points_.size() != K * dim) {
+      points_.resize(K * dim);
+      batch_->copy_points(points_.data());
+    }
+    bool any = false;
+    for (std::size_t k = 0; k < K; ++k) {
+      if (status[k].diverged) continue;
+      const double loss = rows[k * width];
+      if (std::isnan(start_loss_[k])) start_loss_[k] = best_loss_[k] = loss;  // its first row
+      const double norm = norm_of(&points_[k * dim], dim);
+      if (!exceeds_divergence_bound(spec_.divergence, loss, start_loss_[k], best_loss_[k], norm,
+                                    start_norms_[k])) {
+        best_loss_[k] = std::min(best_loss_[k], loss);
+        continue;
+      }
+      status[k].diverged = true;
+      status[k].diverged_at = t > 0 ? t - 1 : 0;
+      any = true;
+    }
+    if (any) batch_->restore(points_.data(), batch_->next_step(), status);
+  }
+
+  static double norm_of(const float* x, std::size_t n) {
+    double sum = 0.0;
+    for (std::size_t i = 0; i < n; ++i)
+      sum += static_cast<double>(x[i]) * static_cast<double>(x[i]);
+    return std::sqrt(sum);
   }
 
   /// trace_ and trace_se_ from the estimator at the current iterates (one batched call; a run
@@ -439,9 +506,24 @@ class SweepState {
   std::vector<double> values_;
   std::vector<double> trace_, trace_se_;
   std::vector<float> points_;
+  std::vector<double> start_norms_;             // ‖x_0‖ of each run of the batch in progress
+  std::vector<double> start_loss_, best_loss_;  // first and lowest logged loss of each run
 };
 
 }  // namespace detail
+
+bool exceeds_divergence_bound(const DivergenceBound& bound, double loss, double start_loss,
+                              double best_loss, double norm, double start_norm) {
+  if (!std::isfinite(loss)) return true;
+  if (bound.loss_factor > 0 && std::isfinite(start_loss) && std::isfinite(best_loss) &&
+      loss > bound.loss_factor *
+                 std::max({std::fabs(start_loss), std::fabs(best_loss), bound.loss_floor}))
+    return true;
+  if (bound.norm_factor > 0 &&
+      (!std::isfinite(norm) || norm > bound.norm_factor * std::max(start_norm, 1.0)))
+    return true;
+  return false;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Sweep front end.
