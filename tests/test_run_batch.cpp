@@ -329,3 +329,64 @@ TEST(RunBatchEngines, LoggedValuesEqualMeasureAtTheLoggedIterations) {
   }
   EXPECT_THROW(logged.run(5, {49}, values.data()), zo::InvalidArgument);  // before next_step
 }
+
+// minimize() reports a run that left the divergence bound: it throws under the default policy
+// and returns the status otherwise; a converging run is not flagged.
+TEST(Minimize, ReportsDivergenceAsAStatusOrAnError) {
+  const zo::Example21 f(5);
+  std::vector<float> x(f.dim());
+  zo::gaussian_fill(3, 0, x.data(), x.size());
+  const std::vector<float> x0 = x;
+  zo::RunSpec spec;
+  spec.eta = 1e30f;  // explodes, yet stays finite for a step or two
+  spec.lambda = 0.1f;
+  try {
+    zo::minimize(f, x.data(), spec, 2, cpu());
+    FAIL() << "no ObjectiveError";
+  } catch (const zo::ObjectiveError& e) {
+    EXPECT_NE(std::string(e.what()).find("diverged"), std::string::npos) << e.what();
+  }
+  x = x0;
+  zo::BatchOptions marking = cpu();
+  marking.on_non_finite = zo::NonFinitePolicy::mark_diverged;
+  zo::RunStatus status;
+  zo::minimize(f, x.data(), spec, 2, marking, &status);
+  EXPECT_TRUE(status.diverged);
+  x = x0;
+  spec.eta = 1e-3f;
+  zo::minimize(f, x.data(), spec, 200, marking, &status);
+  EXPECT_FALSE(status.diverged);
+}
+
+// Any exception from the objective, of any type, becomes zo::ObjectiveError naming the step, and
+// the batch stays at the last completed step.
+TEST(NonFiniteAndThrowing, AnObjectiveThatThrowsANonStandardTypeIsReported) {
+  struct Thrower : zo::Objective {
+    std::size_t dim() const override { return 3; }
+    void evaluate(const zo::PointBatch&, double*) const override { throw 42; }
+  } f;
+  const std::vector<float> x0(3, 1.0f);
+  zo::RunBatch batch(f, {zo::RunSpec{}}, x0.data(), cpu());
+  try {
+    batch.run(5);
+    FAIL() << "no ObjectiveError";
+  } catch (const zo::ObjectiveError& e) {
+    EXPECT_EQ(e.step(), 0u);
+    EXPECT_NE(std::string(e.what()).find("not a std::exception"), std::string::npos);
+  }
+  EXPECT_EQ(batch.next_step(), 0u);
+}
+
+// Messages are for users: the source location is kept apart from what().
+TEST(Errors, MessagesCarryNoSourcePaths) {
+  try {
+    zo::parse_method("sgd");
+    FAIL();
+  } catch (const zo::InvalidArgument& e) {
+    EXPECT_EQ(std::string(e.what()), "unknown method 'sgd' (expected zo, gd or zo0)");
+    EXPECT_EQ(e.location().rfind("src/", 0), 0u) << e.location();  // e.g. src/core/x.hpp:50
+  }
+  const zo::DataError data("train.svm:2:17: bad token");  // a data position stays in the message
+  EXPECT_EQ(std::string(data.what()), "train.svm:2:17: bad token");
+  EXPECT_TRUE(data.location().empty());
+}

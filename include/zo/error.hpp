@@ -9,12 +9,19 @@
 
 namespace zo {
 
-/// Base class of every exception zo throws. `what()` carries the message prefixed with the
-/// source location that raised it.
+/// Base class of every exception zo throws. `what()` is the message for the user; the source
+/// location inside zo that raised it (for bug reports) is location(), kept out of the message.
 class ZO_API Error : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  /// `what` may start with a "file:line: " prefix made by the throwing macros; it is moved from
+  /// the message to location().
+  explicit Error(const std::string& what);
   ~Error() override;
+  /// "file:line" of the throw site inside zo, or empty.
+  const std::string& location() const noexcept { return location_; }
+
+ private:
+  std::string location_;
 };
 
 /// A caller passed an invalid argument (λ ≤ 0, η ≤ 0, zero dimension, mismatched sizes...).

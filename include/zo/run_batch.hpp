@@ -191,10 +191,33 @@ class ZO_API RunBatch {
   std::unique_ptr<detail::BatchEngine> impl_;
 };
 
+/// When a run counts as diverged although its values are still finite (used by sweeps at every
+/// logged iteration, and by minimize()). At a logged iteration t the run's loss f(x_t) and iterate norm ‖x_t‖ are compared with its first logged
+/// loss f_0 (normally at iteration 0), the best (lowest) logged loss f_best and its start norm
+/// ‖x_0‖: the run has diverged when f(x_t) > loss_factor · max(|f_0|, |f_best|, loss_floor) or
+/// ‖x_t‖ > norm_factor · max(‖x_0‖, 1), or when f(x_t) is not finite. It is then frozen at
+/// x_t with RunStatus::diverged_at = t − 1 (the step that produced x_t), so the rows after it
+/// are marked diverged and summaries leave it out. A factor of 0 disables that test.
+/// (Non-finite values met inside a step are caught by the engines, NonFinitePolicy::mark_diverged.)
+struct DivergenceBound {
+  double loss_factor = 1e4;
+  double norm_factor = 1e4;
+  double loss_floor = 1.0;  ///< so that a run started at f ≈ 0 may still move
+};
+
+/// Whether a run with these values has left `bound` (see DivergenceBound).
+ZO_API bool exceeds_divergence_bound(const DivergenceBound& bound, double loss, double start_loss,
+                                     double best_loss, double norm, double start_norm);
+
 /// Convenience for one run: minimises `objective` from `x` (host, dim floats, updated in place)
-/// for `steps` steps and returns the final f(x).
+/// for `steps` steps and returns the final f(x). A run that left the default DivergenceBound
+/// (comparing the final loss and norm with the start) or met a non-finite value has diverged:
+/// under NonFinitePolicy::error (the default) minimize() throws zo::ObjectiveError saying so,
+/// with x left at the last iterate; otherwise it returns the final f(x) and reports the run's
+/// state in `status` (when given).
 ZO_API double minimize(const Objective& objective, float* x, const RunSpec& spec,
-                       std::uint64_t steps, BatchOptions options = {});
+                       std::uint64_t steps, BatchOptions options = {},
+                       RunStatus* status = nullptr);
 
 /// Fills `x` (count floats, host memory) with N(0, 1) values: the Gaussian direction with key
 /// (seed, kInitStep = 2^32 − 1, substream), the initial-point convention of zo's tools (which use

@@ -36,24 +36,6 @@ ZO_API std::vector<SweepConfig> sweep_grid(const std::vector<Method>& methods,
                                            const std::vector<std::uint32_t>& qs,
                                            Distribution distribution = Distribution::gaussian);
 
-/// When a sweep marks a run diverged although its values are still finite. At every logged
-/// iteration t the run's loss f(x_t) and iterate norm ‖x_t‖ are compared with its first logged
-/// loss f_0 (normally at iteration 0), the best (lowest) logged loss f_best and its start norm
-/// ‖x_0‖: the run has diverged when f(x_t) > loss_factor · max(|f_0|, |f_best|, loss_floor) or
-/// ‖x_t‖ > norm_factor · max(‖x_0‖, 1), or when f(x_t) is not finite. It is then frozen at
-/// x_t with RunStatus::diverged_at = t − 1 (the step that produced x_t), so the rows after it
-/// are marked diverged and summaries leave it out. A factor of 0 disables that test.
-/// (Non-finite values met inside a step are caught by the engines, NonFinitePolicy::mark_diverged.)
-struct DivergenceBound {
-  double loss_factor = 1e4;
-  double norm_factor = 1e4;
-  double loss_floor = 1.0;  ///< so that a run started at f ≈ 0 may still move
-};
-
-/// Whether a run with these values has left `bound` (see DivergenceBound).
-ZO_API bool exceeds_divergence_bound(const DivergenceBound& bound, double loss, double start_loss,
-                                     double best_loss, double norm, double start_norm);
-
 /// What to sweep. Run r (0 ≤ r < configs.size() · seeds.size()) uses configs[r / seeds.size()]
 /// and seeds[r % seeds.size()]; its initial point is init_scale · N(0, I) drawn with
 /// zo::gaussian_fill(seed, 0, ...), so every configuration of a seed starts from the same point.

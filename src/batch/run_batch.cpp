@@ -160,6 +160,11 @@ void BatchEngine::advance(std::uint64_t steps) {
     } catch (const std::exception& e) {
       // Typically the objective threw. Nothing was updated for this step.
       throw ObjectiveError("step " + std::to_string(s) + " failed: " + e.what(), s, -1);
+    } catch (...) {
+      throw ObjectiveError("step " + std::to_string(s) +
+                               " failed: the objective threw an exception that is not a "
+                               "std::exception",
+                           s, -1);
     }
     next_step = s + 1;
   }
@@ -329,13 +334,55 @@ void RunBatch::measure(double* loss, double* trace, double* metrics) const {
   impl_->measure(loss, trace, metrics);
 }
 
+bool exceeds_divergence_bound(const DivergenceBound& bound, double loss, double start_loss,
+                              double best_loss, double norm, double start_norm) {
+  if (!std::isfinite(loss)) return true;
+  if (bound.loss_factor > 0 && std::isfinite(start_loss) && std::isfinite(best_loss) &&
+      loss > bound.loss_factor *
+                 std::max({std::fabs(start_loss), std::fabs(best_loss), bound.loss_floor}))
+    return true;
+  if (bound.norm_factor > 0 &&
+      (!std::isfinite(norm) || norm > bound.norm_factor * std::max(start_norm, 1.0)))
+    return true;
+  return false;
+}
+
+namespace {
+
+double norm_of(const float* x, std::size_t n) {
+  double sum = 0.0;
+  for (std::size_t i = 0; i < n; ++i) sum += static_cast<double>(x[i]) * static_cast<double>(x[i]);
+  return std::sqrt(sum);
+}
+
+}  // namespace
+
 double minimize(const Objective& objective, float* x, const RunSpec& spec, std::uint64_t steps,
-                BatchOptions options) {
+                BatchOptions options, RunStatus* status) {
   RunBatch batch(objective, {spec}, x, options);
+  double start = 0.0;
+  batch.measure(&start);
+  const double start_norm = norm_of(x, objective.dim());
   batch.run(steps);
   batch.copy_points(x);
   double loss = 0.0;
   batch.measure(&loss);
+  RunStatus st = batch.statuses()[0];
+  const double norm = norm_of(x, objective.dim());
+  if (!st.diverged &&
+      exceeds_divergence_bound(DivergenceBound{}, loss, start, start, norm, start_norm)) {
+    st.diverged = true;
+    st.diverged_at = steps > 0 ? batch.next_step() - 1 : 0;
+    if (options.on_non_finite == NonFinitePolicy::error) {
+      throw ObjectiveError("the run diverged: f went from " + std::to_string(start) + " to " +
+                               std::to_string(loss) + " and |x| from " +
+                               std::to_string(start_norm) + " to " + std::to_string(norm) +
+                               " in " + std::to_string(steps) +
+                               " steps (bound: 1e4 x the start; lower the step size eta)",
+                           st.diverged_at, 0);
+    }
+  }
+  if (status) *status = st;
   return loss;
 }
 

@@ -512,19 +512,6 @@ class SweepState {
 
 }  // namespace detail
 
-bool exceeds_divergence_bound(const DivergenceBound& bound, double loss, double start_loss,
-                              double best_loss, double norm, double start_norm) {
-  if (!std::isfinite(loss)) return true;
-  if (bound.loss_factor > 0 && std::isfinite(start_loss) && std::isfinite(best_loss) &&
-      loss > bound.loss_factor *
-                 std::max({std::fabs(start_loss), std::fabs(best_loss), bound.loss_floor}))
-    return true;
-  if (bound.norm_factor > 0 &&
-      (!std::isfinite(norm) || norm > bound.norm_factor * std::max(start_norm, 1.0)))
-    return true;
-  return false;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Sweep front end.
 
