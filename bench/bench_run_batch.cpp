@@ -48,10 +48,10 @@ double copy_ceiling() {
   static const double bandwidth = [] {
     const std::uint64_t bytes =
         std::min<std::uint64_t>(kCeilingBytes, zo::device_memory_info().free_bytes / 4);
-    zo::DeviceMemory a(bytes), b(bytes);
-    zo::Stream stream;
-    a.fill_zero(stream);
-    b.fill_zero(stream);
+    zo::Stream stream;  // declared first: it outlives the buffers that are freed on it
+    zo::DeviceBuffer a(bytes, stream), b(bytes, stream);
+    a.fill_zero();
+    b.fill_zero();
     zo::Event start, stop;
     float best = std::numeric_limits<float>::max();
     for (int rep = 0; rep < 11; ++rep) {

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <limits>
 #include <type_traits>
 #include <vector>
 
@@ -59,6 +60,7 @@ TEST(DeviceApiWithoutDevice, EveryDeviceCallThrowsTheTypedError) {
   expect_unavailable([] { zo::Stream s; }, "Stream()");
   expect_unavailable([] { zo::Event e; }, "Event()");
   expect_unavailable([] { zo::DeviceMemory m(64); }, "DeviceMemory(64)");
+  expect_unavailable([] { zo::DeviceBuffer m(64, zo::StreamView()); }, "DeviceBuffer(64)");
   expect_unavailable([] { zo::DeviceArray<float> a(16); }, "DeviceArray(16)");
   expect_unavailable([&] { zo::DeviceArray<float> a(host, 4); }, "DeviceArray(host)");
   expect_unavailable([] { zo::device_memory_info(); }, "device_memory_info");
@@ -110,6 +112,81 @@ TEST(DeviceApiWithoutDevice, ObjectsThatNeedNoDeviceWork) {
   // Copies of zero bytes are no-ops everywhere.
   float host[2] = {0, 0};
   EXPECT_NO_THROW(zo::copy_bytes(host, host + 1, 0));
+}
+
+// DeviceBuffer is the one owner of device memory: move-only, never-throwing destruction, the
+// old name kept as an alias, and typed arrays on top of it.
+static_assert(std::is_same<zo::DeviceMemory, zo::DeviceBuffer>::value, "DeviceMemory alias");
+static_assert(!std::is_copy_constructible<zo::DeviceBuffer>::value &&
+                  !std::is_copy_assignable<zo::DeviceBuffer>::value,
+              "DeviceBuffer is move-only");
+static_assert(std::is_nothrow_move_constructible<zo::DeviceBuffer>::value &&
+                  std::is_nothrow_move_assignable<zo::DeviceBuffer>::value &&
+                  std::is_nothrow_destructible<zo::DeviceBuffer>::value,
+              "moves and destruction never throw");
+static_assert(!std::is_copy_constructible<zo::DeviceArray<float>>::value &&
+                  std::is_nothrow_move_constructible<zo::DeviceArray<float>>::value,
+              "DeviceArray is move-only");
+
+TEST(DeviceBufferArithmetic, GrowthIsGeometricAndNeverShrinks) {
+  using B = zo::DeviceBuffer;
+  EXPECT_EQ(B::next_capacity(0, 0), 0u);
+  EXPECT_EQ(B::next_capacity(0, 10), 10u);  // the first block is what was asked for
+  EXPECT_EQ(B::next_capacity(10, 5), 10u);  // never shrinks
+  EXPECT_EQ(B::next_capacity(10, 10), 10u);
+  EXPECT_EQ(B::next_capacity(10, 11), 20u);  // doubles
+  EXPECT_EQ(B::next_capacity(10, 25), 25u);  // or takes the request when that is larger
+  EXPECT_EQ(B::next_capacity(100, 150), 200u);
+  const std::size_t max = std::numeric_limits<std::size_t>::max();
+  EXPECT_EQ(B::next_capacity(max / 2 + 1, max / 2 + 2), max);  // saturates instead of wrapping
+  EXPECT_EQ(B::next_capacity(max - 1, max), max);
+  // A sequence of growing requests allocates O(log n) times.
+  std::size_t capacity = 0;
+  int allocations = 0;
+  for (std::size_t n = 1; n <= 1000000; ++n) {
+    const std::size_t next = B::next_capacity(capacity, n);
+    if (next != capacity) ++allocations;
+    EXPECT_GE(next, n);
+    capacity = next;
+  }
+  EXPECT_LE(allocations, 21);
+}
+
+TEST(DeviceBufferWithoutDevice, WhatAllocatesNothingWorksAndTheRestThrowsTyped) {
+  if (zo::cuda_available()) GTEST_SKIP() << "a CUDA device is usable: see the gpu tests";
+  int fake_stream_object = 0;
+  const zo::StreamView fake(&fake_stream_object);
+  zo::DeviceBuffer b(0, fake);  // zero bytes: no allocation, no device
+  EXPECT_TRUE(b.empty());
+  EXPECT_EQ(b.capacity(), 0u);
+  EXPECT_EQ(b.stream(), fake);
+  EXPECT_NO_THROW(b.reserve(0));
+  EXPECT_NO_THROW(b.resize(0));
+  EXPECT_NO_THROW(b.shrink_to_fit());
+  EXPECT_NO_THROW(b.fill_zero());
+  EXPECT_NO_THROW(b.copy_from_host(nullptr, 0));
+  EXPECT_NO_THROW(b.copy_to_host(nullptr, 0));
+  EXPECT_THROW(b.copy_to_host(nullptr, 1), zo::InvalidArgument);  // out of range, named
+  b.set_stream(zo::StreamView());
+  EXPECT_EQ(b.stream(), zo::StreamView());
+  // Growing needs the device; on failure the buffer is unchanged (strong guarantee).
+  expect_unavailable([&] { b.resize(16); }, "DeviceBuffer::resize");
+  expect_unavailable([&] { b.reserve(16); }, "DeviceBuffer::reserve");
+  EXPECT_EQ(b.size(), 0u);
+  EXPECT_EQ(b.capacity(), 0u);
+  EXPECT_EQ(b.data(), nullptr);
+  zo::DeviceBuffer moved(std::move(b));
+  EXPECT_EQ(moved.capacity(), 0u);
+  moved.reset();
+  zo::DeviceArray<double> a;
+  EXPECT_EQ(a.capacity(), 0u);
+  expect_unavailable([&] { a.resize(3); }, "DeviceArray::resize");
+  EXPECT_TRUE(a.empty());
+  expect_unavailable(
+      [] {
+        zo::DeviceArray<double> c(std::vector<double>{1.0, 2.0});
+      },
+      "DeviceArray(vector)");
 }
 
 // zo::StreamView is a strong type: nothing but an explicit construction from a void* (a

@@ -156,8 +156,8 @@ TEST(DeviceObjectiveGpu, FunctorKernelsMatchTheHostPath) {
     sum.evaluate(host, hs.data());
     point.evaluate(host, hp.data());
     zo::Stream stream;
-    zo::DeviceArray<float> dx(x);
-    zo::DeviceArray<double> ds(count), dp(count);
+    zo::DeviceArray<float> dx(x, stream);
+    zo::DeviceArray<double> ds(count, stream), dp(count, stream);
     zo::PointBatch dev{dx.data(), count, d, stride, zo::MemorySpace::device, stream.view()};
     sum.evaluate(dev, ds.data());
     point.evaluate(dev, dp.data());

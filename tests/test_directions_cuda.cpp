@@ -35,10 +35,10 @@ std::size_t first_mismatch(const float* a, const float* b, std::size_t n) {
 
 std::vector<float> on_device(Distribution dist, DirectionKey key, std::uint64_t d,
                              std::size_t offset = 0, zo::StreamView stream = {}) {
-  zo::DeviceArray<float> out(d + offset);
+  zo::DeviceArray<float> out(d + offset, stream);  // allocated, filled and read on `stream`
   zo::fill_direction_device(dist, key, d, out.data() + offset, stream);
   std::vector<float> host(d);
-  out.copy_to_host(host.data(), d, offset, stream);
+  out.copy_to_host(host.data(), d, offset);
   return host;
 }
 

@@ -194,9 +194,12 @@ TEST(Example21Cuda, PerPointResultsAreBitIdenticalAnywhereInTheBatch) {
     std::memcpy(&b.host[6 * b.stride], b.point(0), 2 * h * sizeof(float));
     b.dev.copy_from_host(b.host.data(), b.host.size());
     zo::Stream stream;
-    zo::DeviceArray<double> out(7);
+    b.dev.set_stream(stream);  // the points move to `stream` (dev was filled by a blocking copy)
+    zo::DeviceArray<double> out(7, stream);
     f.evaluate(b.dev_batch(stream), out.data());
-    const auto first = out.to_host(stream);
+    const auto first = out.to_host();  // blocking, on `stream`
+    out.set_stream(zo::StreamView());  // and back to the legacy default stream
+    b.dev.set_stream(zo::StreamView());
     f.evaluate(b.dev_batch(), out.data());
     const auto second = out.to_host();
     EXPECT_EQ(std::memcmp(first.data(), second.data(), 7 * sizeof(double)), 0) << "run to run";

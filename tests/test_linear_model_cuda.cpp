@@ -202,8 +202,9 @@ TEST_P(LinearModelCuda, IsEquivalentToTheCpuReference) {
   // 2. Device batches with a stride, on a stream of our own; outputs in device memory.
   {
     zo::Stream stream;
-    zo::DeviceArray<float> dx(x), dv(v), dg(s.p * stride), dh(s.p * stride);
-    zo::DeviceArray<double> loss(s.p), trace(s.p);
+    zo::DeviceArray<float> dx(x, stream), dv(v, stream), dg(s.p * stride, stream),
+        dh(s.p * stride, stream);
+    zo::DeviceArray<double> loss(s.p, stream), trace(s.p, stream);
     const auto dxb = batch(dx.data(), s.p, s.d, stride, zo::MemorySpace::device, stream);
     const auto dvb = batch(dv.data(), s.p, s.d, stride, zo::MemorySpace::device, stream);
     gpu.evaluate(dxb, loss.data());
@@ -221,7 +222,7 @@ TEST_P(LinearModelCuda, IsEquivalentToTheCpuReference) {
 
     // evaluate_along: one product with [x, u] for three λ values, against the CPU.
     const std::vector<float> lambdas{0.1f, 0.01f, 1.0f};
-    zo::DeviceArray<double> plus(s.p * 3), minus(s.p * 3);
+    zo::DeviceArray<double> plus(s.p * 3, stream), minus(s.p * 3, stream);
     gpu.evaluate_along(dxb, dvb, lambdas.data(), 3, plus.data(), minus.data());
     stream.synchronize();
     std::vector<double> cp(s.p * 3), cm(s.p * 3);

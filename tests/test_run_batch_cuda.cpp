@@ -216,6 +216,9 @@ TEST_F(Example21Runs, ResumingRestoringAndAUserStreamGiveTheSameBits) {
   auto mine = on(zo::Backend::cuda);
   mine.stream = stream;
   EXPECT_TRUE(same_bits(full, run_steps(f, runs, x0, 80, mine)));
+  auto owned = on(zo::Backend::cuda);  // a stream of the batch's own, asked for by name
+  owned.own_stream = true;
+  EXPECT_TRUE(same_bits(full, run_steps(f, runs, x0, 80, owned)));
 }
 
 TEST_F(Example21Runs, MeasureMatchesTheCpuAndFrozenRunsStayFrozen) {

@@ -32,7 +32,7 @@ struct PointBatch {
   MemorySpace space = MemorySpace::host;  ///< where `data` (and every output) lives
   /// The CUDA stream that orders the device work of a device batch (default: the legacy default
   /// stream); ignored for host batches.
-  StreamView stream;
+  StreamView stream{};
 
   /// Pointer to point p.
   const float* point(std::size_t p) const { return data + p * stride; }

@@ -105,7 +105,7 @@ struct BatchOptions {
   /// CUDA backend: the stream that orders all of the batch's device work and the objective calls
   /// it makes (PointBatch::stream). Default: the legacy default stream, as everywhere in zo. It
   /// must outlive the batch. Ignored by the CPU backend.
-  StreamView stream;
+  StreamView stream{};
   /// CUDA backend: when true, the batch creates (and destroys) its own non-blocking stream and
   /// ignores `stream`, so that batches of different threads overlap on the device.
   bool own_stream = false;

@@ -82,7 +82,7 @@ struct StepperOptions {
   Backend backend = Backend::automatic;
   /// CUDA stream that orders all device work (default: the legacy default stream). It must
   /// outlive the stepper.
-  StreamView stream;
+  StreamView stream{};
   std::uint64_t start_step = 0;  ///< index of the first step (resume)
   /// Global index of the first coordinate: a shard of a larger vector uses the directions of its
   /// global coordinates. Must be 0 for the sphere distribution (its norm is global).

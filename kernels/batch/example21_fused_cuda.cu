@@ -12,6 +12,7 @@
 
 #include "batch/example21_fused_engine.hpp"
 #include "core/cuda_check.cuh"
+#include "zo/device.hpp"
 #include "zo/error.hpp"
 
 namespace zo {
@@ -82,37 +83,11 @@ __global__ void __launch_bounds__(256)
   if (threadIdx.x % 32 == 0) atomicAdd(out, sum);
 }
 
-/// Owning device buffer; frees without throwing.
+/// Bytes of the elements of `a`.
 template <typename T>
-class DeviceArray {
- public:
-  DeviceArray() = default;
-  explicit DeviceArray(std::size_t n) { resize(n); }
-  ~DeviceArray() { release(); }
-  DeviceArray(const DeviceArray&) = delete;
-  DeviceArray& operator=(const DeviceArray&) = delete;
-  void resize(std::size_t n) {
-    if (n <= capacity_) {
-      size_ = n;
-      return;
-    }
-    release();
-    ZO_CUDA_TRY(
-        cudaMalloc(reinterpret_cast<void**>(&data_), std::max<std::size_t>(n, 1) * sizeof(T)));
-    capacity_ = size_ = n;
-  }
-  T* data() const { return data_; }
-  std::size_t bytes() const { return size_ * sizeof(T); }
-
- private:
-  void release() noexcept {
-    if (data_) ZO_CUDA_TRY_NOTHROW(cudaFree(data_));
-    data_ = nullptr;
-    capacity_ = size_ = 0;
-  }
-  T* data_ = nullptr;
-  std::size_t size_ = 0, capacity_ = 0;
-};
+std::size_t bytes_of(const DeviceArray<T>& a) {
+  return a.size() * sizeof(T);
+}
 
 /// CUDA events around a region, destroyed without throwing.
 class EventTimer {
@@ -189,19 +164,19 @@ class CudaFusedExample21 final : public FusedExample21Engine {
     params_dev_.resize(K);
     x_.resize(K * 2 * d);
     states_.resize(K);
-    ZO_CUDA_TRY(cudaMemcpy(params_dev_.data(), params().data(), params_dev_.bytes(),
+    ZO_CUDA_TRY(cudaMemcpy(params_dev_.data(), params().data(), bytes_of(params_dev_),
                            cudaMemcpyHostToDevice));
-    ZO_CUDA_TRY(cudaMemcpy(x_.data(), x0, x_.bytes(), cudaMemcpyHostToDevice));
+    ZO_CUDA_TRY(cudaMemcpy(x_.data(), x0, bytes_of(x_), cudaMemcpyHostToDevice));
   }
 
   Backend backend() const override { return Backend::cuda; }
   unsigned gpu_group() const override { return static_cast<unsigned>(group_); }
 
   void copy_points(float* x_host) const override {
-    ZO_CUDA_TRY(cudaMemcpy(x_host, x_.data(), x_.bytes(), cudaMemcpyDeviceToHost));
+    ZO_CUDA_TRY(cudaMemcpy(x_host, x_.data(), bytes_of(x_), cudaMemcpyDeviceToHost));
   }
   void set_points(const float* x_host) override {
-    ZO_CUDA_TRY(cudaMemcpy(x_.data(), x_host, x_.bytes(), cudaMemcpyHostToDevice));
+    ZO_CUDA_TRY(cudaMemcpy(x_.data(), x_host, bytes_of(x_), cudaMemcpyHostToDevice));
   }
 
  protected:
@@ -211,10 +186,11 @@ class CudaFusedExample21 final : public FusedExample21Engine {
     const auto n_log = static_cast<std::uint32_t>(log_its.size());
     log_dev_.resize(log_its.size());
     metrics_dev_.resize(log_its.size() * K * kFusedMetrics);
-    ZO_CUDA_TRY(cudaMemcpy(states_.data(), states.data(), states_.bytes(), cudaMemcpyHostToDevice));
+    ZO_CUDA_TRY(
+        cudaMemcpy(states_.data(), states.data(), bytes_of(states_), cudaMemcpyHostToDevice));
     if (n_log > 0) {
       ZO_CUDA_TRY(
-          cudaMemcpy(log_dev_.data(), log_its.data(), log_dev_.bytes(), cudaMemcpyHostToDevice));
+          cudaMemcpy(log_dev_.data(), log_its.data(), bytes_of(log_dev_), cudaMemcpyHostToDevice));
     }
     const std::uint64_t threads = static_cast<std::uint64_t>(K) * group_;
     const auto blocks = static_cast<unsigned>((threads + kBlockThreads - 1) / kBlockThreads);
@@ -224,9 +200,10 @@ class CudaFusedExample21 final : public FusedExample21Engine {
     last_seconds = timer_.seconds();
     if (n_log > 0) {
       ZO_CUDA_TRY(
-          cudaMemcpy(metrics, metrics_dev_.data(), metrics_dev_.bytes(), cudaMemcpyDeviceToHost));
+          cudaMemcpy(metrics, metrics_dev_.data(), bytes_of(metrics_dev_), cudaMemcpyDeviceToHost));
     }
-    ZO_CUDA_TRY(cudaMemcpy(states.data(), states_.data(), states_.bytes(), cudaMemcpyDeviceToHost));
+    ZO_CUDA_TRY(
+        cudaMemcpy(states.data(), states_.data(), bytes_of(states_), cudaMemcpyDeviceToHost));
   }
 
  private:

@@ -332,28 +332,29 @@ class CudaRunBatch final : public BatchEngine {
     device_objective_ = objective.accepts(MemorySpace::device);
     fused_ = P_ > 0 && objective.structure() == ObjectiveStructure::example21;
 
-    x_ = DeviceArray<float>(K_ * ld_);
-    x_.fill_zero(stream_.view());
+    x_ = DeviceArray<float>(K_ * ld_, stream_.view());
+    x_.fill_zero();
     set_points(x0);
 
-    values_ = DeviceArray<double>(2 * P_);
-    coef_ = DeviceArray<float>(S_);
-    if (!fused_ && P_ > 0) points_ = DeviceArray<float>(2 * P_ * ld_);
-    if (n_sphere_ > 0) sphere_partials_ = DeviceArray<double>(n_sphere_ * sphere_chunks(dim_));
+    values_ = DeviceArray<double>(2 * P_, stream_.view());
+    coef_ = DeviceArray<float>(S_, stream_.view());
+    if (!fused_ && P_ > 0) points_ = DeviceArray<float>(2 * P_ * ld_, stream_.view());
+    if (n_sphere_ > 0)
+      sphere_partials_ = DeviceArray<double>(n_sphere_ * sphere_chunks(dim_), stream_.view());
     if (G_ > 0) {
-      grads_ = DeviceArray<float>(G_ * ld_);
-      grads_.fill_zero(stream_.view());
-      if (G_ < K_) grad_in_ = DeviceArray<float>(G_ * ld_);
+      grads_ = DeviceArray<float>(G_ * ld_, stream_.view());
+      grads_.fill_zero();
+      if (G_ < K_) grad_in_ = DeviceArray<float>(G_ * ld_, stream_.view());
     }
     const std::uint64_t zo0_partials =
         reduce_partials<1>(reduce_shape((dim_ + 3) / 4), zo0_slots_.size());
-    if (zo0_partials > 0) zo0_partials_ = DeviceArray<double>(zo0_partials);
+    if (zo0_partials > 0) zo0_partials_ = DeviceArray<double>(zo0_partials, stream_.view());
 
-    diverged_ = DeviceArray<std::uint32_t>(K_);
-    diverged_at_ = DeviceArray<std::uint64_t>(K_);
-    skipped_ = DeviceArray<std::uint64_t>(K_);
-    bad_stamp_ = DeviceArray<std::uint64_t>(K_);
-    error_ = DeviceArray<ErrorRecord>(1);
+    diverged_ = DeviceArray<std::uint32_t>(K_, stream_.view());
+    diverged_at_ = DeviceArray<std::uint64_t>(K_, stream_.view());
+    skipped_ = DeviceArray<std::uint64_t>(K_, stream_.view());
+    bad_stamp_ = DeviceArray<std::uint64_t>(K_, stream_.view());
+    error_ = DeviceArray<ErrorRecord>(1, stream_.view());
     host_error_ = PinnedArray<ErrorRecord>(1);
     ZO_CUDA_TRY(cudaMemsetAsync(error_.data(), 0xFF, sizeof(ErrorRecord), stream()));
     mirror_.assign(K_, RunStatus{});
@@ -432,15 +433,15 @@ class CudaRunBatch final : public BatchEngine {
       return batch(host_x.data(), K_, dim_, MemorySpace::host);
     };
     if (device_objective_ && (loss || want_trace)) {
-      if (measure_values_.size() < K_) measure_values_ = DeviceArray<double>(K_);
+      if (measure_values_.size() < K_) measure_values_ = DeviceArray<double>(K_, stream_.view());
       const PointBatch all = batch(x_.data(), K_, ld_, MemorySpace::device);
       if (loss) {
         objective().evaluate(all, measure_values_.data());
-        measure_values_.copy_to_host(loss, K_, 0, stream_.view());
+        measure_values_.copy_to_host(loss, K_);
       }
       if (want_trace) {
         objective().exact_trace(all, measure_values_.data());
-        measure_values_.copy_to_host(trace, K_, 0, stream_.view());
+        measure_values_.copy_to_host(trace, K_);
       }
     } else {
       if (loss) objective().evaluate(host_batch(), loss);
@@ -652,9 +653,9 @@ class CudaRunBatch final : public BatchEngine {
       at[k] = statuses()[k].diverged_at;
       skipped[k] = statuses()[k].skipped_steps;
     }
-    diverged_.copy_from_host(diverged.data(), K_, 0, stream_.view());
-    diverged_at_.copy_from_host(at.data(), K_, 0, stream_.view());
-    skipped_.copy_from_host(skipped.data(), K_, 0, stream_.view());
+    diverged_.copy_from_host(diverged.data(), K_);
+    diverged_at_.copy_from_host(at.data(), K_);
+    skipped_.copy_from_host(skipped.data(), K_);
     mirror_ = statuses();
   }
 
@@ -667,9 +668,9 @@ class CudaRunBatch final : public BatchEngine {
     if (policy() == NonFinitePolicy::error) return;  // statuses never change on the device
     std::vector<std::uint32_t> diverged(K_);
     std::vector<std::uint64_t> at(K_), skipped(K_);
-    diverged_.copy_to_host(diverged.data(), K_, 0, stream_.view());
-    diverged_at_.copy_to_host(at.data(), K_, 0, stream_.view());
-    skipped_.copy_to_host(skipped.data(), K_, 0, stream_.view());
+    diverged_.copy_to_host(diverged.data(), K_);
+    diverged_at_.copy_to_host(at.data(), K_);
+    skipped_.copy_to_host(skipped.data(), K_);
     for (std::size_t k = 0; k < K_; ++k) {
       statuses()[k].diverged = diverged[k] != 0;
       statuses()[k].diverged_at = at[k];

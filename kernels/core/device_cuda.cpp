@@ -82,14 +82,41 @@ void require_device() {
   }
 }
 
-void* device_allocate(std::size_t bytes) {
+namespace {
+// Whether the stream-ordered allocator is available (every GPU since CUDA 11.2 on Linux; not on
+// some virtualised setups). Decided once, for the device current at the first allocation.
+bool memory_pools_supported() noexcept {
+  static const bool supported = [] {
+    int device = 0, value = 0;
+    if (cudaGetDevice(&device) != cudaSuccess ||
+        cudaDeviceGetAttribute(&value, cudaDevAttrMemoryPoolsSupported, device) != cudaSuccess) {
+      cudaGetLastError();  // not an error of the caller's: clear it
+      return false;
+    }
+    return value != 0;
+  }();
+  return supported;
+}
+}  // namespace
+
+void* device_allocate(std::size_t bytes, StreamView stream) {
   require_device();
   void* ptr = nullptr;
-  ZO_CUDA_TRY(cudaMalloc(&ptr, bytes));
+  if (memory_pools_supported()) {
+    ZO_CUDA_TRY(cudaMallocAsync(&ptr, bytes, to_cuda(stream)));
+  } else {
+    ZO_CUDA_TRY(cudaMalloc(&ptr, bytes));
+  }
   return ptr;
 }
 
-void device_free(void* ptr) noexcept { ZO_CUDA_TRY_NOTHROW(cudaFree(ptr)); }
+void device_free(void* ptr, StreamView stream) noexcept {
+  if (memory_pools_supported()) {
+    ZO_CUDA_TRY_NOTHROW(cudaFreeAsync(ptr, to_cuda(stream)));
+  } else {
+    ZO_CUDA_TRY_NOTHROW(cudaFree(ptr));
+  }
+}
 
 void copy(void* dst, const void* src, std::size_t bytes, StreamView stream, bool wait) {
   require_device();

@@ -1,5 +1,5 @@
-// Internal CUDA launch helpers shared by zo's kernels: grid sizes for grid-stride loops and
-// stream-ordered scratch memory.
+// Internal CUDA launch helpers shared by zo's kernels: grid sizes for grid-stride loops. (Scratch
+// memory is a zo::DeviceBuffer on the launch's stream: stream-ordered, no host synchronisation.)
 #pragma once
 
 #include <cuda_runtime.h>
@@ -24,29 +24,6 @@ inline unsigned grid_blocks(std::uint64_t work, unsigned threads) {
   return static_cast<unsigned>(
       std::min<std::uint64_t>(std::max<std::uint64_t>(blocks, 1), kMaxGridBlocks));
 }
-
-/// Device scratch memory allocated and freed in stream order (cudaMallocAsync / cudaFreeAsync),
-/// so temporary buffers need no host synchronisation. The destructor never throws.
-class StreamScratch {
- public:
-  StreamScratch(std::size_t bytes, cudaStream_t stream) : stream_(stream) {
-    if (bytes > 0) ZO_CUDA_TRY(cudaMallocAsync(&ptr_, bytes, stream));
-  }
-  ~StreamScratch() {
-    if (ptr_) ZO_CUDA_TRY_NOTHROW(cudaFreeAsync(ptr_, stream_));
-  }
-  StreamScratch(const StreamScratch&) = delete;
-  StreamScratch& operator=(const StreamScratch&) = delete;
-
-  template <typename T>
-  T* as() const {
-    return static_cast<T*>(ptr_);
-  }
-
- private:
-  void* ptr_ = nullptr;
-  cudaStream_t stream_;
-};
 
 }  // namespace cuda
 }  // namespace detail

@@ -55,11 +55,11 @@ void fill_direction(Distribution dist, DirectionKey key, std::uint64_t d, float*
   const bool sphere = dist == Distribution::sphere;
   const std::uint64_t chunks = sphere ? sphere_chunks(d) : 0;
   // [scale (one float, padded to a double)][chunk partial sums]
-  StreamScratch scratch(sphere ? (chunks + 1) * sizeof(double) : 0, stream);
+  DeviceArray<double> scratch(sphere ? chunks + 1 : 0, stream_view);
   float* scale = nullptr;
   if (sphere) {
-    scale = scratch.as<float>();
-    launch_sphere_scales(SingleKey{key}, StoreScale{scale}, 1, d, scratch.as<double>() + 1, stream);
+    scale = reinterpret_cast<float*>(scratch.data());
+    launch_sphere_scales(SingleKey{key}, StoreScale{scale}, 1, d, scratch.data() + 1, stream);
   }
   const bool aligned = reinterpret_cast<std::uintptr_t>(out) % 16 == 0;
   fill_direction_kernel<<<grid_blocks((d + 3) / 4, 256), 256, 0, stream>>>(dist, key, d, scale, out,

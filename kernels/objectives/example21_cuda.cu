@@ -16,6 +16,7 @@
 #include "core/launch.cuh"
 #include "core/point_reduce.cuh"
 #include "objectives/example21_math.hpp"
+#include "zo/device.hpp"
 #include "zo/direction.hpp"
 #include "zo/error.hpp"
 #include "zo/example21.hpp"
@@ -288,8 +289,8 @@ template <int N, class Loader, class Epilogue>
 void reduce_points(std::size_t h, std::uint64_t count, Loader load, Epilogue epilogue,
                    cudaStream_t stream) {
   const ReduceShape shape = reduce_shape((h + 3) / 4);
-  StreamScratch partials(reduce_partials<N>(shape, count) * sizeof(double), stream);
-  launch_reduce<N>(shape, count, load, epilogue, partials.as<double>(), stream);
+  DeviceArray<double> partials(reduce_partials<N>(shape, count), StreamView(stream));
+  launch_reduce<N>(shape, count, load, epilogue, partials.data(), stream);
 }
 
 }  // namespace
@@ -311,11 +312,11 @@ void example21_gradient(const PointBatch& points, std::size_t d, float* grads,
              "Example21::gradient: grad_stride " + std::to_string(grad_stride) +
                  " is smaller than the dimension " + std::to_string(2 * d));
   const cudaStream_t stream = to_cuda(points.stream);
-  StreamScratch yz(points.count * sizeof(double), stream);
+  DeviceArray<double> yz(points.count, points.stream);
   const Points pts = view(points, d);
-  reduce_points<1>(d, points.count, YzLoader{pts}, StoreSums<1>{yz.as<double>()}, stream);
+  reduce_points<1>(d, points.count, YzLoader{pts}, StoreSums<1>{yz.data()}, stream);
   gradient_kernel<<<grid_blocks(points.count * ((d + 3) / 4), kThreads), kThreads, 0, stream>>>(
-      pts, points.count, yz.as<double>(), grads, grad_stride);
+      pts, points.count, yz.data(), grads, grad_stride);
   ZO_CUDA_CHECK_LAUNCH();
 }
 
@@ -329,12 +330,12 @@ void example21_hvp(const PointBatch& points, const PointBatch& vectors, std::siz
              "Example21::hvp: out_stride " + std::to_string(out_stride) +
                  " is smaller than the dimension " + std::to_string(2 * d));
   const cudaStream_t stream = to_cuda(points.stream);
-  StreamScratch sums(points.count * 3 * sizeof(double), stream);
+  DeviceArray<double> sums(points.count * 3, points.stream);
   const Points pts = view(points, d);
   const Points vecs = view(vectors, d);
-  reduce_points<3>(d, points.count, HvpLoader{pts, vecs}, StoreSums<3>{sums.as<double>()}, stream);
+  reduce_points<3>(d, points.count, HvpLoader{pts, vecs}, StoreSums<3>{sums.data()}, stream);
   hvp_kernel<<<grid_blocks(points.count * ((d + 3) / 4), kThreads), kThreads, 0, stream>>>(
-      pts, vecs, points.count, sums.as<double>(), out, out_stride);
+      pts, vecs, points.count, sums.data(), out, out_stride);
   ZO_CUDA_CHECK_LAUNCH();
 }
 

@@ -29,6 +29,7 @@
 #include "objectives/linear_loss_math.hpp"
 #include "objectives/linear_model_engine.hpp"
 #include "zo/backend.hpp"  // log_line, used by ZO_CUDA_TRY_NOTHROW
+#include "zo/device.hpp"
 #include "zo/error.hpp"
 
 #define ZO_CUBLAS_TRY(call)                                                            \
@@ -60,39 +61,31 @@ constexpr unsigned kThreads = 256;
 constexpr std::size_t kChunkRows = 2048;
 constexpr std::size_t kMaxMarginFloats = std::size_t{1} << 27;  // 512 MiB of margins per chunk
 
-/// Owned device array that only grows; the destructor never throws.
+/// A zo::DeviceArray that only grows and does not keep its contents when it does: the data of the
+/// model (uploaded once) and the scratch of the calls. Scratch follows the stream of the current
+/// call (set_stream in Call), so its growth is ordered after the previous call's work.
 template <class T>
-class DeviceArray {
+class GrowOnly {
  public:
-  DeviceArray() = default;
-  ~DeviceArray() {
-    if (ptr_) ZO_CUDA_TRY_NOTHROW(cudaFree(ptr_));
-  }
-  DeviceArray(const DeviceArray&) = delete;
-  DeviceArray& operator=(const DeviceArray&) = delete;
-
-  /// Ensures room for n elements (contents are not preserved when it grows).
+  /// Ensures room for n elements on the array's stream (contents are not kept when it grows).
   T* reserve(std::size_t n) {
-    if (n > size_) {
-      if (ptr_) ZO_CUDA_TRY(cudaFree(ptr_));
-      ptr_ = nullptr;
-      size_ = 0;
-      ZO_CUDA_TRY(
-          cudaMalloc(reinterpret_cast<void**>(&ptr_), std::max<std::size_t>(n, 1) * sizeof(T)));
-      size_ = n;
+    if (n > array_.capacity()) {
+      array_.reset();
+      array_.reserve(n);
     }
-    return ptr_;
+    return array_.data();
   }
-  /// Allocates and uploads `host`.
+  /// Allocates and uploads `host` on the array's stream (blocking).
   void upload(const T* host, std::size_t n) {
     reserve(n);
-    if (n > 0) ZO_CUDA_TRY(cudaMemcpy(ptr_, host, n * sizeof(T), cudaMemcpyHostToDevice));
+    array_.resize(n);
+    array_.copy_from_host(host, n);
   }
-  T* get() const { return ptr_; }
+  T* get() const { return const_cast<T*>(array_.data()); }
+  void set_stream(StreamView stream) noexcept { array_.set_stream(stream); }
 
  private:
-  T* ptr_ = nullptr;
-  std::size_t size_ = 0;
+  DeviceArray<T> array_;
 };
 
 __device__ __forceinline__ void block_sum3(double v[3], double* shared) {
@@ -252,6 +245,10 @@ class CudaLinearKernels final : public LinearSplitKernels {
   }
 
   ~CudaLinearKernels() override {
+    // The scratch is freed on the legacy default stream after the last call's work (the stream
+    // of that call may be gone by now); the data was allocated there.
+    if (done_) ZO_CUDA_TRY_NOTHROW(cudaStreamWaitEvent(cudaStreamLegacy, done_, 0));
+    set_scratch_stream(StreamView());
     for (Csr* c : {&a_, &at_})
       if (c->descr) cusparseDestroySpMat(c->descr);
     if (cusparse_) cusparseDestroy(cusparse_);
@@ -381,20 +378,21 @@ class CudaLinearKernels final : public LinearSplitKernels {
 
  private:
   struct Csr {
-    DeviceArray<std::int64_t> offsets64;
-    DeviceArray<std::int64_t> cols64;
-    DeviceArray<std::int32_t> offsets32;
-    DeviceArray<std::int32_t> cols32;
-    DeviceArray<float> values;
+    GrowOnly<std::int64_t> offsets64;
+    GrowOnly<std::int64_t> cols64;
+    GrowOnly<std::int32_t> offsets32;
+    GrowOnly<std::int32_t> cols32;
+    GrowOnly<float> values;
     cusparseSpMatDescr_t descr = nullptr;
   };
 
   /// Orders one public call after the previous one (possibly on another stream) and marks its
-  /// end; host calls wait for their stream.
+  /// end; host calls wait for their stream. The scratch follows the call's stream.
   struct Call {
     Call(const CudaLinearKernels& k, StreamView s, bool host_batch)
         : kernels(k), stream(to_cuda(s)), host(host_batch) {
       ZO_CUDA_TRY(cudaStreamWaitEvent(stream, kernels.done_, 0));
+      kernels.set_scratch_stream(s);
       ZO_CUBLAS_TRY(cublasSetStream(kernels.cublas_, stream));
       if (kernels.cusparse_) ZO_CUSPARSE_TRY(cusparseSetStream(kernels.cusparse_, stream));
     }
@@ -537,17 +535,26 @@ class CudaLinearKernels final : public LinearSplitKernels {
 
   std::shared_ptr<const LinearSplitData> split_;
   std::size_t n_ = 0, d_ = 0;
-  DeviceArray<float> dense_, labels_;
-  DeviceArray<double> row_norm2_;
+  /// Moves every scratch buffer to `stream` (no device work).
+  void set_scratch_stream(StreamView stream) const noexcept {
+    for (GrowOnly<float>* a : {&margins_, &staged_, &staged2_, &stacked_, &result_rows_, &lambdas_})
+      a->set_stream(stream);
+    partials_.set_stream(stream);
+    results_.set_stream(stream);
+    spmm_buffer_.set_stream(stream);
+  }
+
+  GrowOnly<float> dense_, labels_;
+  GrowOnly<double> row_norm2_;
   Csr a_, at_;
   cublasHandle_t cublas_ = nullptr;
   cusparseHandle_t cusparse_ = nullptr;
   cudaEvent_t done_ = nullptr;
   mutable std::mutex mutex_;
   // Scratch, reused across calls (serialised by mutex_ and ordered by done_).
-  mutable DeviceArray<float> margins_, staged_, staged2_, stacked_, result_rows_, lambdas_;
-  mutable DeviceArray<double> partials_, results_;
-  mutable DeviceArray<char> spmm_buffer_;
+  mutable GrowOnly<float> margins_, staged_, staged2_, stacked_, result_rows_, lambdas_;
+  mutable GrowOnly<double> partials_, results_;
+  mutable GrowOnly<char> spmm_buffer_;
 };
 
 }  // namespace

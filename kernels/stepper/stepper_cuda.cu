@@ -13,6 +13,7 @@
 #include "core/cuda_check.cuh"
 #include "stepper/stepper_engine.hpp"
 #include "zo/backend.hpp"
+#include "zo/device.hpp"
 #include "zo/directions.hpp"
 #include "zo/error.hpp"
 
@@ -212,22 +213,15 @@ __global__ void sphere_partials_kernel(DirectionKey key, std::uint64_t dim, std:
   }
 }
 
-struct DeviceFree {
-  void operator()(void* p) const noexcept {
-    if (p) ZO_CUDA_TRY_NOTHROW(cudaFree(p));
+/// A DeviceBuffer of `bytes` (at least 1) on the stepper's stream; an allocation failure names
+/// what it was for.
+DeviceBuffer device_alloc(std::uint64_t bytes, const char* what, StreamView stream) {
+  try {
+    return DeviceBuffer(bytes == 0 ? 1 : bytes, stream);
+  } catch (const CudaError& e) {
+    ZO_FAIL(CudaError, std::string("Stepper: allocating ") + std::to_string(bytes) +
+                           " bytes of device memory for " + what + " failed: " + e.what());
   }
-};
-using DevicePtr = std::unique_ptr<void, DeviceFree>;
-
-DevicePtr device_alloc(std::uint64_t bytes, const char* what) {
-  void* p = nullptr;
-  const cudaError_t status = cudaMalloc(&p, bytes == 0 ? 1 : bytes);
-  if (status != cudaSuccess) {
-    cudaGetLastError();
-    ZO_FAIL(CudaError, std::string("Stepper: cudaMalloc of ") + std::to_string(bytes) +
-                           " bytes for " + what + " failed: " + cudaGetErrorName(status));
-  }
-  return DevicePtr(p);
 }
 
 struct PinnedFree {
@@ -240,7 +234,7 @@ class CudaStepperEngine final : public StepperEngine {
  public:
   CudaStepperEngine(const std::vector<ParamTensor>& params, StepperGeometry geometry,
                     StreamView stream)
-      : geometry_(geometry), stream_(cuda::to_cuda(stream)) {
+      : geometry_(geometry), view_(stream), stream_(cuda::to_cuda(stream)) {
     int device = 0;
     ZO_CUDA_TRY(cudaGetDevice(&device));
     std::uint64_t begin = 0;
@@ -261,9 +255,9 @@ class CudaStepperEngine final : public StepperEngine {
           StepperTensor{p.data, nullptr, begin, p.count, p.dtype == DType::bf16 ? 1u : 0u});
       begin += p.count;
     }
-    d_tensors_ = device_alloc(tensors_.size() * sizeof(StepperTensor), "tensor descriptors");
+    d_tensors_ = device_alloc(tensors_.size() * sizeof(StepperTensor), "tensor descriptors", view_);
     upload_tensors();
-    d_count_ = device_alloc(sizeof(unsigned long long), "the exception counter");
+    d_count_ = device_alloc(sizeof(unsigned long long), "the exception counter", view_);
     void* pinned = nullptr;
     ZO_CUDA_TRY(cudaMallocHost(&pinned, sizeof(unsigned long long)));
     h_count_.reset(pinned);
@@ -300,13 +294,13 @@ class CudaStepperEngine final : public StepperEngine {
         bytes += t.count * (t.bf16 ? 2 : 4);
         record_bytes_ += t.count * (t.bf16 ? 2 : 4);  // as the CPU reports: without padding
       }
-      backup_ = device_alloc(bytes, "the parameter copy (RestoreMode::copy)");
+      backup_ = device_alloc(bytes, "the parameter copy (RestoreMode::copy)", view_);
       for (std::size_t k = 0; k < tensors_.size(); ++k) {
-        tensors_[k].backup = static_cast<char*>(backup_.get()) + offsets[k];
+        tensors_[k].backup = static_cast<char*>(backup_.data()) + offsets[k];
       }
     } else if (mode == RestoreMode::residual) {
-      codes_ = device_alloc(geometry_.units(), "the residual codes");
-      ZO_CUDA_TRY(cudaMemsetAsync(codes_.get(), 0, geometry_.units(), stream_));
+      codes_ = device_alloc(geometry_.units(), "the residual codes", view_);
+      ZO_CUDA_TRY(cudaMemsetAsync(codes_.data(), 0, geometry_.units(), stream_));
       reserve_escapes(escape_capacity);
     }
     upload_tensors();
@@ -316,8 +310,9 @@ class CudaStepperEngine final : public StepperEngine {
     ZO_CUDA_TRY(cudaStreamSynchronize(stream_));
     escape_index_.reset();
     escape_bits_.reset();
-    escape_index_ = device_alloc(capacity * sizeof(std::uint64_t), "the residual exceptions");
-    escape_bits_ = device_alloc(capacity * sizeof(std::uint32_t), "the residual exceptions");
+    escape_index_ =
+        device_alloc(capacity * sizeof(std::uint64_t), "the residual exceptions", view_);
+    escape_bits_ = device_alloc(capacity * sizeof(std::uint32_t), "the residual exceptions", view_);
     capacity_ = capacity;
     record_bytes_ = geometry_.units() + 12 * capacity;
   }
@@ -327,22 +322,22 @@ class CudaStepperEngine final : public StepperEngine {
 
   std::uint64_t run_pass(const PassSpec& spec) override {
     PassArgs a{};
-    a.tensors = static_cast<const StepperTensor*>(d_tensors_.get());
+    a.tensors = static_cast<const StepperTensor*>(d_tensors_.data());
     a.num_tensors = static_cast<std::uint32_t>(tensors_.size());
     a.dim = geometry_.dim;
     a.offset = geometry_.offset;
     a.units = geometry_.units();
-    a.codes = static_cast<std::uint8_t*>(codes_.get());
-    a.escape_index = static_cast<std::uint64_t*>(escape_index_.get());
-    a.escape_bits = static_cast<std::uint32_t*>(escape_bits_.get());
-    a.escape_count = static_cast<unsigned long long*>(d_count_.get());
+    a.codes = static_cast<std::uint8_t*>(codes_.data());
+    a.escape_index = static_cast<std::uint64_t*>(escape_index_.data());
+    a.escape_bits = static_cast<std::uint32_t*>(escape_bits_.data());
+    a.escape_count = static_cast<unsigned long long*>(d_count_.data());
     a.escape_capacity = capacity_;
     const bool residual = spec.mode == RestoreMode::residual;
     a.read_codes = residual && spec.entry != PassEntry::at_x && !spec.arithmetic_flip;
     a.write_codes = residual && spec.exit_sign != 0;
     a.copy = spec.mode == RestoreMode::copy;
     if (a.write_codes) {
-      ZO_CUDA_TRY(cudaMemsetAsync(d_count_.get(), 0, sizeof(unsigned long long), stream_));
+      ZO_CUDA_TRY(cudaMemsetAsync(d_count_.data(), 0, sizeof(unsigned long long), stream_));
     }
     const std::uint64_t blocks = std::min<std::uint64_t>(
         max_blocks_, std::max<std::uint64_t>(1, (a.units + kThreads - 1) / kThreads));
@@ -350,7 +345,7 @@ class CudaStepperEngine final : public StepperEngine {
     ZO_CUDA_CHECK_LAUNCH();
     if (!a.write_codes) return 0;
     auto* host = static_cast<unsigned long long*>(h_count_.get());
-    ZO_CUDA_TRY(cudaMemcpyAsync(host, d_count_.get(), sizeof(unsigned long long),
+    ZO_CUDA_TRY(cudaMemcpyAsync(host, d_count_.data(), sizeof(unsigned long long),
                                 cudaMemcpyDeviceToHost, stream_));
     ZO_CUDA_TRY(cudaStreamSynchronize(stream_));
     return *host;
@@ -362,10 +357,10 @@ class CudaStepperEngine final : public StepperEngine {
     const std::uint64_t blocks =
         std::min<std::uint64_t>(max_blocks_, (count + kThreads - 1) / kThreads);
     scatter_escapes_kernel<<<static_cast<unsigned>(blocks), kThreads, 0, stream_>>>(
-        static_cast<const StepperTensor*>(d_tensors_.get()),
+        static_cast<const StepperTensor*>(d_tensors_.data()),
         static_cast<std::uint32_t>(tensors_.size()),
-        static_cast<const std::uint64_t*>(escape_index_.get()),
-        static_cast<const std::uint32_t*>(escape_bits_.get()), count);
+        static_cast<const std::uint64_t*>(escape_index_.data()),
+        static_cast<const std::uint32_t*>(escape_bits_.data()), count);
     ZO_CUDA_CHECK_LAUNCH();
   }
 
@@ -373,14 +368,14 @@ class CudaStepperEngine final : public StepperEngine {
     // The canonical reduction of zo::sphere_scale: per-chunk sums on the device, then the
     // fixed-order sum on the host, so the scale is bit-identical to the CPU's.
     const std::uint64_t chunks = (geometry_.dim + kSphereChunk - 1) / kSphereChunk;
-    DevicePtr partial = device_alloc(chunks * sizeof(double), "sphere partial sums");
+    DeviceBuffer partial = device_alloc(chunks * sizeof(double), "sphere partial sums", view_);
     const std::uint64_t blocks =
         std::min<std::uint64_t>(max_blocks_, (chunks + kThreads - 1) / kThreads);
     sphere_partials_kernel<<<static_cast<unsigned>(blocks), kThreads, 0, stream_>>>(
-        key, geometry_.dim, chunks, static_cast<double*>(partial.get()));
+        key, geometry_.dim, chunks, static_cast<double*>(partial.data()));
     ZO_CUDA_CHECK_LAUNCH();
     std::vector<double> host(chunks);
-    ZO_CUDA_TRY(cudaMemcpyAsync(host.data(), partial.get(), chunks * sizeof(double),
+    ZO_CUDA_TRY(cudaMemcpyAsync(host.data(), partial.data(), chunks * sizeof(double),
                                 cudaMemcpyDeviceToHost, stream_));
     ZO_CUDA_TRY(cudaStreamSynchronize(stream_));
     double sum = 0.0;
@@ -392,21 +387,22 @@ class CudaStepperEngine final : public StepperEngine {
 
  private:
   void upload_tensors() {
-    ZO_CUDA_TRY(cudaMemcpyAsync(d_tensors_.get(), tensors_.data(),
+    ZO_CUDA_TRY(cudaMemcpyAsync(d_tensors_.data(), tensors_.data(),
                                 tensors_.size() * sizeof(StepperTensor), cudaMemcpyHostToDevice,
                                 stream_));
     ZO_CUDA_TRY(cudaStreamSynchronize(stream_));  // tensors_ may change after we return
   }
 
   StepperGeometry geometry_;
+  StreamView view_;  // the caller's stream: orders every pass, copy and allocation
   cudaStream_t stream_;
   std::vector<StepperTensor> tensors_;
-  DevicePtr d_tensors_;
-  DevicePtr backup_;
-  DevicePtr codes_;
-  DevicePtr escape_index_;
-  DevicePtr escape_bits_;
-  DevicePtr d_count_;
+  DeviceBuffer d_tensors_;
+  DeviceBuffer backup_;
+  DeviceBuffer codes_;
+  DeviceBuffer escape_index_;
+  DeviceBuffer escape_bits_;
+  DeviceBuffer d_count_;
   std::unique_ptr<void, PinnedFree> h_count_;
   std::uint64_t capacity_ = 0;
   std::uint64_t record_bytes_ = 0;

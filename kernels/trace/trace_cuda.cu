@@ -8,6 +8,7 @@
 #include "trace/trace_engine.hpp"
 #include "trace/trace_math.hpp"
 #include "zo/backend.hpp"
+#include "zo/device.hpp"
 
 namespace zo {
 namespace detail {
@@ -124,70 +125,44 @@ __global__ void __launch_bounds__(kThreads)
 
 }  // namespace
 
-void* trace_alloc(std::size_t bytes) {
-  void* ptr = nullptr;
-  if (bytes == 0) return nullptr;
-  ZO_CUDA_TRY(cudaMalloc(&ptr, bytes));
-  return ptr;
-}
-
-void trace_free(void* ptr) noexcept {
-  if (ptr != nullptr) ZO_CUDA_TRY_NOTHROW(cudaFree(ptr));
-}
-
-void trace_upload(void* device_dst, const void* host_src, std::size_t bytes) {
-  if (bytes == 0) return;
-  ZO_CUDA_TRY(cudaMemcpy(device_dst, host_src, bytes, cudaMemcpyHostToDevice));
-}
-
-void trace_download(void* host_dst, const void* device_src, std::size_t bytes) {
-  if (bytes == 0) return;
-  ZO_CUDA_TRY(cudaMemcpy(host_dst, device_src, bytes, cudaMemcpyDeviceToHost));
-}
-
 void trace_build_points(const float* x, std::size_t count, std::size_t d, std::uint32_t m,
                         float epsilon, Distribution dist, std::uint64_t seed,
                         std::uint32_t substream, const float* vectors, bool center, bool two_sided,
-                        float* out) {
+                        float* out, StreamView stream) {
   const std::uint64_t items = static_cast<std::uint64_t>(count) * m * ((d + 3) / 4);
   if (items == 0) return;
-  build_points_kernel<<<grid_for(items), kThreads>>>(x, count, d, m, epsilon, dist, seed, substream,
-                                                     vectors, center, two_sided, out);
+  build_points_kernel<<<grid_for(items), kThreads, 0, to_cuda(stream)>>>(
+      x, count, d, m, epsilon, dist, seed, substream, vectors, center, two_sided, out);
   ZO_CUDA_CHECK_LAUNCH();
 }
 
 void trace_fill_probes(std::size_t count, std::size_t d, std::uint32_t m, Distribution dist,
-                       std::uint64_t seed, std::uint32_t substream, float* out) {
+                       std::uint64_t seed, std::uint32_t substream, float* out, StreamView stream) {
   const std::uint64_t items = static_cast<std::uint64_t>(count) * m * ((d + 3) / 4);
   if (items == 0) return;
-  fill_probes_kernel<<<grid_for(items), kThreads>>>(count, d, m, dist, seed, substream, nullptr,
-                                                    out);
+  fill_probes_kernel<<<grid_for(items), kThreads, 0, to_cuda(stream)>>>(count, d, m, dist, seed,
+                                                                        substream, nullptr, out);
   ZO_CUDA_CHECK_LAUNCH();
 }
 
-void trace_replicate(const float* x, std::size_t count, std::size_t d, std::uint32_t m,
-                     float* out) {
+void trace_replicate(const float* x, std::size_t count, std::size_t d, std::uint32_t m, float* out,
+                     StreamView stream) {
   const std::uint64_t items = static_cast<std::uint64_t>(count) * m * ((d + 3) / 4);
   if (items == 0) return;
-  fill_probes_kernel<<<grid_for(items), kThreads>>>(count, d, m, Distribution::gaussian, 0, 0, x,
-                                                    out);
+  fill_probes_kernel<<<grid_for(items), kThreads, 0, to_cuda(stream)>>>(
+      count, d, m, Distribution::gaussian, 0, 0, x, out);
   ZO_CUDA_CHECK_LAUNCH();
 }
 
 void trace_row_reduce(RowOp op, RowRef a, RowRef b, RowRef c, RowRef x, std::size_t rows,
-                      std::uint32_t m, std::size_t d, double* result) {
+                      std::uint32_t m, std::size_t d, double* result, StreamView stream) {
   if (rows == 0) return;
-  double* device_result = static_cast<double*>(trace_alloc(rows * sizeof(double)));
-  try {
-    const int grid = static_cast<int>(rows < 65535 ? rows : 65535);
-    row_reduce_kernel<<<grid, kThreads>>>(op, a, b, c, x, rows, m, d, device_result);
-    ZO_CUDA_CHECK_LAUNCH();
-    trace_download(result, device_result, rows * sizeof(double));
-  } catch (...) {
-    trace_free(device_result);
-    throw;
-  }
-  trace_free(device_result);
+  DeviceArray<double> device_result(rows, stream);
+  const int grid = static_cast<int>(rows < 65535 ? rows : 65535);
+  row_reduce_kernel<<<grid, kThreads, 0, to_cuda(stream)>>>(op, a, b, c, x, rows, m, d,
+                                                            device_result.data());
+  ZO_CUDA_CHECK_LAUNCH();
+  device_result.copy_to_host(result, rows);  // blocking: the results are on the host
 }
 
 }  // namespace cuda

@@ -16,8 +16,12 @@ namespace cuda {
 /// Throws zo::DeviceUnavailable (naming the reason) unless a CUDA device is usable.
 void require_device();
 
-void* device_allocate(std::size_t bytes);
-void device_free(void* ptr) noexcept;
+/// `bytes` (> 0) of device memory allocated in the order of `stream`: cudaMallocAsync when the
+/// device supports memory pools, else cudaMalloc. Throws zo::CudaError (out of memory).
+void* device_allocate(std::size_t bytes, StreamView stream);
+/// Frees memory of device_allocate in the order of `stream` (cudaFreeAsync, or cudaFree). Never
+/// throws: a failure goes to the log sink.
+void device_free(void* ptr, StreamView stream) noexcept;
 /// cudaMemcpyAsync(cudaMemcpyDefault) on `stream`, then waits for the stream when `wait`.
 void copy(void* dst, const void* src, std::size_t bytes, StreamView stream, bool wait);
 void fill_zero(void* ptr, std::size_t bytes, StreamView stream);

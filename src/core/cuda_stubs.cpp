@@ -40,8 +40,8 @@ void example21_trace(const PointBatch&, std::size_t, double*) {
 // Device memory, streams, events and device directions (zo/device.hpp,
 // kernels/core/device_cuda.cpp).
 void require_device() { not_compiled("device memory"); }
-void* device_allocate(std::size_t) { not_compiled("device memory"); }
-void device_free(void*) noexcept {}
+void* device_allocate(std::size_t, StreamView) { not_compiled("device memory"); }
+void device_free(void*, StreamView) noexcept {}
 void copy(void*, const void*, std::size_t, StreamView, bool) { not_compiled("copy_bytes"); }
 void fill_zero(void*, std::size_t, StreamView) { not_compiled("device memory"); }
 void* stream_create() { not_compiled("zo::Stream"); }
@@ -73,27 +73,20 @@ DirectionThroughput cuda_generate_directions(std::size_t, std::size_t, std::uint
 
 // Trace estimators (kernels/trace/trace_cuda.cu).
 namespace cuda {
-void* trace_alloc(std::size_t) { not_compiled("trace estimation on device memory"); }
-void trace_free(void*) noexcept {}
-void trace_upload(void*, const void*, std::size_t) {
-  not_compiled("trace estimation on device memory");
-}
-void trace_download(void*, const void*, std::size_t) {
-  not_compiled("trace estimation on device memory");
-}
 void trace_build_points(const float*, std::size_t, std::size_t, std::uint32_t, float, Distribution,
-                        std::uint64_t, std::uint32_t, const float*, bool, bool, float*) {
+                        std::uint64_t, std::uint32_t, const float*, bool, bool, float*,
+                        StreamView) {
   not_compiled("trace estimation on device memory");
 }
 void trace_fill_probes(std::size_t, std::size_t, std::uint32_t, Distribution, std::uint64_t,
-                       std::uint32_t, float*) {
+                       std::uint32_t, float*, StreamView) {
   not_compiled("trace estimation on device memory");
 }
-void trace_replicate(const float*, std::size_t, std::size_t, std::uint32_t, float*) {
+void trace_replicate(const float*, std::size_t, std::size_t, std::uint32_t, float*, StreamView) {
   not_compiled("trace estimation on device memory");
 }
 void trace_row_reduce(RowOp, RowRef, RowRef, RowRef, RowRef, std::size_t, std::uint32_t,
-                      std::size_t, double*) {
+                      std::size_t, double*, StreamView) {
   not_compiled("trace estimation on device memory");
 }
 }  // namespace cuda

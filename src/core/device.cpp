@@ -2,6 +2,8 @@
 // cuda_device.hpp, so this file is the same in CPU-only and CUDA builds.
 #include "zo/device.hpp"
 
+#include <algorithm>
+#include <limits>
 #include <string>
 #include <utility>
 
@@ -88,23 +90,78 @@ void copy_bytes_async(void* dst, const void* src, std::size_t bytes, StreamView 
   detail::cuda::copy(dst, src, bytes, stream, /*wait=*/false);
 }
 
-// ---- DeviceMemory ----------------------------------------------------------------------------
+// ---- DeviceBuffer ----------------------------------------------------------------------------
 
-DeviceMemory::DeviceMemory(std::size_t bytes)
-    : data_(bytes == 0 ? nullptr : detail::cuda::device_allocate(bytes)), bytes_(bytes) {}
+DeviceBuffer::DeviceBuffer(std::size_t bytes, StreamView stream) : stream_(stream) {
+  if (bytes == 0) return;
+  data_ = detail::cuda::device_allocate(bytes, stream_);
+  size_ = capacity_ = bytes;
+}
 
-DeviceMemory::~DeviceMemory() { reset(); }
+DeviceBuffer::~DeviceBuffer() { reset(); }
 
-DeviceMemory::DeviceMemory(DeviceMemory&& other) noexcept
-    : data_(std::exchange(other.data_, nullptr)), bytes_(std::exchange(other.bytes_, 0)) {}
+DeviceBuffer::DeviceBuffer(DeviceBuffer&& other) noexcept
+    : data_(std::exchange(other.data_, nullptr)),
+      size_(std::exchange(other.size_, 0)),
+      capacity_(std::exchange(other.capacity_, 0)),
+      stream_(other.stream_) {}
 
-DeviceMemory& DeviceMemory::operator=(DeviceMemory&& other) noexcept {
+DeviceBuffer& DeviceBuffer::operator=(DeviceBuffer&& other) noexcept {
   if (this != &other) {
     reset();
     data_ = std::exchange(other.data_, nullptr);
-    bytes_ = std::exchange(other.bytes_, 0);
+    size_ = std::exchange(other.size_, 0);
+    capacity_ = std::exchange(other.capacity_, 0);
+    stream_ = other.stream_;
   }
   return *this;
+}
+
+std::size_t DeviceBuffer::next_capacity(std::size_t capacity, std::size_t requested) noexcept {
+  if (requested <= capacity) return capacity;
+  const std::size_t max = std::numeric_limits<std::size_t>::max();
+  const std::size_t doubled = capacity > max / 2 ? max : 2 * capacity;
+  return std::max(requested, doubled);
+}
+
+void DeviceBuffer::reallocate(std::size_t capacity) {
+  // Allocate first: on failure nothing has changed. The copy and the free of the old block are
+  // queued behind the new allocation on the same stream.
+  void* fresh = capacity == 0 ? nullptr : detail::cuda::device_allocate(capacity, stream_);
+  const std::size_t keep = std::min(size_, capacity);
+  if (keep > 0) {
+    try {
+      detail::cuda::copy(fresh, data_, keep, stream_, /*wait=*/false);
+    } catch (...) {
+      detail::cuda::device_free(fresh, stream_);
+      throw;
+    }
+  }
+  if (data_) detail::cuda::device_free(data_, stream_);
+  data_ = fresh;
+  capacity_ = capacity;
+  size_ = keep;
+}
+
+void DeviceBuffer::reserve(std::size_t bytes) {
+  if (bytes <= capacity_) return;
+  reallocate(next_capacity(capacity_, bytes));
+}
+
+void DeviceBuffer::resize(std::size_t bytes) {
+  if (bytes > capacity_) reallocate(next_capacity(capacity_, bytes));
+  size_ = bytes;
+}
+
+void DeviceBuffer::shrink_to_fit() {
+  if (capacity_ > size_) reallocate(size_);
+}
+
+void DeviceBuffer::reset() noexcept {
+  if (data_) detail::cuda::device_free(data_, stream_);
+  data_ = nullptr;
+  size_ = 0;
+  capacity_ = 0;
 }
 
 namespace {
@@ -112,35 +169,27 @@ void check_range(std::size_t offset, std::size_t bytes, std::size_t size, const 
   ZO_EXPECTS(offset <= size && bytes <= size - offset,
              std::string(what) + ": bytes [" + std::to_string(offset) + ", " +
                  std::to_string(offset) + " + " + std::to_string(bytes) +
-                 ") do not fit in a block of " + std::to_string(size) + " bytes");
+                 ") do not fit in a buffer of " + std::to_string(size) + " bytes");
 }
 }  // namespace
 
-void DeviceMemory::copy_from_host(const void* src, std::size_t bytes, std::size_t offset,
-                                  StreamView stream) {
-  check_range(offset, bytes, bytes_, "DeviceMemory::copy_from_host");
+void DeviceBuffer::copy_from_host(const void* src, std::size_t bytes, std::size_t offset) {
+  check_range(offset, bytes, size_, "DeviceBuffer::copy_from_host");
   if (bytes == 0) return;
-  ZO_EXPECTS(src != nullptr, "DeviceMemory::copy_from_host: src is null");
-  detail::cuda::copy(static_cast<char*>(data_) + offset, src, bytes, stream, /*wait=*/true);
+  ZO_EXPECTS(src != nullptr, "DeviceBuffer::copy_from_host: src is null");
+  detail::cuda::copy(static_cast<char*>(data_) + offset, src, bytes, stream_, /*wait=*/true);
 }
 
-void DeviceMemory::copy_to_host(void* dst, std::size_t bytes, std::size_t offset,
-                                StreamView stream) const {
-  check_range(offset, bytes, bytes_, "DeviceMemory::copy_to_host");
+void DeviceBuffer::copy_to_host(void* dst, std::size_t bytes, std::size_t offset) const {
+  check_range(offset, bytes, size_, "DeviceBuffer::copy_to_host");
   if (bytes == 0) return;
-  ZO_EXPECTS(dst != nullptr, "DeviceMemory::copy_to_host: dst is null");
-  detail::cuda::copy(dst, static_cast<const char*>(data_) + offset, bytes, stream, /*wait=*/true);
+  ZO_EXPECTS(dst != nullptr, "DeviceBuffer::copy_to_host: dst is null");
+  detail::cuda::copy(dst, static_cast<const char*>(data_) + offset, bytes, stream_, /*wait=*/true);
 }
 
-void DeviceMemory::fill_zero(StreamView stream) {
-  if (bytes_ == 0) return;
-  detail::cuda::fill_zero(data_, bytes_, stream);
-}
-
-void DeviceMemory::reset() noexcept {
-  if (data_) detail::cuda::device_free(data_);
-  data_ = nullptr;
-  bytes_ = 0;
+void DeviceBuffer::fill_zero() {
+  if (size_ == 0) return;
+  detail::cuda::fill_zero(data_, size_, stream_);
 }
 
 // ---- directions ------------------------------------------------------------------------------

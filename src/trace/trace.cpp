@@ -13,6 +13,7 @@
 
 #include "trace/trace_engine.hpp"
 #include "trace/trace_math.hpp"
+#include "zo/device.hpp"
 #include "zo/directions.hpp"
 #include "zo/error.hpp"
 #include "zo/run_batch.hpp"
@@ -23,57 +24,49 @@ namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 // ---------------------------------------------------------------------------------------------
-// Buffers in host or device memory.
-
-struct DeviceFree {
-  void operator()(void* p) const noexcept { detail::cuda::trace_free(p); }
-};
+// Buffers in host memory (a vector) or device memory (a zo::DeviceArray on the call's stream).
 
 template <typename T>
 class Buffer {
  public:
-  Buffer(MemorySpace space, std::size_t size) : space_(space), size_(size) {
+  Buffer(MemorySpace space, std::size_t size, StreamView stream) : space_(space), size_(size) {
     if (space == MemorySpace::host) {
       host_.resize(size);
     } else {
-      device_.reset(detail::cuda::trace_alloc(size * sizeof(T)));
+      device_ = DeviceArray<T>(size, stream);
     }
   }
-  T* data() { return space_ == MemorySpace::host ? host_.data() : static_cast<T*>(device_.get()); }
-  const T* data() const {
-    return space_ == MemorySpace::host ? host_.data() : static_cast<const T*>(device_.get());
-  }
+  T* data() { return space_ == MemorySpace::host ? host_.data() : device_.data(); }
+  const T* data() const { return space_ == MemorySpace::host ? host_.data() : device_.data(); }
   MemorySpace space() const { return space_; }
   std::size_t size() const { return size_; }
+  /// Copies size() elements from host memory (blocking).
   void upload(const T* src) {
     if (space_ == MemorySpace::host) {
       std::copy(src, src + size_, host_.begin());
     } else {
-      detail::cuda::trace_upload(device_.get(), src, size_ * sizeof(T));
+      device_.copy_from_host(src, size_);
     }
   }
-  std::vector<T> to_host() const {
-    if (space_ == MemorySpace::host) return host_;
-    std::vector<T> out(size_);
-    detail::cuda::trace_download(out.data(), device_.get(), size_ * sizeof(T));
-    return out;
-  }
+  /// The elements in host memory (blocking: waits for the work queued on the stream).
+  std::vector<T> to_host() const { return space_ == MemorySpace::host ? host_ : device_.to_host(); }
 
  private:
   MemorySpace space_;
   std::size_t size_;
   std::vector<T> host_;
-  std::unique_ptr<void, DeviceFree> device_;
+  DeviceArray<T> device_;
 };
 
-PointBatch batch_of(const float* data, std::size_t count, std::size_t d, MemorySpace space) {
+PointBatch batch_of(const float* data, std::size_t count, std::size_t d, MemorySpace space,
+                    StreamView stream) {
   PointBatch b;
   b.data = data;
   b.count = count;
   b.dim = d;
   b.stride = d;
   b.space = space;
-  b.stream = StreamView();
+  b.stream = stream;
   return b;
 }
 
@@ -86,11 +79,28 @@ struct Frame {
   std::size_t d;
   MemorySpace space;
   Backend backend;
-  Buffer<float> x;  // count × d base points in `space`
+  StreamView stream;  // orders every device buffer, kernel and objective call of the estimate
+  Buffer<float> x;    // count × d base points in `space`
 
-  Frame(const Objective& f, const float* host_points, std::size_t n, MemorySpace s, Backend b)
-      : objective(f), count(n), d(f.dim()), space(s), backend(b), x(s, n * f.dim()) {
+  Frame(const Objective& f, const float* host_points, std::size_t n, MemorySpace s, Backend b,
+        StreamView st)
+      : objective(f),
+        count(n),
+        d(f.dim()),
+        space(s),
+        backend(b),
+        stream(st),
+        x(s, n * f.dim(), st) {
     x.upload(host_points);
+  }
+  /// A buffer of `size` elements in the frame's memory space, on its stream.
+  template <typename T>
+  Buffer<T> buffer(std::size_t size) const {
+    return Buffer<T>(space, size, stream);
+  }
+  /// A batch of `count` contiguous points at `data` in the frame's memory space, on its stream.
+  PointBatch batch(const float* data, std::size_t count) const {
+    return batch_of(data, count, d, space, stream);
   }
   detail::RowRef base_rows() const { return {x.data(), 1, 0, 0, d}; }
 };
@@ -109,11 +119,11 @@ Buffer<float> build_points(const Frame& fr, std::uint32_t m, float epsilon, Dist
   const std::size_t d = fr.d;
   const std::uint64_t per_point =
       (center ? 1 : 0) + static_cast<std::uint64_t>(m) * (two_sided ? 2 : 1);
-  Buffer<float> out(fr.space, fr.count * per_point * d);
+  Buffer<float> out = fr.buffer<float>(fr.count * per_point * d);
   if (fr.space == MemorySpace::device) {
     detail::cuda::trace_build_points(fr.x.data(), fr.count, d, m, epsilon, dist, seed, substream,
                                      vectors != nullptr ? vectors->data() : nullptr, center,
-                                     two_sided, out.data());
+                                     two_sided, out.data(), fr.stream);
     return out;
   }
   const float* x = fr.x.data();
@@ -163,12 +173,12 @@ Buffer<float> build_points(const Frame& fr, std::uint32_t m, float epsilon, Dist
 Buffer<float> fill_rows(const Frame& fr, std::uint32_t m, Distribution dist, std::uint64_t seed,
                         std::uint32_t substream, bool replicate) {
   const std::size_t d = fr.d;
-  Buffer<float> out(fr.space, fr.count * m * d);
+  Buffer<float> out = fr.buffer<float>(fr.count * m * d);
   if (fr.space == MemorySpace::device) {
     if (replicate) {
-      detail::cuda::trace_replicate(fr.x.data(), fr.count, d, m, out.data());
+      detail::cuda::trace_replicate(fr.x.data(), fr.count, d, m, out.data(), fr.stream);
     } else {
-      detail::cuda::trace_fill_probes(fr.count, d, m, dist, seed, substream, out.data());
+      detail::cuda::trace_fill_probes(fr.count, d, m, dist, seed, substream, out.data(), fr.stream);
     }
     return out;
   }
@@ -202,7 +212,7 @@ std::vector<double> row_reduce(const Frame& fr, detail::RowOp op, detail::RowRef
                                std::size_t rows, std::uint32_t m) {
   std::vector<double> out(rows);
   if (fr.space == MemorySpace::device) {
-    detail::cuda::trace_row_reduce(op, a, b, c, x, rows, m, fr.d, out.data());
+    detail::cuda::trace_row_reduce(op, a, b, c, x, rows, m, fr.d, out.data(), fr.stream);
     return out;
   }
   const std::size_t d = fr.d;
@@ -234,24 +244,24 @@ void check_finite(const std::vector<double>& v, const char* what, const Objectiv
 }
 
 std::vector<double> evaluate(const Frame& fr, const Buffer<float>& points, std::size_t count) {
-  Buffer<double> values(fr.space, count);
-  fr.objective.evaluate(batch_of(points.data(), count, fr.d, fr.space), values.data());
+  Buffer<double> values = fr.buffer<double>(count);
+  fr.objective.evaluate(fr.batch(points.data(), count), values.data());
   std::vector<double> out = values.to_host();
   check_finite(out, "value", fr.objective);
   return out;
 }
 
 Buffer<float> gradients(const Frame& fr, const Buffer<float>& points, std::size_t count) {
-  Buffer<float> g(fr.space, count * fr.d);
-  fr.objective.gradient(batch_of(points.data(), count, fr.d, fr.space), g.data(), fr.d);
+  Buffer<float> g = fr.buffer<float>(count * fr.d);
+  fr.objective.gradient(fr.batch(points.data(), count), g.data(), fr.d);
   return g;
 }
 
 Buffer<float> hvps(const Frame& fr, const Buffer<float>& points, const Buffer<float>& vectors,
                    std::size_t count) {
-  Buffer<float> out(fr.space, count * fr.d);
-  fr.objective.hvp(batch_of(points.data(), count, fr.d, fr.space),
-                   batch_of(vectors.data(), count, fr.d, fr.space), out.data(), fr.d);
+  Buffer<float> out = fr.buffer<float>(count * fr.d);
+  fr.objective.hvp(fr.batch(points.data(), count), fr.batch(vectors.data(), count), out.data(),
+                   fr.d);
   return out;
 }
 
@@ -292,8 +302,8 @@ TraceEstimate make_result(TraceEstimator e, const Frame& fr) {
 // The estimators, each over all points of the frame.
 
 std::vector<TraceEstimate> run_exact(const Frame& fr) {
-  Buffer<double> traces(fr.space, fr.count);
-  fr.objective.exact_trace(batch_of(fr.x.data(), fr.count, fr.d, fr.space), traces.data());
+  Buffer<double> traces = fr.buffer<double>(fr.count);
+  fr.objective.exact_trace(fr.batch(fr.x.data(), fr.count), traces.data());
   const std::vector<double> t = traces.to_host();
   std::vector<TraceEstimate> out;
   for (std::size_t k = 0; k < fr.count; ++k) {
@@ -384,7 +394,7 @@ std::vector<double> quadratic_forms(const Frame& fr, bool hvp, std::uint32_t m, 
   const std::size_t d = fr.d;
   if (hvp) {
     Buffer<float> v = vectors != nullptr
-                          ? Buffer<float>(fr.space, rows * d)
+                          ? fr.buffer<float>(rows * d)
                           : fill_rows(fr, m, dist, seed, kTraceProbeSubstream, false);
     if (vectors != nullptr) v.upload(vectors->data());
     const Buffer<float> xr = fill_rows(fr, m, dist, seed, 0, true);
@@ -408,7 +418,7 @@ std::vector<double> quadratic_forms(const Frame& fr, bool hvp, std::uint32_t m, 
       scale[r] = 1.0 / (s * s);
       for (std::size_t i = 0; i < d; ++i) scaled[r * d + i] = static_cast<float>(src[i] * s);
     }
-    v = std::make_unique<Buffer<float>>(fr.space, rows * d);
+    v = std::make_unique<Buffer<float>>(fr.space, rows * d, fr.stream);
     v->upload(scaled.data());
   }
   const auto h_f = static_cast<float>(h);
@@ -777,7 +787,7 @@ std::vector<TraceEstimate> estimate_traces(TraceEstimator estimator, const Objec
       step = std::max(step, default_step(estimator, objective, points + k * d, options));
     }
   }
-  const Frame frame(objective, points, count, space, backend);
+  const Frame frame(objective, points, count, space, backend, StreamView());
   switch (estimator) {
     case TraceEstimator::exact:
       return run_exact(frame);
@@ -846,7 +856,7 @@ std::vector<RunTrace> log_run_traces(const RunBatch& batch, const Objective& obj
       estimate_traces(estimator, objective, x.data(), k, probes, seed, options);
   std::vector<double> exact(k, kNaN);
   if (objective.has_exact_trace()) {
-    objective.exact_trace(batch_of(x.data(), k, d, MemorySpace::host), exact.data());
+    objective.exact_trace(batch_of(x.data(), k, d, MemorySpace::host, StreamView()), exact.data());
   }
   std::vector<RunTrace> out(k);
   for (std::size_t r = 0; r < k; ++r) {

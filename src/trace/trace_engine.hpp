@@ -1,6 +1,7 @@
 // Internal: CUDA entry points of the trace estimators (kernels/trace/trace_cuda.cu; NotCompiled
-// stubs in src/core/cuda_stubs.cpp for CPU-only builds). All work is ordered on the default stream;
-// functions returning host results synchronise.
+// stubs in src/core/cuda_stubs.cpp for CPU-only builds). Every function orders its work on
+// `stream`; those that only write device memory are asynchronous, trace_row_reduce (host results)
+// blocks. Device buffers are zo::DeviceArray (zo/device.hpp), allocated by the caller.
 #pragma once
 
 #include <cstddef>
@@ -8,19 +9,11 @@
 
 #include "trace/trace_math.hpp"
 #include "zo/direction.hpp"
+#include "zo/stream_view.hpp"
 
 namespace zo {
 namespace detail {
 namespace cuda {
-
-/// cudaMalloc of `bytes` (never returns null for bytes > 0; throws zo::CudaError).
-void* trace_alloc(std::size_t bytes);
-/// cudaFree; never throws (reports through the log sink).
-void trace_free(void* ptr) noexcept;
-/// Host → device copy of `bytes`.
-void trace_upload(void* device_dst, const void* host_src, std::size_t bytes);
-/// Device → host copy of `bytes` (synchronous).
-void trace_download(void* host_dst, const void* device_src, std::size_t bytes);
 
 /// Builds the perturbed points of `count` base points x (count × d floats) with m probes each.
 /// Per base point k the output holds `per_point` = center + m·(two_sided ? 2 : 1) rows of d
@@ -31,20 +24,21 @@ void trace_download(void* host_dst, const void* device_src, std::size_t bytes);
 void trace_build_points(const float* x, std::size_t count, std::size_t d, std::uint32_t m,
                         float epsilon, Distribution dist, std::uint64_t seed,
                         std::uint32_t substream, const float* vectors, bool center, bool two_sided,
-                        float* out);
+                        float* out, StreamView stream);
 
 /// out row k·m + j (d floats) = trace probe j (dist, seed, substream) for every k < count.
 void trace_fill_probes(std::size_t count, std::size_t d, std::uint32_t m, Distribution dist,
-                       std::uint64_t seed, std::uint32_t substream, float* out);
+                       std::uint64_t seed, std::uint32_t substream, float* out, StreamView stream);
 
 /// out row k·m + j = x_k for every k < count, j < m.
-void trace_replicate(const float* x, std::size_t count, std::size_t d, std::uint32_t m, float* out);
+void trace_replicate(const float* x, std::size_t count, std::size_t d, std::uint32_t m, float* out,
+                     StreamView stream);
 
 /// result[r] (host, rows doubles) = Σ_i row_term(op, a_r[i], b_r[i], c_r[i], x_r[i]) over the
 /// d coordinates of row r = (k = r / m, j = r % m); c and x may have a null base when `op`
-/// does not read them. One block per row, fixed reduction order (deterministic).
+/// does not read them. One block per row, fixed reduction order (deterministic). Blocking.
 void trace_row_reduce(RowOp op, RowRef a, RowRef b, RowRef c, RowRef x, std::size_t rows,
-                      std::uint32_t m, std::size_t d, double* result);
+                      std::uint32_t m, std::size_t d, double* result, StreamView stream);
 
 }  // namespace cuda
 }  // namespace detail
