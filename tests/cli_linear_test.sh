@@ -68,7 +68,7 @@ printf -- '+1 1:1 3:0.5\n-1 2:1.5\n+1 4:1\n' > "$work/a.svm.t"
 # run leaves an existing output byte-identical.
 printf 'precious results\n' > "$work/x.csv"
 out=$("$zo" linear --quiet --no-plot --train "$work/a.svm" --out "$work/x.csv" 2>&1); rc=$?
-[[ $rc -eq 1 && "$out" == *"a.svm:2:17:"* ]] || { echo "FAIL: malformed file: rc=$rc '$out'"; fail=1; }
+[[ $rc -eq 2 && "$out" == *"a.svm:2:17:"* ]] || { echo "FAIL: malformed file: rc=$rc '$out'"; fail=1; }
 [[ "$(cat "$work/x.csv")" == "precious results" ]] || { echo "FAIL: a failed run changed --out"; fail=1; }
 # An output that is an input is refused before anything is written; the data file is intact.
 cp "$work/a.svm" "$work/a.copy"

@@ -26,14 +26,15 @@ expect_error 2 "--d" --d 0
 expect_error 2 "unknown option --bogus" --bogus 1
 
 printf '1 2 3\n# comment\n4, 5,x6\n' > "$work/bad.txt"
-expect_error 1 "bad.txt:3:6: 'x6' is not a number" --d 3 --point "$work/bad.txt"
+expect_error 2 "bad.txt:3:6: 'x6' is not a number" --d 3 --point "$work/bad.txt"
 printf '1 2 3 4 5\n' > "$work/short.txt"
-expect_error 1 "holds 5 values" --d 3 --point "$work/short.txt"
+expect_error 2 "holds 5 values" --d 3 --point "$work/short.txt"
 printf '1 nan 3 4 5 6\n' > "$work/nan.txt"
-expect_error 1 "nan.txt:1:3" --d 3 --point "$work/nan.txt"
-expect_error 1 "cannot open" --d 3 --point "$work/missing.txt"
+expect_error 2 "nan.txt:1:3" --d 3 --point "$work/nan.txt"
+expect_error 2 "no such file" --d 3 --point "$work/missing.txt"
+expect_error 2 "is a directory, not a file" --d 3 --point "$work"
 printf 'abcde' > "$work/odd.f32"
-expect_error 1 "5 bytes" --d 3 --point "$work/odd.f32"
+expect_error 2 "5 bytes" --d 3 --point "$work/odd.f32"
 
 # A run at a saved point reproduces the run at the random point it was saved from.
 "$zo" trace --backend cpu --d 10 --probes 50 --point-seed 3 --save-point "$work/x.txt" \
@@ -69,7 +70,7 @@ grep -q "^objective: logistic on synthetic (200 samples, 10 raw features" "$work
   && grep -q "^exact       tr H = " "$work/lin.out" && grep -q "^zo          tr H = " "$work/lin.out" \
   || { echo "FAIL: logistic output"; cat "$work/lin.out"; fail=1; }
 printf '+1 1:0.5 3:1\n-1 2:0.25\n+1 1:x\n' > "$work/bad.libsvm"
-expect_error 1 "bad.libsvm:3:" --objective svm --train "$work/bad.libsvm"
+expect_error 2 "bad.libsvm:3:" --objective svm --train "$work/bad.libsvm"
 expect_error 2 "--pipeline" --objective svm --pipeline pca
 "$zo" trace --help | grep -q -- "--estimator" || { echo "FAIL: --help lacks --estimator"; fail=1; }
 [[ $fail -eq 0 ]] && echo "cli trace: all checks passed"

@@ -55,6 +55,17 @@ void check_output(const std::string& path, const std::string& option, const std:
   }
 }
 
+void check_input(const std::string& path, const std::string& option, const std::string& command) {
+  namespace fs = std::filesystem;
+  const std::string prefix = "zo " + command + ": " + option + ": ";
+  std::error_code ec;
+  if (!fs::exists(path, ec)) throw UsageError(prefix + "no such file '" + path + "'");
+  if (fs::is_directory(path, ec))
+    throw UsageError(prefix + "'" + path + "' is a directory, not a file");
+  if (::access(path.c_str(), R_OK) != 0)
+    throw UsageError(prefix + "'" + path + "' cannot be read (permission denied)");
+}
+
 namespace {
 
 /// Whether two paths name the same file (existing files by identity, others by their absolute,
@@ -176,6 +187,7 @@ void Progress::finish(const std::string& summary) {
 std::vector<float> read_initial_point(const ArgParser& p, const std::string& command,
                                       std::size_t dim) {
   const std::string path = p.str("init");
+  check_input(path, "--init", command);
   std::vector<float> x = zo::read_point_file(path);
   if (x.size() != dim) {
     throw UsageError("zo " + command + ": --init: '" + path + "' holds " +

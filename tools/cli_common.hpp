@@ -20,6 +20,11 @@ std::vector<std::uint64_t> log_schedule(std::uint64_t total, std::size_t points)
 /// `option` otherwise.
 void check_output(const std::string& path, const std::string& option, const std::string& command);
 
+/// Checks that input `path` (named by `option`) is a readable regular file; throws UsageError
+/// ("no such file", "is a directory, not a file", "cannot be read") otherwise: every unusable
+/// input is the same class of error (exit code 2).
+void check_input(const std::string& path, const std::string& option, const std::string& command);
+
 /// A path a command reads or writes, with the option (or description) that named it.
 struct NamedPath {
   std::string option;

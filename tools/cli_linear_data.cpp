@@ -25,8 +25,8 @@ zo::TrainTestSplit load_files(const ArgParser& p, const std::string& command, bo
                               std::string* description) {
   const std::string train_path = p.str("train");
   const std::string test_path = test_path_of(p);
-  if (!file_exists(train_path))
-    throw UsageError("zo " + command + ": --train: no such file '" + train_path + "'");
+  check_input(train_path, "--train", command);
+  if (p.given("test")) check_input(test_path, "--test", command);
   const bool has_test = file_exists(test_path);
   if (!has_test && (need_test || p.given("test"))) {
     throw UsageError(p.given("test")

@@ -13,6 +13,7 @@
 #include "cli_linear_data.hpp"
 #include "commands.hpp"
 #include "grid_driver.hpp"
+#include "zo/backend.hpp"
 #include "zo/classification_data.hpp"
 #include "zo/directions.hpp"
 #include "zo/error.hpp"
@@ -79,6 +80,7 @@ int cmd_linear(const std::vector<std::string>& args) {
   p.flag("no-plot", "write the CSV only");
   p.flag("quiet", "no progress output");
   if (!p.parse(args)) return 0;
+  if (p.has_flag("quiet")) zo::set_log_sink({});  // errors only
 
   // Validate every option before any work starts.
   const auto iters = static_cast<std::uint64_t>(p.integer("iters", 0));

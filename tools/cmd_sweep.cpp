@@ -18,6 +18,7 @@
 #include "commands.hpp"
 #include "grid_driver.hpp"
 #include "zo/atomic_file.hpp"
+#include "zo/backend.hpp"
 #include "zo/classification_data.hpp"
 #include "zo/error.hpp"
 #include "zo/example21.hpp"
@@ -41,6 +42,7 @@ const std::set<std::string> kFlags = {"resume", "overwrite", "no-plot", "parquet
 /// numbers, booleans (flags) or arrays (joined with commas).
 std::vector<std::string> config_arguments(const std::string& path) {
 #if defined(ZO_HAVE_NLOHMANN_JSON)
+  check_input(path, "--config", "sweep");
   std::ifstream in(path);
   if (!in) throw UsageError("zo sweep: --config: cannot read '" + path + "'");
   nlohmann::json doc;
@@ -207,6 +209,7 @@ int cmd_sweep(const std::vector<std::string>& args) {
     }
   }
 
+  if (p.has_flag("quiet")) zo::set_log_sink({});  // errors only
   zo::SweepSpec spec;
   spec.backend = parse_or_usage<zo::Backend>(
       "backend", p.str("backend"), [](const std::string& t) { return zo::parse_backend(t); });

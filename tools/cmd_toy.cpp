@@ -9,6 +9,7 @@
 #include "cli_common.hpp"
 #include "commands.hpp"
 #include "grid_driver.hpp"
+#include "zo/backend.hpp"
 #include "zo/directions.hpp"
 #include "zo/error.hpp"
 #include "zo/example21.hpp"
@@ -46,6 +47,7 @@ int cmd_toy(const std::vector<std::string>& args) {
   p.flag("no-plot", "write the CSV only");
   p.flag("quiet", "no progress output");
   if (!p.parse(args)) return 0;
+  if (p.has_flag("quiet")) zo::set_log_sink({});  // errors only
 
   const auto d = static_cast<std::size_t>(p.integer("d", 1));
   const auto iters = static_cast<std::uint64_t>(p.integer("iters", 0));

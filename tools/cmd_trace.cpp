@@ -14,6 +14,7 @@
 #include "cli_linear_data.hpp"
 #include "commands.hpp"
 #include "zo/atomic_file.hpp"
+#include "zo/backend.hpp"
 #include "zo/classification_data.hpp"
 #include "zo/error.hpp"
 #include "zo/example21.hpp"
@@ -186,6 +187,7 @@ int cmd_trace(const std::vector<std::string>& args) {
   std::vector<float> x;
   std::string point_text;
   if (p.given("point")) {
+    check_input(p.str("point"), "--point", "trace");
     x = zo::read_point_file(p.str("point"));  // zo::DataError names file:line:column
     if (x.size() != dim) {
       throw zo::DataError(p.str("point") + ": holds " + std::to_string(x.size()) +

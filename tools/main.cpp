@@ -1,5 +1,8 @@
 // The zo command-line tool: one executable, one subcommand per job.
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <string>
 #include <vector>
@@ -47,6 +50,12 @@ int cmd_info(const std::vector<std::string>& args) {
 }  // namespace zo_cli
 
 int main(int argc, char** argv) {
+  // OpenMP threads that wait for work by spinning slow everything down on a machine whose cores
+  // are busy. libgomp reads OMP_WAIT_POLICY when it loads, before main(), so a zo started without
+  // a policy restarts itself once with the passive one (the user's setting always wins).
+  if (std::getenv("OMP_WAIT_POLICY") == nullptr && ::setenv("OMP_WAIT_POLICY", "PASSIVE", 1) == 0) {
+    ::execv("/proc/self/exe", argv);  // returns only on failure: then go on as we are
+  }
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h" ||
       std::string(argv[1]) == "help") {
     print_usage();
@@ -56,14 +65,26 @@ int main(int argc, char** argv) {
   const std::vector<std::string> args(argv + 2, argv + argc);
   for (const auto& c : kCommands) {
     if (name != c.name) continue;
+    // Exit codes: 0 success; 1 runtime failure; 2 usage or input error (bad option, missing,
+    // unreadable or malformed input); 130 / 143 interrupted (SIGINT / SIGTERM).
+    const bool debug = std::getenv("ZO_DEBUG") != nullptr;
+    const auto where = [debug](const zo::Error& e) {
+      return debug && !e.location().empty() ? " [" + e.location() + "]" : std::string();
+    };
     try {
       return c.run(args);
     } catch (const zo_cli::UsageError& e) {
       std::fprintf(stderr, "%s\n", e.what());
       return 2;
     } catch (const zo::InvalidArgument& e) {
-      std::fprintf(stderr, "zo %s: %s\n", name.c_str(), e.what());
+      std::fprintf(stderr, "zo %s: %s%s\n", name.c_str(), e.what(), where(e).c_str());
       return 2;
+    } catch (const zo::DataError& e) {
+      std::fprintf(stderr, "zo %s: %s%s\n", name.c_str(), e.what(), where(e).c_str());
+      return 2;
+    } catch (const zo::Error& e) {
+      std::fprintf(stderr, "zo %s: error: %s%s\n", name.c_str(), e.what(), where(e).c_str());
+      return 1;
     } catch (const std::exception& e) {
       std::fprintf(stderr, "zo %s: error: %s\n", name.c_str(), e.what());
       return 1;

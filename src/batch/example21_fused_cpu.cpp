@@ -7,6 +7,7 @@
 #include <string>
 
 #include "batch/example21_fused_engine.hpp"
+#include "core/parallel.hpp"
 #include "zo/directions.hpp"
 #include "zo/error.hpp"
 
@@ -81,7 +82,7 @@ class CpuFusedExample21 final : public FusedExample21Engine {
     const auto n_log = static_cast<std::uint32_t>(log_its.size());
     const auto count = static_cast<std::int64_t>(K);
     // Runs are independent: any schedule gives the same bits.
-#pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel for schedule(dynamic, 1) if (K * d * steps >= kMinParallelWork)
     for (std::int64_t k = 0; k < count; ++k) {
       FusedLaneState<kHostPairBlocks> s;
       float* x = &x_[static_cast<std::size_t>(k) * 2 * d];
@@ -113,7 +114,7 @@ DirectionThroughput generate_directions(Backend backend, std::size_t runs, std::
   ZO_EXPECTS(runs >= 1 && dim >= 1, "generate_directions: runs and dim must be at least 1");
   ZO_EXPECTS(steps <= kMaxStep + 1, "generate_directions: steps exceed 2^32-1");
   if (resolve_backend(backend) == Backend::cuda) {
-    return detail::cuda_generate_directions(runs, dim, steps);
+    return detail::cuda_generate_directions(runs, dim, steps, stream);
   }
   const auto start = std::chrono::steady_clock::now();
   const std::uint64_t blocks = (dim + 3) / 4;

@@ -9,6 +9,7 @@
 
 #include "batch/run_batch_engine.hpp"
 #include "batch/step_math.hpp"
+#include "core/parallel.hpp"
 #include "zo/directions.hpp"
 #include "zo/error.hpp"
 
@@ -58,7 +59,7 @@ class CpuRunBatch final : public BatchEngine {
     if (n_pairs > 0) {
       points_.resize(2 * n_pairs * d);
       const auto total = static_cast<std::int64_t>(n_pairs * blocks);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n_pairs * d >= kMinParallelWork)
       for (std::int64_t t = 0; t < total; ++t) {
         const std::size_t pair = static_cast<std::size_t>(t) / blocks;
         const std::uint64_t b = static_cast<std::uint64_t>(t) % blocks;
@@ -130,7 +131,7 @@ class CpuRunBatch final : public BatchEngine {
     // 4. Update every run that was not skipped or frozen.
     for (std::size_t r = 0; r < n_grad; ++r) grad_slot_[grad_runs_[r]] = r;
     const auto total = static_cast<std::int64_t>(K * blocks);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (K * d >= kMinParallelWork)
     for (std::int64_t t = 0; t < total; ++t) {
       const std::size_t k = static_cast<std::size_t>(t) / blocks;
       const std::uint64_t b = static_cast<std::uint64_t>(t) % blocks;

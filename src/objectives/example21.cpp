@@ -3,6 +3,7 @@
 #include <string>
 
 #include "core/cuda_backend.hpp"
+#include "core/parallel.hpp"
 #include "objectives/example21_math.hpp"
 #include "zo/error.hpp"
 
@@ -52,7 +53,7 @@ void Example21::evaluate(const PointBatch& points, double* values) const {
     return;
   }
   const auto count = static_cast<std::int64_t>(points.count);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (points.count * d_ >= detail::kMinParallelWork)
   for (std::int64_t p = 0; p < count; ++p) {
     const float* x = points.point(static_cast<std::size_t>(p));
     values[p] = detail::example21_value(dot(x, x + d_, d_));
@@ -66,7 +67,7 @@ void Example21::gradient(const PointBatch& points, float* grads, std::size_t gra
     return;
   }
   const auto count = static_cast<std::int64_t>(points.count);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (points.count * d_ >= detail::kMinParallelWork)
   for (std::int64_t p = 0; p < count; ++p) {
     const float* y = points.point(static_cast<std::size_t>(p));
     const float* z = y + d_;
@@ -93,7 +94,7 @@ void Example21::hvp(const PointBatch& points, const PointBatch& vectors, float* 
     return;
   }
   const auto count = static_cast<std::int64_t>(points.count);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (points.count * d_ >= detail::kMinParallelWork)
   for (std::int64_t p = 0; p < count; ++p) {
     const float* y = points.point(static_cast<std::size_t>(p));
     const float* z = y + d_;
@@ -116,7 +117,7 @@ void Example21::exact_trace(const PointBatch& points, double* traces) const {
     return;
   }
   const auto count = static_cast<std::int64_t>(points.count);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (points.count * d_ >= detail::kMinParallelWork)
   for (std::int64_t p = 0; p < count; ++p) {
     const Sums s = point_sums(points.point(static_cast<std::size_t>(p)), d_);
     traces[p] = s.yy + s.zz;
@@ -127,7 +128,7 @@ void Example21::metrics(const PointBatch& points, double* out) const {
   check_batch(*this, points);
   ZO_EXPECTS(points.space == MemorySpace::host, "Example21::metrics reads host memory only");
   const auto count = static_cast<std::int64_t>(points.count);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (points.count * d_ >= detail::kMinParallelWork)
   for (std::int64_t p = 0; p < count; ++p) {
     const Sums s = point_sums(points.point(static_cast<std::size_t>(p)), d_);
     out[p] = 0.5 * (s.yy - s.zz);
