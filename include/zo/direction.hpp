@@ -5,9 +5,9 @@
 // and lane i%4 of the transformed block (which keys zo uses for what: zo/substreams.hpp).
 // Nothing is stored: any coordinate can be regenerated in any order on any device. The float
 // transforms below use only IEEE-754 operations that are correctly rounded on both CPU and GPU (+,
-// *, /, sqrt, explicit fma) and bit manipulation, so the host and the device produce bit-identical
-// directions. They must be compiled without fast-math and, on the host, without floating-point
-// contraction (-ffp-contract=off); zo's build does both.
+// *, explicit fma; no divide, no sqrt, no library call) and bit manipulation, so the host and the
+// device produce bit-identical directions. They must be compiled without fast-math and, on the
+// host, without floating-point contraction (-ffp-contract=off); zo's build does both.
 #pragma once
 
 #include <cstdint>
@@ -100,7 +100,8 @@ ZO_HD ZO_INLINE float mul_f(float a, float b) {
 
 }  // namespace detail
 
-/// Uniform in (0, 1]: ((x >> 8) + 1) · 2^-24, exact.
+/// Uniform in (0, 1]: ((x >> 8) + 1) · 2^-24, exact. (A general helper; the Gaussian transform
+/// below builds its own uniforms from the bits.)
 ZO_HD ZO_INLINE float uniform_open_closed(std::uint32_t x) {
   return static_cast<float>((x >> 8) + 1u) * (1.0f / 16777216.0f);
 }
@@ -110,81 +111,112 @@ ZO_HD ZO_INLINE float uniform_closed_open(std::uint32_t x) {
   return static_cast<float>(x >> 8) * (1.0f / 16777216.0f);
 }
 
-/// Natural logarithm for x in [2^-24, 1], deterministic on host and device (max error ~2 ulp).
-/// x = m·2^e with m in [√½, √2); log m = 2 atanh(s), s = (m−1)/(m+1), odd series to s^11.
-ZO_HD ZO_INLINE float log_unit(float x) {
+// ---------------------------------------------------------------------------------------------
+// The Gaussian transform (changed in zo 0.1.0; directions differ from earlier builds). Two Philox
+// words (a, b) give two N(0, 1) values by an exact Box–Muller construction:
+//
+//   u  = (2·(a & 0x7FFFFF) + 1) · 2^-24          uniform on 2^23 midpoints of (0, 1)
+//   f  = (b & 0x7FFFFF) · 2^-22 − 1              uniform on 2^23 points of [−1, 1)
+//   r  = √(−2 ln u),  θ = π f / 2 ∈ [−π/2, π/2)
+//   z0 = ±r cos θ  (the sign is bit 31 of a),    z1 = r sin θ
+//
+// The sign bit reflects θ into the left half-plane, so the angle is uniform on the whole circle
+// and z0, z1 are independent N(0, 1) (|z| ≤ r ≤ √(48 ln 2) = 5.77). Every step is an integer
+// operation, an exactly rounded add or multiply, or an explicit fma: no divide, no library call,
+// no branch (the sign is an xor), so the host and the device produce the same bits.
+//   −2 ln u: u = m·2^k with m ∈ [√½, √2) from the exponent bits; −2 ln m = t·P(t), t = m − 1,
+//            P a degree-8 minimax polynomial (relative error 3e-8 before rounding).
+//   √w:      a bit-trick 1/√w estimate, one Newton step, then √w = s·(1 + e/2 + 3e²/8) with
+//            s = w·y, e = 1 − s·y (relative truncation error < 2e-8).
+//   sin, cos of π f / 2: odd degree-9 and even degree-8 minimax polynomials in f.
+// Maximum error against the same construction in exact arithmetic (each step checked on every
+// input by tests/test_gaussian.cpp; README, "Directions"): the radius is within 1.44e-7
+// (relative), sin and cos within 1.62e-7, so |z − z_ideal| ≤ 3.1e-7·r + 6e-8·|z| ≤ 2.1e-6 and
+// |Φ(z) − Φ(z_ideal)| ≤ 8.4e-7. The exact construction itself is N(0, 1) up to its grid: its
+// CDF is within 2e-7 of Φ, and |z| ≤ 5.77 (P(|Z| > 5.77) = 7.9e-9 for Z ~ N(0, 1)).
+// ---------------------------------------------------------------------------------------------
+
+namespace detail {
+
+// −2 ln(1 + t) = t · (−2 + t·Q(t)), t ∈ [√½ − 1, √2 − 1): Q's coefficients, lowest first.
+constexpr float kLogQ0 = 0.999999821f;
+constexpr float kLogQ1 = -0.666679025f;
+constexpr float kLogQ2 = 0.500035107f;
+constexpr float kLogQ3 = -0.399241418f;
+constexpr float kLogQ4 = 0.33141008f;
+constexpr float kLogQ5 = -0.298359662f;
+constexpr float kLogQ6 = 0.28615132f;
+constexpr float kLogQ7 = -0.174697414f;
+constexpr float kNeg2Ln2 = -1.38629436f;  // −2 ln 2
+// sin(π f / 2) = f · S(f²), f ∈ [−1, 1]: S's coefficients, lowest first.
+constexpr float kSin0 = 1.57079637f;
+constexpr float kSin1 = -0.645963788f;
+constexpr float kSin2 = 0.0796899274f;
+constexpr float kSin3 = -0.00467415759f;
+constexpr float kSin4 = 0.000151678658f;
+// cos(π f / 2) = 1 + f² · C(f²): C's coefficients, lowest first.
+constexpr float kCos1 = -1.23369884f;
+constexpr float kCos2 = 0.253653198f;
+constexpr float kCos3 = -0.020813968f;
+constexpr float kCos4 = 0.000859690888f;
+constexpr std::uint32_t kRsqrtMagic = 0x5F375A86u;  // 1/√w estimate (relative error < 3.5%)
+
+}  // namespace detail
+
+/// −2 ln u for the uniform u = (2·(a & 0x7FFFFF) + 1)·2^-24 ∈ [2^-24, 1 − 2^-24]: the squared
+/// Box–Muller radius, in [1.19e-7, 33.27]. Relative error ≤ 1.5e-7 (every input checked).
+ZO_HD ZO_INLINE float neg2_log_uniform(std::uint32_t a) {
   using namespace detail;
-  const std::uint32_t bits = float_bits(x);
-  int e = static_cast<int>(bits >> 23) - 127;
-  std::uint32_t mbits = (bits & 0x007FFFFFu) | 0x3F800000u;  // m in [1, 2)
-  if (mbits > 0x3FB504F3u) {                                 // m > √2: halve it (exact)
-    mbits -= 0x00800000u;
-    e += 1;
-  }
-  const float f = bits_float(mbits) - 1.0f;  // exact (Sterbenz)
-  const float s = div_f(f, 2.0f + f);
-  const float s2 = mul_f(s, s);
-  float p = 0.18181818f;          // 2/11
-  p = fma_f(p, s2, 0.22222222f);  // 2/9
-  p = fma_f(p, s2, 0.28571429f);  // 2/7
-  p = fma_f(p, s2, 0.4f);         // 2/5
-  p = fma_f(p, s2, 0.66666669f);  // 2/3
-  p = fma_f(p, s2, 2.0f);
-  const float log_m = mul_f(s, p);
-  return fma_f(static_cast<float>(e), 0.69314718f, log_m);
+  const float u = bits_float(0x3F800000u | (a & 0x007FFFFFu)) - 0.99999994f;  // exact
+  const std::uint32_t ix = float_bits(u) - 0x3F3504F3u;  // u = m·2^k, m ∈ [√½, √2)
+  const int k = static_cast<int>(ix) >> 23;
+  const float t = bits_float((ix & 0x007FFFFFu) + 0x3F3504F3u) - 1.0f;  // m − 1, exact
+  float q = fma_f(kLogQ7, t, kLogQ6);
+  q = fma_f(q, t, kLogQ5);
+  q = fma_f(q, t, kLogQ4);
+  q = fma_f(q, t, kLogQ3);
+  q = fma_f(q, t, kLogQ2);
+  q = fma_f(q, t, kLogQ1);
+  q = fma_f(q, t, kLogQ0);
+  const float minus_two_log_m = mul_f(fma_f(q, t, -2.0f), t);
+  return fma_f(static_cast<float>(k), kNeg2Ln2, minus_two_log_m);
 }
 
-/// sin(2πv) and cos(2πv) for v = k·2^-24 in [0, 1), deterministic on host and device.
-/// The quarter-turn reduction is exact; the residual angle lies in [−π/4, π/4].
-ZO_HD ZO_INLINE void sincos_two_pi(float v, float* sin_out, float* cos_out) {
+/// √w for w in [2^-126, 2^126] without a divide or a library call: relative error ≤ 1e-7.
+ZO_HD ZO_INLINE float sqrt_positive(float w) {
   using namespace detail;
-  const float t = v * 4.0f;                          // exact
-  const int quadrant = static_cast<int>(t + 0.5f);   // 0..4, exact
-  const float r = t - static_cast<float>(quadrant);  // in [−½, ½], exact
-  const float r2 = mul_f(r, r);
-  // sin(π r / 2) = r · S(r²), cos(π r / 2) = C(r²): Taylor series, truncation < 2e-9.
-  float sp = -3.5988432e-06f;
-  sp = fma_f(sp, r2, 1.6044118e-04f);
-  sp = fma_f(sp, r2, -4.6817541e-03f);
-  sp = fma_f(sp, r2, 7.9692626e-02f);
-  sp = fma_f(sp, r2, -6.4596410e-01f);
-  sp = fma_f(sp, r2, 1.5707964f);
-  const float s = mul_f(r, sp);
-  float cp = 4.7108748e-07f;
-  cp = fma_f(cp, r2, -2.5202042e-05f);
-  cp = fma_f(cp, r2, 9.1926027e-04f);
-  cp = fma_f(cp, r2, -2.0863481e-02f);
-  cp = fma_f(cp, r2, 2.5366951e-01f);
-  cp = fma_f(cp, r2, -1.2337006f);
-  const float c = fma_f(cp, r2, 1.0f);
-  switch (quadrant & 3) {
-    case 0:
-      *sin_out = s;
-      *cos_out = c;
-      break;
-    case 1:
-      *sin_out = c;
-      *cos_out = -s;
-      break;
-    case 2:
-      *sin_out = -s;
-      *cos_out = -c;
-      break;
-    default:
-      *sin_out = -c;
-      *cos_out = s;
-      break;
-  }
+  float y = bits_float(kRsqrtMagic - (float_bits(w) >> 1));  // ≈ 1/√w
+  y = mul_f(y, fma_f(mul_f(-0.5f, w), mul_f(y, y), 1.5f));   // Newton: relative error < 1.8e-3
+  const float s = mul_f(w, y);                               // ≈ √w
+  const float e = fma_f(-s, y, 1.0f);                        // 1 − w·y², |e| < 3.6e-3
+  return fma_f(mul_f(s, e), fma_f(e, 0.375f, 0.5f), s);      // s·(1 + e/2 + 3e²/8)
 }
 
-/// Box–Muller: two independent N(0,1) values from two uniform 32-bit words.
+/// sin(π f / 2) and cos(π f / 2) for f = (b & 0x7FFFFF)·2^-22 − 1 ∈ [−1, 1): absolute error
+/// ≤ 1.7e-7 (every input checked).
+ZO_HD ZO_INLINE void sincos_half_turn(std::uint32_t b, float* sin_out, float* cos_out) {
+  using namespace detail;
+  const float f = bits_float(0x40000000u | (b & 0x007FFFFFu)) - 3.0f;  // exact
+  const float f2 = mul_f(f, f);
+  float sp = fma_f(kSin4, f2, kSin3);
+  sp = fma_f(sp, f2, kSin2);
+  sp = fma_f(sp, f2, kSin1);
+  sp = fma_f(sp, f2, kSin0);
+  *sin_out = mul_f(sp, f);
+  float cp = fma_f(kCos4, f2, kCos3);
+  cp = fma_f(cp, f2, kCos2);
+  cp = fma_f(cp, f2, kCos1);
+  *cos_out = fma_f(cp, f2, 1.0f);
+}
+
+/// Box–Muller: two independent N(0,1) values from two uniform 32-bit words (construction above).
 ZO_HD ZO_INLINE void box_muller(std::uint32_t a, std::uint32_t b, float* z0, float* z1) {
   using namespace detail;
-  const float radius = sqrt_f(-2.0f * log_unit(uniform_open_closed(a)));
+  const float r = sqrt_positive(neg2_log_uniform(a));
   float s, c;
-  sincos_two_pi(uniform_closed_open(b), &s, &c);
-  *z0 = mul_f(radius, c);
-  *z1 = mul_f(radius, s);
+  sincos_half_turn(b, &s, &c);
+  *z0 = bits_float(float_bits(mul_f(r, c)) ^ (a & 0x80000000u));
+  *z1 = mul_f(r, s);
 }
 
 /// The Philox block that holds coordinates [4·block, 4·block + 4) of direction `key`.
