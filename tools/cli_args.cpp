@@ -1,9 +1,12 @@
 #include "cli_args.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
 #include <sstream>
 
 namespace zo_cli {
@@ -121,14 +124,109 @@ double ArgParser::positive(const std::string& name) const {
 
 std::vector<double> ArgParser::positive_list(const std::string& name) const {
   std::vector<double> out;
+  std::vector<std::string> texts;
   for (const auto& item : split_commas(str(name))) {
     double v;
     if (!parse_double(item, &v) || !std::isfinite(v))
       fail(name, "'" + item + "' is not a finite number");
     if (!(v > 0.0)) fail(name, "every value must be > 0 (got " + item + ")");
+    for (std::size_t i = 0; i < out.size(); ++i) {
+      if (out[i] == v) fail(name, "'" + item + "' repeats '" + texts[i] + "' (give each once)");
+    }
     out.push_back(v);
+    texts.push_back(item);
   }
   if (out.empty()) fail(name, "needs at least one value");
+  return out;
+}
+
+namespace {
+
+/// The float32 value of `v` (> 0), or an error message when it over- or underflows float32.
+std::string float32_problem(double v, const std::string& text) {
+  const float f = static_cast<float>(v);
+  if (!std::isfinite(f)) return "'" + text + "' overflows float32 (largest about 3.4e38)";
+  if (f < std::numeric_limits<float>::min()) {
+    return "'" + text + "' underflows float32 (smallest normal value about 1.2e-38)";
+  }
+  return {};
+}
+
+}  // namespace
+
+float ArgParser::positive_float(const std::string& name) const {
+  const double v = positive(name);
+  const std::string problem = float32_problem(v, str(name));
+  if (!problem.empty()) fail(name, problem);
+  return static_cast<float>(v);
+}
+
+std::vector<float> ArgParser::positive_float_list(const std::string& name) const {
+  std::vector<float> out;
+  const auto texts = split_commas(str(name));
+  const auto values = positive_list(name);
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    const std::string problem = float32_problem(values[i], texts[i]);
+    if (!problem.empty()) fail(name, problem);
+    const float f = static_cast<float>(values[i]);
+    for (std::size_t j = 0; j < out.size(); ++j) {
+      if (out[j] == f)
+        fail(name, "'" + texts[i] + "' and '" + texts[j] + "' are the same float32 value");
+    }
+    out.push_back(f);
+  }
+  return out;
+}
+
+namespace {
+
+bool parse_u64(const std::string& t, std::uint64_t* out) {
+  if (t.empty() || t[0] == '-' || t[0] == '+') return false;
+  char* end = nullptr;
+  errno = 0;
+  const unsigned long long v = std::strtoull(t.c_str(), &end, 10);
+  if (*end != '\0' || errno != 0) return false;
+  *out = static_cast<std::uint64_t>(v);
+  return true;
+}
+
+}  // namespace
+
+std::uint64_t ArgParser::unsigned_integer(const std::string& name) const {
+  std::uint64_t v = 0;
+  if (!parse_u64(str(name), &v))
+    fail(name, "'" + str(name) + "' is not an integer in [0, 18446744073709551615]");
+  return v;
+}
+
+std::vector<std::uint64_t> ArgParser::unsigned_list(const std::string& name,
+                                                    std::size_t max_count) const {
+  std::vector<std::uint64_t> out;
+  auto parse = [&](const std::string& t) {
+    std::uint64_t v = 0;
+    if (!parse_u64(t, &v)) fail(name, "'" + t + "' is not an integer in [0, 18446744073709551615]");
+    return v;
+  };
+  for (const auto& item : list(name)) {
+    const auto colon = item.find(':');
+    if (colon == std::string::npos) {
+      out.push_back(parse(item));
+    } else {
+      const std::uint64_t a = parse(item.substr(0, colon));
+      const std::uint64_t b = parse(item.substr(colon + 1));
+      if (b <= a) fail(name, "empty range '" + item + "'");
+      if (b - a > max_count || out.size() + (b - a) > max_count) {
+        fail(name, "'" + item + "' gives " + std::to_string(b - a) + " values; at most " +
+                       std::to_string(max_count) + " are allowed");
+      }
+      for (std::uint64_t v = a; v < b; ++v) out.push_back(v);
+    }
+    if (out.size() > max_count) fail(name, "more than " + std::to_string(max_count) + " values");
+  }
+  std::vector<std::uint64_t> sorted = out;
+  std::sort(sorted.begin(), sorted.end());
+  const auto dup = std::adjacent_find(sorted.begin(), sorted.end());
+  if (dup != sorted.end()) fail(name, std::to_string(*dup) + " appears twice (give each once)");
   return out;
 }
 

@@ -2,6 +2,7 @@
 // getters that validate and name the offending option, and generated --help text.
 #pragma once
 
+#include <cstdint>
 #include <exception>
 #include <map>
 #include <set>
@@ -39,8 +40,17 @@ class ArgParser {
   double number(const std::string& name) const;
   /// A number that must be finite and > 0.
   double positive(const std::string& name) const;
-  /// A comma-separated list of numbers, each finite and > 0.
+  /// A comma-separated list of numbers, each finite, > 0 and given once.
   std::vector<double> positive_list(const std::string& name) const;
+  /// positive() that must also be a normal float32 value (no overflow to inf, no underflow).
+  float positive_float(const std::string& name) const;
+  /// positive_list() of normal float32 values that stay distinct as float32.
+  std::vector<float> positive_float_list(const std::string& name) const;
+  /// An unsigned 64-bit integer (seeds take the full range).
+  std::uint64_t unsigned_integer(const std::string& name) const;
+  /// A comma-separated list of unsigned 64-bit integers or ranges a:b (b exclusive), at most
+  /// `max_count` values in all, each given once.
+  std::vector<std::uint64_t> unsigned_list(const std::string& name, std::size_t max_count) const;
   /// A comma-separated list of strings.
   std::vector<std::string> list(const std::string& name) const;
   /// A comma-separated list of integers, or ranges a:b (b exclusive), each ≥ min_value.

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 
 #include "cli_args.hpp"
@@ -25,6 +26,11 @@ namespace zo_cli {
 std::vector<std::uint64_t> log_schedule(std::uint64_t total, std::size_t points) {
   std::vector<std::uint64_t> out{0};
   if (total == 0) return out;
+  if (points > total) {  // every iteration: never more entries than iterations
+    out.resize(total + 1);
+    for (std::uint64_t t = 0; t <= total; ++t) out[t] = t;
+    return out;
+  }
   const double top = std::log10(static_cast<double>(total));
   for (std::size_t i = 0; i < points; ++i) {
     const double x = points == 1 ? top : top * static_cast<double>(i) / (points - 1);
@@ -52,6 +58,41 @@ void check_output(const std::string& path, const std::string& option, const std:
   }
   if (fs::exists(p, ec) && ::access(path.c_str(), W_OK) != 0) {
     throw UsageError(prefix + "cannot write '" + path + "' (permission denied)");
+  }
+}
+
+std::uint64_t available_memory() {
+  std::ifstream meminfo("/proc/meminfo");
+  std::string key;
+  std::uint64_t kib = 0;
+  std::string unit;
+  while (meminfo >> key >> kib >> unit) {
+    if (key == "MemAvailable:") return kib * 1024;
+  }
+  return 0;
+}
+
+namespace {
+
+std::string human_bytes(double bytes) {
+  char buf[32];
+  if (bytes >= 1e9) {
+    std::snprintf(buf, sizeof buf, "%.1f GB", bytes / 1e9);
+  } else {
+    std::snprintf(buf, sizeof buf, "%.1f MB", bytes / 1e6);
+  }
+  return buf;
+}
+
+}  // namespace
+
+void check_memory(const std::string& command, const std::string& option, double bytes,
+                  const std::string& what) {
+  const double available = static_cast<double>(available_memory());
+  if (available > 0 && bytes > available) {
+    throw UsageError("zo " + command + ": " + option + ": " + what + " needs " +
+                     human_bytes(bytes) + " of memory, " + human_bytes(available) +
+                     " are available");
   }
 }
 

@@ -25,6 +25,14 @@ void check_output(const std::string& path, const std::string& option, const std:
 /// input is the same class of error (exit code 2).
 void check_input(const std::string& path, const std::string& option, const std::string& command);
 
+/// Bytes of memory the system can still give (MemAvailable), or 0 when unknown.
+std::uint64_t available_memory();
+
+/// Throws UsageError naming `option` when `bytes` (what `what` needs) exceed the available
+/// memory: checked before the allocation, instead of failing inside it.
+void check_memory(const std::string& command, const std::string& option, double bytes,
+                  const std::string& what);
+
 /// A path a command reads or writes, with the option (or description) that named it.
 struct NamedPath {
   std::string option;

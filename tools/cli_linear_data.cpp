@@ -6,7 +6,9 @@
 #include <utility>
 
 #include "cli_common.hpp"
+#include "zo/backend.hpp"
 #include "zo/classification_data.hpp"
+#include "zo/error.hpp"
 #include "zo/libsvm.hpp"
 
 namespace zo_cli {
@@ -34,23 +36,27 @@ zo::TrainTestSplit load_files(const ArgParser& p, const std::string& command, bo
                          : "zo " + command + ": --test: not given and '" + test_path +
                                "' does not exist (pass the test file with --test)");
   }
-  zo::LibsvmOptions options;
+  zo::LibsvmPairOptions options;
   options.num_features = static_cast<std::size_t>(p.integer("features", 0));
-  zo::LibsvmData train = zo::read_libsvm(train_path, options);  // DataError: file:line:column
-  if (train.features.rows == 0)
-    throw UsageError("zo " + command + ": --train: '" + train_path + "' has no samples");
-  const double threshold = p.number("label-threshold");
-  zo::TrainTestSplit split;
-  if (has_test) {
-    zo::LibsvmData test = zo::read_libsvm(test_path, options);
-    if (test.features.rows == 0)
-      throw UsageError("zo " + command + ": --test: '" + test_path + "' has no samples");
-    // Without --features, both files get the larger of the two highest indices.
-    const std::size_t cols = std::max(train.features.cols, test.features.cols);
-    train.features.cols = test.features.cols = cols;
-    split.test = zo::make_binary_dataset(std::move(test), threshold);
+  if (p.given("label-threshold")) options.label_threshold = p.number("label-threshold");
+  if (p.given("positive-label")) options.positive_label = p.number("positive-label");
+  // The training file sets the feature space and the label mapping; the test file is read into
+  // them. DataError: file:line:column, a label set that is not binary, a foreign test label.
+  zo::LibsvmPair pair;
+  try {
+    pair = zo::read_libsvm_pair(train_path, has_test ? test_path : std::string(), options);
+  } catch (const zo::InvalidArgument& e) {  // a --positive-label that is not a training label
+    throw UsageError("zo " + command + ": --positive-label: " + e.what());
   }
-  split.train = zo::make_binary_dataset(std::move(train), threshold);
+  zo::log_line("zo " + command + ": labels: " + pair.labels.describe());
+  if (pair.unseen.features > 0 || pair.unseen.entries > 0) {
+    zo::log_line("zo " + command + ": " + std::to_string(pair.unseen.features) +
+                 (pair.unseen.features == 1 ? " feature" : " features") + " of the test file '" +
+                 test_path + "' never occur in training; they are ignored (" +
+                 std::to_string(pair.unseen.entries) +
+                 (pair.unseen.entries == 1 ? " entry" : " entries") + " dropped)");
+  }
+  zo::TrainTestSplit split = std::move(pair.split);
   if (!has_test) split.test = split.train;  // only the training set is used
   *description =
       train_path + " (" + std::to_string(split.train.rows()) + " samples)" +
@@ -84,7 +90,11 @@ void add_linear_data_options(ArgParser& p, const std::string& scope) {
   p.option("train", "", scope + "LIBSVM training file (default: synthetic data)");
   p.option("test", "", scope + "LIBSVM test file (default: <train>.t)");
   p.option("features", "0", scope + "raw feature count of the files (0: the largest index)");
-  p.option("label-threshold", "0", scope + "labels > threshold are the positive class");
+  p.option("positive-label", "",
+           scope + "the label of the positive class (default: the larger of the two labels)");
+  p.option("label-threshold", "",
+           scope + "old rule instead of two labels: labels > threshold are positive, others "
+                   "negative");
   p.option("n-train", "1000", scope + "synthetic: training samples");
   p.option("n-test", "1000", scope + "synthetic: held-out test samples");
   p.option("raw-features", "50", scope + "synthetic: raw features");
@@ -109,9 +119,20 @@ void check_linear_data_options(const ArgParser& p, const std::string& command) {
     throw UsageError("zo " + command + ": --train: empty file name");
   if (!p.given("train") && p.given("test"))
     throw UsageError("zo " + command + ": --test: needs --train");
-  if (p.integer("features", 0) > 0x7FFFFFFF)
-    throw UsageError("zo " + command + ": --features: at most 2147483647");
-  p.number("label-threshold");
+  if (p.integer("features", 0) > static_cast<long long>(zo::max_libsvm_index))
+    throw UsageError("zo " + command + ": --features: at most " +
+                     std::to_string(zo::max_libsvm_index));
+  for (const char* option : {"positive-label", "label-threshold"}) {
+    if (!p.given(option)) continue;
+    p.number(option);
+    if (!p.given("train"))
+      throw UsageError("zo " + command + ": --" + option +
+                       ": needs --train (synthetic labels are already -1/+1)");
+  }
+  if (p.given("positive-label") && p.given("label-threshold"))
+    throw UsageError("zo " + command +
+                     ": --positive-label and --label-threshold exclude each other (two labels, "
+                     "or the threshold rule)");
   p.integer("n-train", 1);
   p.integer("n-test", 1);
   p.integer("raw-features", 1);

@@ -85,7 +85,7 @@ int cmd_linear(const std::vector<std::string>& args) {
   // Validate every option before any work starts.
   const auto iters = static_cast<std::uint64_t>(p.integer("iters", 0));
   if (iters > zo::kMaxStep + 1) throw UsageError("zo linear: --iters: at most 4294967295");
-  const auto seed = static_cast<std::uint64_t>(p.integer("seed", 0));
+  const auto seed = p.unsigned_integer("seed");
   const auto log_points = static_cast<std::size_t>(p.integer("log-points", 1));
   const double init_scale = p.number("init-scale");
   if (!(init_scale >= 0.0))
@@ -109,13 +109,13 @@ int cmd_linear(const std::vector<std::string>& args) {
   std::vector<LossSetup> setups;
   for (const auto& l : p.list("losses")) {
     if (l == "svm") {
-      const double eta = p.positive("svm-eta");
-      setups.push_back({zo::LinearLoss::squared_hinge, eta, p.positive("svm-lambda"),
-                        p.given("svm-gd-eta") ? p.positive("svm-gd-eta") : eta});
+      const double eta = p.positive_float("svm-eta");
+      setups.push_back({zo::LinearLoss::squared_hinge, eta, p.positive_float("svm-lambda"),
+                        p.given("svm-gd-eta") ? p.positive_float("svm-gd-eta") : eta});
     } else if (l == "logistic") {
-      const double eta = p.positive("logistic-eta");
-      setups.push_back({zo::LinearLoss::logistic, eta, p.positive("logistic-lambda"),
-                        p.given("logistic-gd-eta") ? p.positive("logistic-gd-eta") : eta});
+      const double eta = p.positive_float("logistic-eta");
+      setups.push_back({zo::LinearLoss::logistic, eta, p.positive_float("logistic-lambda"),
+                        p.given("logistic-gd-eta") ? p.positive_float("logistic-gd-eta") : eta});
     } else {
       throw UsageError("zo linear: --losses: unknown loss '" + l + "' (expected svm or logistic)");
     }

@@ -85,9 +85,12 @@ std::vector<std::string> config_arguments(const std::string& path) {
 #endif
 }
 
+/// The most seeds one sweep takes (its tables and finals grow with configs x seeds).
+constexpr std::size_t kMaxSeeds = 10000000;
+
 std::vector<float> float_list(const ArgParser& p, const std::string& name) {
   std::vector<float> out;
-  for (double v : p.positive_list(name)) out.push_back(static_cast<float>(v));
+  for (float v : p.positive_float_list(name)) out.push_back(v);
   return out;
 }
 
@@ -214,15 +217,26 @@ int cmd_sweep(const std::vector<std::string>& args) {
   spec.backend = parse_or_usage<zo::Backend>(
       "backend", p.str("backend"), [](const std::string& t) { return zo::parse_backend(t); });
   Problem problem = make_problem(p, spec.backend);
-  for (long long s : p.integer_list("seeds", 0))
-    spec.seeds.push_back(static_cast<std::uint64_t>(s));
+  spec.seeds = p.unsigned_list("seeds", kMaxSeeds);
   spec.steps = static_cast<std::uint64_t>(p.integer("steps", 0));
   if (spec.steps > zo::kMaxStep + 1) throw UsageError("zo sweep: --steps: at most 4294967295");
   const auto distribution = parse_or_usage<zo::Distribution>(
       "distribution", p.str("distribution"),
       [](const std::string& t) { return zo::parse_distribution(t); });
   std::vector<std::uint32_t> qs;
-  for (long long q : p.integer_list("qs", 1)) qs.push_back(static_cast<std::uint32_t>(q));
+  for (long long q : p.integer_list("qs", 1)) {
+    if (std::find(qs.begin(), qs.end(), static_cast<std::uint32_t>(q)) != qs.end())
+      throw UsageError("zo sweep: --qs: " + std::to_string(q) + " appears twice (give each once)");
+    qs.push_back(static_cast<std::uint32_t>(q));
+  }
+  {
+    const auto methods = p.list("methods");
+    for (std::size_t i = 0; i < methods.size(); ++i)
+      for (std::size_t j = 0; j < i; ++j)
+        if (methods[i] == methods[j])
+          throw UsageError("zo sweep: --methods: " + methods[i] +
+                           " appears twice (give each once)");
+  }
   const bool common_etas = p.given("etas") && !p.str("etas").empty();
   for (const auto& m : p.list("methods")) {
     const zo::Method method = parse_or_usage<zo::Method>(
@@ -247,6 +261,18 @@ int cmd_sweep(const std::vector<std::string>& args) {
   if (!(spec.init_scale >= 0.0f))
     throw UsageError("zo sweep: --init-scale: must be >= 0 (got " + p.str("init-scale") + ")");
   spec.batch_size = static_cast<std::size_t>(p.integer("batch-size", 0));
+  {
+    // At least one run's iterate and step points must fit; the sweep sizes its batches itself.
+    std::uint32_t q_max = 1;
+    for (const auto& c : spec.configs) q_max = std::max(q_max, c.q);
+    const double dim = static_cast<double>(problem.objective->dim());
+    const double batch = spec.batch_size ? static_cast<double>(spec.batch_size) : 1.0;
+    check_memory("sweep", p.given("d") ? "--d" : "--batch-size",
+                 batch * dim * 4.0 * (3.0 + 2.0 * q_max), "a batch of runs");
+    check_memory("sweep", "--seeds",
+                 96.0 * static_cast<double>(spec.configs.size() * spec.seeds.size()),
+                 "the final row of every run");
+  }
   if (!p.str("init").empty()) {
     if (p.given("init-scale"))
       throw UsageError("zo sweep: --init-scale: not used with --init (the file is the start)");

@@ -51,9 +51,9 @@ int cmd_toy(const std::vector<std::string>& args) {
 
   const auto d = static_cast<std::size_t>(p.integer("d", 1));
   const auto iters = static_cast<std::uint64_t>(p.integer("iters", 0));
-  const auto seed = static_cast<std::uint64_t>(p.integer("seed", 0));
-  const double gd_eta = p.positive("gd-eta");
-  const double zo_eta = p.positive("zo-eta");
+  const auto seed = p.unsigned_integer("seed");
+  const double gd_eta = p.positive_float("gd-eta");
+  const double zo_eta = p.positive_float("zo-eta");
   const auto q = static_cast<std::uint32_t>(p.integer("q", 1));
   const auto log_points = static_cast<std::size_t>(p.integer("log-points", 1));
   if (iters > zo::kMaxStep + 1) throw UsageError("zo toy: --iters: at most 4294967295");
@@ -81,7 +81,7 @@ int cmd_toy(const std::vector<std::string>& args) {
       spec.configs.push_back(c);
       continue;
     }
-    for (double lambda : p.positive_list("lambdas")) {
+    for (float lambda : p.positive_float_list("lambdas")) {
       c.lambda = static_cast<float>(lambda);
       spec.configs.push_back(c);
     }
@@ -89,6 +89,12 @@ int cmd_toy(const std::vector<std::string>& args) {
   spec.batch_size = spec.configs.size();  // one batch: the table lists every run per iteration
   if (!p.str("init").empty()) spec.initial_point = read_initial_point(p, "toy", 2 * d);
 
+  // The runs' iterates and one step's perturbed points, and the logged rows.
+  const double runs = static_cast<double>(spec.configs.size());
+  check_memory("toy", "--d", runs * 2.0 * static_cast<double>(d) * 4.0 * (3.0 + 2.0 * q),
+               std::to_string(spec.configs.size()) + " runs of dimension 2d");
+  check_memory("toy", "--log-points", runs * static_cast<double>(spec.log_iterations.size()) * 96.0,
+               "the logged rows");
   const std::string csv_path = p.str("out");
   check_output(csv_path, "out", "toy");
   const std::string png = p.has_flag("no-plot") ? "" : with_extension(csv_path, ".png");

@@ -155,7 +155,11 @@ int cmd_trace(const std::vector<std::string>& args) {
   const long long probes_ll = p.integer("probes", 1);
   if (probes_ll > 0xFFFFFFFFll) throw UsageError("zo trace: --probes: at most 4294967295");
   const auto probes = static_cast<std::uint32_t>(probes_ll);
-  const auto seed = static_cast<std::uint64_t>(p.integer("seed", 0));
+  const auto seed = p.unsigned_integer("seed");
+  // The estimators build up to three perturbed points per probe (float32, dim each).
+  check_memory("trace", "--probes",
+               3.0 * 4.0 * static_cast<double>(probes) * static_cast<double>(objective->dim()),
+               std::to_string(probes) + " probes of dimension " + std::to_string(objective->dim()));
 
   std::vector<zo::TraceEstimator> estimators;
   for (const std::string& name : p.list("estimator")) {
@@ -196,7 +200,7 @@ int cmd_trace(const std::vector<std::string>& args) {
     }
     point_text = p.str("point");
   } else {
-    const auto point_seed = static_cast<std::uint64_t>(p.integer("point-seed", 0));
+    const auto point_seed = p.unsigned_integer("point-seed");
     const double scale =
         p.str("point-scale") == "auto" ? (linear ? 0.1 : 1.0) : p.number("point-scale");
     x.resize(dim);
@@ -232,6 +236,16 @@ int cmd_trace(const std::vector<std::string>& args) {
       line += buf;
     }
     std::printf("%-11s %s\n", zo::to_string(e), line.c_str());
+    if (row.estimate.rounding_error > std::fabs(row.estimate.estimate) ||
+        (row.estimate.std_error > 0 && row.estimate.rounding_error > row.estimate.std_error)) {
+      std::fprintf(stderr,
+                   "zo trace: warning: %s: the float32 rounding error bound (%.3g) exceeds the %s; "
+                   "the estimate is not reliable: use a larger --epsilon\n",
+                   zo::to_string(e), row.estimate.rounding_error,
+                   row.estimate.rounding_error > std::fabs(row.estimate.estimate)
+                       ? "estimate"
+                       : "standard error");
+    }
     rows.push_back(row);
   }
   if (!out_path.empty()) {
