@@ -94,6 +94,31 @@ out=$("$zo" sweep --quiet --no-plot "${long[@]}" --out "$work/sig.csv" 2>&1); rc
 out=$("$zo" sweep --quiet --no-plot "${long[@]}" --seeds 0:3 --out "$work/sig.csv" --resume 2>&1); rc=$?
 [[ $rc -eq 2 && "$out" == *"different sweep"* ]] || { echo "FAIL: mismatched resume: rc=$rc '$out'"; fail=1; }
 
+# SIGKILL (no handler runs) at several moments, then --resume until done: the same bytes as an
+# uninterrupted sweep. Checkpoints every 50 steps of a batch; the kill times are fixed.
+kill_common=(--d 8 --seeds 0:6 --lambdas 0.1,0.05 --steps 60000 --log-points 12 --backend cpu
+             --batch-size 4 --checkpoint-seconds 0 --checkpoint-steps 2000)
+"$zo" sweep --quiet --no-plot "${kill_common[@]}" --out "$work/kref.csv" >/dev/null 2>&1 \
+  || { echo "FAIL: kill reference"; fail=1; }
+rm -f "$work/kill.csv" "$work/kill.ckpt" "$work/kill.csv.part"
+kills=0
+for delay in 0.3 0.7 0.2 1.1 0.5 0.9; do
+  resume=(); [[ -e "$work/kill.ckpt" ]] && resume=(--resume)
+  "$zo" sweep --quiet --no-plot "${kill_common[@]}" --out "$work/kill.csv" "${resume[@]}" \
+    >/dev/null 2>&1 &
+  pid=$!
+  sleep "$delay"
+  kill -KILL $pid 2>/dev/null && kills=$((kills + 1))
+  wait $pid 2>/dev/null
+  [[ -e "$work/kill.csv" ]] && break  # it finished before the kill
+done
+resume=(); [[ -e "$work/kill.ckpt" ]] && resume=(--resume)
+[[ -e "$work/kill.csv" ]] || "$zo" sweep --quiet --no-plot "${kill_common[@]}" --out "$work/kill.csv" \
+  "${resume[@]}" >/dev/null 2>&1 || { echo "FAIL: final resume after SIGKILL"; fail=1; }
+[[ $kills -ge 2 ]] || { echo "FAIL: only $kills kills landed (the sweep is too short)"; fail=1; }
+cmp -s "$work/kill.csv" "$work/kref.csv" || { echo "FAIL: table after $kills SIGKILLs differs"; fail=1; }
+cmp -s "$work/kill_summary.csv" "$work/kref_summary.csv" || { echo "FAIL: summary after SIGKILLs differs"; fail=1; }
+
 # A linear model (Figure 2's logistic regression) on small synthetic data: its metrics are columns.
 "$zo" sweep --quiet --no-plot --problem logistic --n-train 120 --n-test 60 --raw-features 8 --dim 40 \
   --seeds 0:2 --methods gd,zo --lambdas 0.1 --etas 0.01 --steps 60 --log-points 4 --backend cpu \
