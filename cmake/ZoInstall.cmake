@@ -6,6 +6,12 @@ install(TARGETS zo EXPORT zoTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+# The x86-64-v3 copy (cmake/ZoCpuDispatch.cmake): not part of the exported targets; the loader
+# picks it by its folder.
+if(TARGET zo_x86_64_v3)
+  install(TARGETS zo_x86_64_v3 LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}/glibc-hwcaps/x86-64-v3
+                               NAMELINK_SKIP)
+endif()
 install(DIRECTORY include/zo DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(EXPORT zoTargets NAMESPACE zo:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/zo)
 

@@ -86,6 +86,45 @@ void log_line(const std::string& line) {
 }  // namespace zo
 
 #include "zo/version.hpp"
+
+#if defined(ZO_HAVE_CUDA)
+#include "core/cuda_arch.hpp"
+#endif
+
+// Set per copy of libzo by src/CMakeLists.txt (cmake/ZoCpuDispatch.cmake).
+#if !defined(ZO_CPU_COPY)
+#define ZO_CPU_COPY "generic"
+#define ZO_CPU_COPY_FLAGS ""
+#endif
+
+#define ZO_STRINGIFY_(x) #x
+#define ZO_STRINGIFY(x) ZO_STRINGIFY_(x)
+
 namespace zo {
-const char* version() { return "0.1.0"; }
+
+const char* version() {
+  return ZO_STRINGIFY(ZO_VERSION_MAJOR) "." ZO_STRINGIFY(ZO_VERSION_MINOR) "." ZO_STRINGIFY(
+      ZO_VERSION_PATCH);
+}
+
+std::string build_summary() {
+  std::string out = std::string("libzo ") + version() + "; cuda: ";
+#if defined(ZO_HAVE_CUDA)
+  std::string setting = ZO_CUDA_ARCHITECTURES_SETTING;
+  for (char& c : setting) {
+    if (c == ',') c = ';';  // the CMake list as it was written
+  }
+  const std::string support =
+      detail::describe_cuda_support(detail::parse_cuda_architectures(ZO_CUDA_ARCHITECTURES));
+  out += "compiled for " + (support.empty() ? std::string("nvcc's default architecture") : support) +
+         " (CMAKE_CUDA_ARCHITECTURES=" + setting + ")";
+#else
+  out += "not compiled";
+#endif
+  out += "; cpu: " ZO_CPU_COPY;
+  const std::string flags = ZO_CPU_COPY_FLAGS;
+  out += flags.empty() ? " (baseline)" : " (" + flags + ")";
+  return out;
+}
+
 }  // namespace zo
