@@ -7,6 +7,8 @@ zo_add_test(test_fused_example21 SOURCES test_fused_example21.cpp LIBS OpenMP::O
 zo_add_test(test_fused_groups SOURCES test_fused_groups.cpp LIBS Threads::Threads)
 zo_add_test(test_fused_example21_cuda SOURCES test_fused_example21_cuda.cpp GPU)
 zo_add_test(test_sweep SOURCES test_sweep.cpp)
+# The checkpoint reader under a seeded mutation loop (as test_libsvm_fuzz does for LIBSVM).
+zo_add_test(test_checkpoint_fuzz SOURCES test_checkpoint_fuzz.cpp)
 zo_add_test(test_sweep_cuda SOURCES test_sweep_cuda.cpp GPU)
 if(TARGET zo_cli)
   add_test(NAME cli_sweep COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cli_sweep_test.sh

@@ -39,6 +39,16 @@ template <typename T>
 inline std::vector<T> get_vec(std::istream& in, std::uint64_t max_size) {
   const auto n = get<std::uint64_t>(in);
   if (n > max_size) ZO_FAIL(InvalidArgument, "checkpoint is corrupt (implausible array size)");
+  // Never allocate more than the stream still holds (a corrupt length must not exhaust memory).
+  const auto here = in.tellg();
+  if (here != std::istream::pos_type(-1)) {
+    in.seekg(0, std::ios::end);
+    const auto end = in.tellg();
+    in.seekg(here);
+    if (end != std::istream::pos_type(-1) &&
+        n > static_cast<std::uint64_t>(end - here) / sizeof(T))
+      ZO_FAIL(InvalidArgument, "checkpoint is corrupt (array longer than the file)");
+  }
   std::vector<T> v(n);
   if (n) in.read(reinterpret_cast<char*>(v.data()), static_cast<std::streamsize>(n * sizeof(T)));
   if (!in) ZO_FAIL(InvalidArgument, "checkpoint is truncated or unreadable");

@@ -204,6 +204,36 @@ class SweepState {
     if (pending_.metric_count != metric_names_.size() ||
         finals_.metric_count != metric_names_.size())
       ZO_FAIL(InvalidArgument, "checkpoint is corrupt (metric count)");
+    check_loaded_rows();
+  }
+
+  /// The rows of a loaded checkpoint must be those this sweep could have written: pending rows
+  /// of the batch in progress at the iterations logged so far, one final row per finished run.
+  void check_loaded_rows() const {
+    const auto corrupt = [](const char* what) {
+      ZO_FAIL(InvalidArgument, std::string("checkpoint is corrupt (") + what + ")");
+    };
+    const std::size_t first = batch_index_ * batch_size_;
+    const std::size_t finished = std::min(first, num_runs());
+    if (finals_.size() != finished) corrupt("final rows");
+    for (std::size_t i = 0; i < finals_.size(); ++i) {
+      if (finals_.run[i] != i || finals_.iteration[i] != spec_.steps || finals_.diverged[i] > 1)
+        corrupt("final row");
+    }
+    const auto& its = spec_.log_iterations;
+    if (!batch_) {
+      if (pending_.size() != 0 || next_log_ != 0) corrupt("rows without a batch");
+      return;
+    }
+    const std::size_t K = batch_runs();
+    if (pending_.size() != next_log_ * K) corrupt("pending rows");
+    for (std::size_t r = 0; r < pending_.size(); ++r) {
+      if (pending_.run[r] != first + r % K || pending_.iteration[r] != its[r / K] ||
+          pending_.diverged[r] > 1)
+        corrupt("pending row");
+    }
+    if (next_log_ > 0 && its[next_log_ - 1] > batch_->next_step()) corrupt("log position");
+    if (next_log_ < its.size() && its[next_log_] < batch_->next_step()) corrupt("log position");
   }
 
   /// Everything that determines the table's bytes.
