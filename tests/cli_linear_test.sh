@@ -93,5 +93,78 @@ if python3 -c "import matplotlib" 2>/dev/null; then
   [[ -s "$work/plot.png" ]] || { echo "FAIL: no PNG written"; fail=1; }
 fi
 "$zo" linear --help | grep -q -- "--svm-lambda" || { echo "FAIL: --help lacks --svm-lambda"; fail=1; }
+
+# Labels: any two values, mapped and reported in one line (the larger positive unless
+# --positive-label names it); one class, three classes, a test label the training file lacks, a
+# --positive-label that is no label: exit 2 with one line listing the labels. --label-threshold
+# (only when given) is the old rule. (zo linear/sweep/trace share the loader.)
+fast=(--no-plot --backend cpu --iters 5 --log-points 2 --pipeline paper --dim 16)
+printf '2 1:1 2:0.5\n4 1:-1 2:1\n2 1:2 3:1\n4 1:0.5 2:2\n2 1:1.5 3:-1\n4 2:1 3:0.5\n' > "$work/l24.svm"
+printf '4 1:1 2:1\n2 1:-1 3:2\n' > "$work/l24.svm.t"
+run_linear() {  # <out csv> <args...>: stderr in $err, exit code in $rc
+  local csv="$1"; shift
+  err=$("$zo" linear "${fast[@]}" --out "$csv" "$@" 2>&1 >/dev/null); rc=$?
+}
+run_linear "$work/l24.csv" --train "$work/l24.svm"
+[[ $rc -eq 0 && "$err" == *"zo linear: labels: 2 -> negative, 4 -> positive (3 / 3 training samples)"* ]] ||
+  { echo "FAIL: labels {2, 4}: rc=$rc '$err'"; fail=1; }
+run_linear "$work/l24p.csv" --train "$work/l24.svm" --positive-label 2
+[[ $rc -eq 0 && "$err" == *"zo linear: labels: 4 -> negative, 2 -> positive (3 / 3 training samples)"* ]] ||
+  { echo "FAIL: --positive-label 2: rc=$rc '$err'"; fail=1; }
+run_linear "$work/l24t.csv" --train "$work/l24.svm" --label-threshold 3
+[[ $rc -eq 0 && "$err" == *"zo linear: labels: <= 3 -> negative, > 3 -> positive (3 / 3 training samples)"* ]] ||
+  { echo "FAIL: --label-threshold 3: rc=$rc '$err'"; fail=1; }
+expect_usage_error "--positive-label: the positive label 3 is not a label of $work/l24.svm (labels: 2 (3 samples), 4 (3 samples))" \
+  --train "$work/l24.svm" --positive-label 3
+expect_usage_error "with the label threshold 0 every sample is positive (binary classification needs both classes); labels found: 2 (3 samples), 4 (3 samples)" \
+  --train "$work/l24.svm" --label-threshold 0
+expect_usage_error "--positive-label and --label-threshold exclude each other" \
+  --train "$work/l24.svm" --positive-label 4 --label-threshold 3
+expect_usage_error "--positive-label: needs --train" --positive-label 1
+printf '+1 1:1\n+1 1:2\n+1 2:1\n' > "$work/one.svm"
+printf '+1 1:1\n' > "$work/one.svm.t"
+expect_usage_error "one.svm: binary classification needs exactly two distinct labels, found 1: 1 (3 samples)" \
+  --train "$work/one.svm"
+printf '1 1:1\n2 1:2\n3 2:1\n3 1:1\n' > "$work/three.svm"
+cp "$work/one.svm.t" "$work/three.svm.t"
+expect_usage_error "three.svm: binary classification needs exactly two distinct labels, found 3: 1 (1 sample), 2 (1 sample), 3 (2 samples)" \
+  --train "$work/three.svm"
+printf '4 1:1\n7 1:1\n' > "$work/foreign.t"
+expect_usage_error "foreign.t: 1 sample has a label that the training set does not have: 7 (1 sample) (training labels: 2, 4)" \
+  --train "$work/l24.svm" --test "$work/foreign.t"
+for cmd in sweep trace; do
+  extra=(--quiet --problem svm --steps 2); [[ $cmd == trace ]] && extra=(--objective svm)
+  out=$("$zo" $cmd "${extra[@]}" --train "$work/three.svm" --out "$work/x_$cmd.csv" 2>&1); rc=$?
+  [[ $rc -eq 2 && "$out" == *"found 3: 1 (1 sample)"* ]] || { echo "FAIL: zo $cmd, three labels: rc=$rc '$out'"; fail=1; }
+done
+
+# Features the training file never has (3: only an explicit zero there; 5 and 10^8: beyond its
+# width) are dropped from the test file with one warning line; the results are byte-identical to
+# those without them, the test set has the training width, and index 10^8 costs nothing.
+printf '+1 1:1 2:0.5 4:2\n-1 1:-1 2:1.5 4:0.25\n+1 1:2 2:-0.5 4:1\n-1 1:0.5 2:2 4:-1\n+1 1:1.5 3:0 4:3\n-1 1:-0.5 2:1 4:-2\n' > "$work/u.svm"
+printf '+1 1:1 2:1 4:1\n-1 1:-1 2:2 4:-1\n+1 1:2 4:2\n-1 2:3 4:-2\n' > "$work/u_clean.t"
+printf '+1 1:1 2:1 3:50 4:1\n-1 1:-1 2:2 4:-1 5:7\n+1 1:2 4:2 100000000:9\n-1 2:3 3:-20 4:-2\n' > "$work/u_noisy.t"
+run_linear "$work/u_clean.csv" --train "$work/u.svm" --test "$work/u_clean.t"
+[[ $rc -eq 0 && "$err" != *"never occur in training"* ]] || { echo "FAIL: clean test file: rc=$rc '$err'"; fail=1; }
+start=$(date +%s%N)
+run_linear "$work/u_noisy.csv" --train "$work/u.svm" --test "$work/u_noisy.t"
+ms=$((($(date +%s%N) - start) / 1000000))
+[[ $rc -eq 0 ]] || { echo "FAIL: test file with unseen features: rc=$rc '$err'"; fail=1; }
+want="zo: 3 features of the test file '$work/u_noisy.t' never occur in training; they are ignored (4 entries dropped)"
+[[ "$err" == *"$want"* && $(grep -c "never occur" <<<"$err") -eq 1 ]] || { echo "FAIL: no unseen-feature warning: '$err'"; fail=1; }
+[[ "$err" == *"u_noisy.t (4 samples), 4 raw features"* ]] || { echo "FAIL: test set not in the training width: '$err'"; fail=1; }
+cmp -s "$work/u_clean.csv" "$work/u_noisy.csv" || { echo "FAIL: unseen test features changed the results"; fail=1; }
+[[ $ms -lt 20000 ]] || { echo "FAIL: a test file with index 10^8 took $ms ms"; fail=1; }
+
+# Indices: 2^31 - 1 cannot be stored (file:line:column); 2^31 - 2 can, but the pipeline's memory
+# (2^31 x D floats) is checked before allocating: one line naming the bytes. Both exit 2.
+printf '+1 1:1\n-1 2147483647:1\n' > "$work/big.svm"
+printf '+1 1:1\n' > "$work/big.svm.t"
+expect_usage_error "big.svm:2:4: index '2147483647:1' is out of range (at most 2147483646)" --train "$work/big.svm"
+printf '+1 1:1\n-1 2147483646:1\n' > "$work/wide.svm"
+cp "$work/big.svm.t" "$work/wide.svm.t"
+expect_usage_error "the feature pipeline on 2 samples x 2,147,483,646 raw features (D = 10,000) needs 85," \
+  --train "$work/wide.svm"
+expect_usage_error " bytes (" --train "$work/wide.svm"
 [[ $fail -eq 0 ]] && echo "cli linear: all checks passed"
 exit $fail

@@ -117,6 +117,58 @@ TEST(LibsvmRead, FixedFeatureCount) {
   expect_error("1 2:1\n-1 124:1\n", 2, 4, "index 124 exceeds the feature count 123", 123);
 }
 
+// The largest index is 2^31 − 2 (column 2^31 − 3, and a bias column after it, fit a 32-bit
+// index); 2^31 − 1 is an error at its file:line:column. Accepting the largest index allocates
+// nothing for it: the CSR matrix only records the width.
+TEST(LibsvmRead, LargestIndexAndNothingAllocatedForIt) {
+  EXPECT_EQ(zo::max_libsvm_index, 2147483646u);
+  const auto d = parse("1 2147483646:1\n-1 1:2\n");
+  EXPECT_EQ(d.features.cols, 2147483646u);
+  EXPECT_EQ(d.features.col_indices, (std::vector<std::int32_t>{2147483645, 0}));
+  expect_error("1 1:1\n-1 3:1 2147483647:1\n", 2, 8, "out of range (at most 2147483646)");
+  zo::LibsvmOptions o;
+  o.num_features = zo::max_libsvm_index + 1;
+  EXPECT_THROW(zo::parse_libsvm("1 1:1\n", "in.svm", o), zo::InvalidArgument);
+}
+
+// drop_extra_features reads a file into a given feature space: larger indices are dropped (values
+// still checked), counted, and listed when non-zero; the width is num_features, not the largest
+// index, so an index of 10^8 costs nothing.
+TEST(LibsvmRead, DropExtraFeatures) {
+  zo::LibsvmOptions o;
+  o.num_features = 3;
+  o.drop_extra_features = true;
+  const auto d = zo::parse_libsvm(
+      "1 1:1 5:2 100000000:3\n-1 7:0 2:1\n1 5:-1 3:0.5\n", "in.svm", o);
+  EXPECT_EQ(d.features.cols, 3u);
+  EXPECT_EQ(d.features.rows, 3u);
+  EXPECT_EQ(d.features.row_offsets, (std::vector<std::int64_t>{0, 1, 2, 3}));
+  EXPECT_EQ(d.features.col_indices, (std::vector<std::int32_t>{0, 1, 2}));
+  EXPECT_EQ(d.features.values, (std::vector<float>{1, 1, 0.5f}));
+  EXPECT_EQ(d.dropped_entries, 4u);
+  EXPECT_EQ(d.dropped_features, (std::vector<std::int64_t>{5, 100000000}));  // 7:0 is no feature
+  // Dropped fields are still checked: malformed values, duplicates (also in unsorted lines).
+  const auto error = [&](const std::string& text) -> std::string {
+    try {
+      zo::parse_libsvm(text, "in.svm", o);
+    } catch (const zo::DataError& e) {
+      return e.what();
+    }
+    return "";
+  };
+  EXPECT_EQ(error("1 9:x\n").rfind("in.svm:1:5: value 'x' is not a number", 0), 0u);
+  EXPECT_EQ(error("1 9:1 2:1 9:2\n").rfind("in.svm:1:11: duplicate index 9", 0), 0u);
+  EXPECT_EQ(error("1 2147483647:1\n").rfind("in.svm:1:3: index", 0), 0u);
+  // Without the option the same file is an error, and with num_features = 0 nothing is dropped.
+  o.drop_extra_features = false;
+  EXPECT_NE(error("1 1:1 5:2\n").find("index 5 exceeds the feature count 3"), std::string::npos);
+  o.num_features = 0;
+  o.drop_extra_features = true;
+  const auto all = zo::parse_libsvm("1 1:1 5:2\n", "in.svm", o);
+  EXPECT_EQ(all.features.cols, 5u);
+  EXPECT_EQ(all.dropped_entries, 0u);
+}
+
 TEST(LibsvmRead, EmptyInputs) {
   EXPECT_EQ(parse("").features.rows, 0u);
   EXPECT_EQ(parse("\n\n# only comments\n").features.rows, 0u);
@@ -254,6 +306,22 @@ TEST(LibsvmParallel, ChunkedParseIsIdenticalForAnyThreadCount) {
   EXPECT_EQ(one.features.col_indices, three.features.col_indices);
   EXPECT_EQ(one.features.values, three.features.values);
   EXPECT_EQ(one.features.rows, 60000u);
+  // Dropping the features above 20 (a test file read into a training width of 20): the same
+  // kept entries, counts and dropped indices for every chunking.
+  zo::LibsvmOptions narrow;
+  narrow.num_features = 20;
+  narrow.drop_extra_features = true;
+  omp_set_num_threads(1);
+  const auto n1 = zo::parse_libsvm(text, "in.svm", narrow);
+  omp_set_num_threads(3);
+  const auto n3 = zo::parse_libsvm(text, "in.svm", narrow);
+  EXPECT_EQ(n1.features.col_indices, n3.features.col_indices);
+  EXPECT_EQ(n1.features.values, n3.features.values);
+  EXPECT_EQ(n1.dropped_entries, n3.dropped_entries);
+  EXPECT_EQ(n1.dropped_features, n3.dropped_features);
+  EXPECT_EQ(n1.features.nnz() + n1.dropped_entries, one.features.nnz());
+  EXPECT_EQ(n1.dropped_features.front(), 21);
+  EXPECT_EQ(n1.dropped_features.back(), 39);
   // An error on the last line is reported with its global line number by every chunking.
   const std::string bad = text + "1 3:1 3:2\n";
   for (int threads : {1, 2, 3}) {

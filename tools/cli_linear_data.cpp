@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <utility>
 
 #include "cli_common.hpp"
@@ -48,9 +49,10 @@ zo::TrainTestSplit load_files(const ArgParser& p, const std::string& command, bo
   } catch (const zo::InvalidArgument& e) {  // a --positive-label that is not a training label
     throw UsageError("zo " + command + ": --positive-label: " + e.what());
   }
-  zo::log_line("zo " + command + ": labels: " + pair.labels.describe());
-  if (pair.unseen.features > 0 || pair.unseen.entries > 0) {
-    zo::log_line("zo " + command + ": " + std::to_string(pair.unseen.features) +
+  if (!p.has_flag("quiet"))
+    std::fprintf(stderr, "zo %s: labels: %s\n", command.c_str(), pair.labels.describe().c_str());
+  if (pair.unseen.features > 0 || pair.unseen.entries > 0) {  // a warning: "zo: N features ..."
+    zo::log_line(std::to_string(pair.unseen.features) +
                  (pair.unseen.features == 1 ? " feature" : " features") + " of the test file '" +
                  test_path + "' never occur in training; they are ignored (" +
                  std::to_string(pair.unseen.entries) +

@@ -10,9 +10,9 @@
 
 namespace zo_cli {
 
-/// Declares --train, --test, --features, --label-threshold, --n-train, --n-test, --raw-features,
-/// --density, --label-noise, --data-seed, --pipeline and --dim. `scope` prefixes the help texts
-/// (e.g. "svm/logistic: " where the command also has other problems).
+/// Declares --train, --test, --features, --positive-label, --label-threshold, --n-train, --n-test,
+/// --raw-features, --density, --label-noise, --data-seed, --pipeline and --dim. `scope` prefixes
+/// the help texts (e.g. "svm/logistic: " where the command also has other problems).
 void add_linear_data_options(ArgParser& p, const std::string& scope);
 
 /// Data after the feature pipeline, and a one-line description of where it came from
@@ -25,8 +25,12 @@ struct LinearData {
 
 /// Validates the options and loads the data. Files: --test defaults to <train>.t; with
 /// `need_test` false (only the training set is used) a missing test file is not an error and
-/// the test set is a copy of the training set. Throws UsageError naming the option, or
-/// zo::DataError (file:line:column) for a malformed file.
+/// the test set is a copy of the training set. Files go through zo::read_libsvm_pair: the test
+/// file in the training feature space (unseen test features dropped, with a warning through
+/// zo::log_line), exactly two training labels (the mapping printed on stderr unless --quiet) or
+/// the threshold rule when --label-threshold is given. Throws UsageError naming the option, or
+/// zo::DataError (file:line:column for a malformed file, the labels found for a label set that
+/// is not binary, the bytes needed for data too large for the memory).
 LinearData load_linear_data(const ArgParser& p, const std::string& command, bool need_test);
 
 /// The data files the options name (training and test file; empty for synthetic data), for

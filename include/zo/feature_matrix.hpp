@@ -3,6 +3,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
+#include <string>
 #include <vector>
 
 #include "zo/export.hpp"
@@ -46,10 +48,26 @@ ZO_API void validate(const CsrMatrix& matrix);
 /// Entries of each row of the result are ordered by their row in `matrix`.
 ZO_API CsrMatrix transpose(const CsrMatrix& matrix);
 
-/// A dense copy of `matrix`.
+/// A dense copy of `matrix`. Checks first that rows × cols floats fit in the available memory
+/// (check_memory()).
 ZO_API DenseMatrix to_dense(const CsrMatrix& matrix);
 
 /// The sparse form of `matrix`: every non-zero element becomes an entry (zeros are dropped).
 ZO_API CsrMatrix to_csr(const DenseMatrix& matrix);
+
+/// The product of `factors` (e.g. rows, cols, sizeof(float)), saturating at UINT64_MAX instead of
+/// wrapping around: a size that would overflow is reported as "too large", never as small.
+ZO_API std::uint64_t saturating_bytes(std::initializer_list<std::uint64_t> factors);
+
+/// Bytes of memory this process may still allocate, as far as the system tells: on Linux the
+/// smallest of MemAvailable (/proc/meminfo), the room left under the cgroup memory limit and
+/// RLIMIT_AS / RLIMIT_DATA; elsewhere the physical memory. 0 when nothing is known.
+ZO_API std::uint64_t available_memory_bytes();
+
+/// Throws zo::DataError "<what> needs N bytes (X GiB) but only M bytes (Y GiB) of memory are
+/// available" when `bytes` exceeds available_memory_bytes() (nothing is checked when that is
+/// unknown). Called before the large allocations of the data path (dense matrices, the feature
+/// pipeline), so that an oversized data set is a clear error instead of std::bad_alloc or swapping.
+ZO_API void check_memory(std::uint64_t bytes, const std::string& what);
 
 }  // namespace zo

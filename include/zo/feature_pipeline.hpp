@@ -25,7 +25,15 @@ struct PipelineSpec {
 };
 
 /// A pipeline fitted on a training set; transform() applies the same statistics and projection to
-/// any data set with the same raw features.
+/// any data set with the same raw features. Every statistic comes from the training set only.
+///
+/// A raw feature with no non-zero value in the training set has no statistics and no trained
+/// weight: transform() drops it from every set (a test value there contributes nothing), in every
+/// configuration of the pipeline.
+///
+/// Before allocating, the constructor and transform() check the memory they need (statistics,
+/// projection matrix, dense output) against the memory available (zo::check_memory): too little
+/// is a zo::DataError naming the bytes needed.
 ///
 /// The output is dense when the pipeline standardises or projects (standardising fills in the
 /// zeros of sparse data); with only the bias step, CSR input stays CSR. Projection cost is
@@ -48,11 +56,14 @@ class ZO_API FeaturePipeline {
  private:
   PipelineSpec spec_;
   std::size_t raw_dim_ = 0;
+  bool all_seen_ = true;                  // every raw column has a non-zero training value
+  std::vector<bool> seen_;                // else: which ones do (raw_dim entries)
   std::vector<double> mean_, inv_std_;    // raw standardisation
   std::vector<float> projection_;         // raw_dim × D, row-major
   std::vector<double> mean2_, inv_std2_;  // projected standardisation
 
   DenseMatrix project(const BinaryDataset& data) const;
+  bool seen(std::size_t k) const { return all_seen_ || seen_[k]; }
 };
 
 /// Fits the pipeline on split.train and transforms both sets.

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "core/data_keys.hpp"
+#include "data/data_format.hpp"
 #include "zo/directions.hpp"
 #include "zo/error.hpp"
 
@@ -77,11 +78,41 @@ FeaturePipeline::FeaturePipeline(const BinaryDataset& train, const PipelineSpec&
   validate(train);
   ZO_EXPECTS(train.rows() >= 1, "feature pipeline: the training set is empty");
   ZO_EXPECTS(raw_dim_ >= 1, "feature pipeline: the training set has no features");
+  ZO_EXPECTS(spec_.projection_dim < 0x7FFFFFFF,
+             "feature pipeline: projection_dim must be below 2^31, got " +
+                 std::to_string(spec_.projection_dim));
+  {
+    // Everything the fit allocates, before allocating any of it.
+    const std::uint64_t n = train.rows(), f = raw_dim_, dim = spec_.projection_dim;
+    std::uint64_t bytes = f / 8 + 1;  // seen_
+    if (spec_.standardize) bytes = detail::add_bytes(bytes, saturating_bytes({f, 4, 8}));
+    if (dim > 0) {
+      bytes = detail::add_bytes(bytes, saturating_bytes({f, dim, sizeof(float)}));
+      if (spec_.standardize) {
+        bytes = detail::add_bytes(bytes, saturating_bytes({n, dim, sizeof(float)}));
+        bytes = detail::add_bytes(bytes, saturating_bytes({dim, 3, 8}));
+      }
+    }
+    check_memory(bytes, "the feature pipeline on " + detail::group_digits(n) + " samples x " +
+                            detail::group_digits(f) + " raw features" +
+                            (dim ? " (D = " + detail::group_digits(dim) + ")" : std::string()));
+  }
+  {
+    std::vector<bool> seen(raw_dim_, false);
+    std::size_t count = 0;
+    for (std::size_t i = 0; i < train.rows(); ++i) {
+      for_each_in_row(train, i, [&](std::size_t k, float v) {
+        if (v != 0.0f && !seen[k]) {
+          seen[k] = true;
+          ++count;
+        }
+      });
+    }
+    all_seen_ = count == raw_dim_;
+    if (!all_seen_) seen_ = std::move(seen);
+  }
   if (spec_.standardize) column_statistics(train, &mean_, &inv_std_);
   if (spec_.projection_dim > 0) {
-    ZO_EXPECTS(spec_.projection_dim < 0x7FFFFFFF,
-               "feature pipeline: projection_dim must be below 2^31, got " +
-                   std::to_string(spec_.projection_dim));
     projection_.resize(raw_dim_ * spec_.projection_dim);
     fill_direction(Distribution::gaussian, detail::data_key(spec_.seed, kDataSubstreamProjection),
                    projection_.size(), projection_.data());
@@ -121,6 +152,7 @@ DenseMatrix FeaturePipeline::project(const BinaryDataset& data) const {
     for (std::int64_t i = 0; i < rows; ++i) {
       for (std::size_t j = 0; j < dim; ++j) acc[j] = -offset[j];
       for_each_in_row(data, static_cast<std::size_t>(i), [&](std::size_t k, float v) {
+        if (!seen(k)) return;  // never in training: contributes nothing
         const double s = spec_.standardize ? static_cast<double>(v) * inv_std_[k] : v;
         const float* r = &projection_[k * dim];
         for (std::size_t j = 0; j < dim; ++j) acc[j] += s * r[j];
@@ -157,6 +189,8 @@ BinaryDataset FeaturePipeline::transform(const BinaryDataset& data) const {
           m.values.push_back(1.0f);
         }
         for (std::int64_t k = csr->row_offsets[i]; k < csr->row_offsets[i + 1]; ++k) {
+          if (!seen(static_cast<std::size_t>(csr->col_indices[static_cast<std::size_t>(k)])))
+            continue;
           m.col_indices.push_back(csr->col_indices[static_cast<std::size_t>(k)] +
                                   static_cast<std::int32_t>(bias));
           m.values.push_back(csr->values[static_cast<std::size_t>(k)]);
@@ -169,6 +203,10 @@ BinaryDataset FeaturePipeline::transform(const BinaryDataset& data) const {
   }
 
   const std::size_t body = spec_.projection_dim > 0 ? spec_.projection_dim : raw_dim_;
+  check_memory(detail::add_bytes(saturating_bytes({n, body + bias, sizeof(float)}),
+                                saturating_bytes({n, spec_.projection_dim, sizeof(float)})),
+               "the feature pipeline's output (" + detail::group_digits(n) + " x " +
+                   detail::group_digits(body + bias) + " floats)");
   DenseMatrix result;
   result.rows = n;
   result.cols = body + bias;
@@ -196,6 +234,7 @@ BinaryDataset FeaturePipeline::transform(const BinaryDataset& data) const {
       for (std::size_t k = 0; k < raw_dim_; ++k)
         out_row[bias + k] = static_cast<float>(-mean_[k] * inv_std_[k]);
       for_each_in_row(data, static_cast<std::size_t>(i), [&](std::size_t k, float v) {
+        if (!seen(k)) return;  // never in training: stays 0
         out_row[bias + k] = static_cast<float>((v - mean_[k]) * inv_std_[k]);
       });
     }

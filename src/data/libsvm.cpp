@@ -27,8 +27,9 @@
 namespace zo {
 namespace {
 
-constexpr std::uint64_t kMaxIndex =
-    static_cast<std::uint64_t>(std::numeric_limits<std::int32_t>::max());
+constexpr std::uint64_t kMaxIndex = max_libsvm_index;
+static_assert(kMaxIndex + 1 <= static_cast<std::uint64_t>(std::numeric_limits<std::int32_t>::max()),
+              "a bias column after the last feature must fit a 32-bit index");
 
 inline bool is_blank(char c) { return c == ' ' || c == '\t'; }
 inline bool is_digit(char c) { return c >= '0' && c <= '9'; }
@@ -117,6 +118,8 @@ struct Chunk {
   std::vector<float> values;
   std::vector<double> labels;
   std::vector<std::int64_t> qids;
+  std::vector<std::int64_t> dropped;  // indices dropped with a non-zero value (may repeat)
+  std::size_t dropped_entries = 0;
   bool any_qid = false;
   std::uint64_t max_index = 0;
   std::size_t lines = 0;  // newline-terminated lines seen (all of them when no error)
@@ -125,8 +128,9 @@ struct Chunk {
 
 class ChunkParser {
  public:
-  ChunkParser(const char* begin, const char* end, std::uint64_t max_index, Chunk& out)
-      : begin_(begin), end_(end), limit_(max_index), out_(out) {}
+  ChunkParser(const char* begin, const char* end, std::uint64_t max_index, bool drop_extra,
+              Chunk& out)
+      : begin_(begin), end_(end), limit_(max_index), drop_extra_(drop_extra), out_(out) {}
 
   void parse() {
     // Exact reservations (one cheap pass): no reallocation while parsing.
@@ -281,7 +285,8 @@ class ChunkParser {
       if (q == line_end || *q != ':')
         return fail(q, "expected ':' after the index in '" + excerpt(token, line_end) + "'");
       if (index == 0) return fail(p, "index 0 is not allowed (indices are 1-based)");
-      if (limit_ != 0 && index > limit_)
+      const bool extra = limit_ != 0 && index > limit_;
+      if (extra && !drop_extra_)
         return fail(p, "index " + std::to_string(index) + " exceeds the feature count " +
                            std::to_string(limit_));
       float value = 0.0f;
@@ -289,11 +294,16 @@ class ChunkParser {
       if (index == previous) return fail(token, "duplicate index " + std::to_string(index));
       if (index < previous) sorted = false;
       previous = index;
+      if (extra) {  // outside the feature space: dropped, counted
+        line_dropped_.push_back({index, value != 0.0f});
+        continue;
+      }
       out_.max_index = std::max(out_.max_index, index);
       out_.cols.push_back(static_cast<std::int32_t>(index - 1));
       out_.values.push_back(value);
     }
     if (!sorted && !sort_row(row_begin, line_end)) return false;
+    if (!line_dropped_.empty() && !take_dropped(line_end)) return false;
     out_.qids.push_back(qid);
     out_.row_nnz_end.push_back(static_cast<std::int64_t>(out_.values.size()));
     return true;
@@ -321,6 +331,25 @@ class ChunkParser {
     return true;
   }
 
+  /// Moves the dropped entries of the current line to the chunk (after checking them for
+  /// duplicates, which an unsorted line could hide).
+  bool take_dropped(const char* line_end) {
+    std::sort(line_dropped_.begin(), line_dropped_.end());
+    for (std::size_t k = 1; k < line_dropped_.size(); ++k) {
+      if (line_dropped_[k].first == line_dropped_[k - 1].first) {
+        const std::uint64_t index = line_dropped_[k].first;
+        line_dropped_.clear();
+        return fail(find_second_occurrence(static_cast<std::int32_t>(index - 1), line_end),
+                    "duplicate index " + std::to_string(index));
+      }
+    }
+    out_.dropped_entries += line_dropped_.size();
+    for (const auto& [index, nonzero] : line_dropped_)
+      if (nonzero) out_.dropped.push_back(static_cast<std::int64_t>(index));
+    line_dropped_.clear();
+    return true;
+  }
+
   /// Column of the second field of the current line whose index is col + 1 (for the message).
   const char* find_second_occurrence(std::int32_t col, const char* line_end) const {
     const auto wanted = static_cast<std::uint64_t>(col) + 1;
@@ -341,7 +370,9 @@ class ChunkParser {
   const char* begin_;
   const char* end_;
   std::uint64_t limit_;
+  bool drop_extra_;
   Chunk& out_;
+  std::vector<std::pair<std::uint64_t, bool>> line_dropped_;  // (index, value != 0) of this line
   const char* line_start_ = nullptr;
   std::size_t line_ = 0;
 };
@@ -375,8 +406,9 @@ std::vector<const char*> split_at_lines(const char* begin, const char* end, int 
 LibsvmData parse_libsvm(std::string_view text, const std::string& source_name,
                         const LibsvmOptions& options) {
   ZO_EXPECTS(options.num_features <= kMaxIndex,
-             "LibsvmOptions::num_features must be at most 2^31-1, got " +
-                 std::to_string(options.num_features));
+             "LibsvmOptions::num_features must be at most " + std::to_string(kMaxIndex) +
+                 ", got " + std::to_string(options.num_features));
+  const bool drop_extra = options.drop_extra_features && options.num_features != 0;
   const char* begin = text.data();
   const char* end = text.data() + text.size();
   // Small inputs are parsed by one thread: splitting costs more than it saves.
@@ -385,7 +417,8 @@ LibsvmData parse_libsvm(std::string_view text, const std::string& source_name,
   std::vector<Chunk> chunks(static_cast<std::size_t>(parts));
 #pragma omp parallel for schedule(static, 1) num_threads(parts) if (parts > 1)
   for (int c = 0; c < parts; ++c) {
-    ChunkParser(cuts[c], cuts[c + 1], options.num_features, chunks[static_cast<std::size_t>(c)])
+    ChunkParser(cuts[c], cuts[c + 1], options.num_features, drop_extra,
+                chunks[static_cast<std::size_t>(c)])
         .parse();
   }
 
@@ -421,6 +454,15 @@ LibsvmData parse_libsvm(std::string_view text, const std::string& source_name,
   m.values.resize(nnz);
   out.labels.resize(rows);
   if (any_qid) out.qids.resize(rows);
+  for (Chunk& chunk : chunks) {
+    out.dropped_entries += chunk.dropped_entries;
+    out.dropped_features.insert(out.dropped_features.end(), chunk.dropped.begin(),
+                                chunk.dropped.end());
+    std::vector<std::int64_t>().swap(chunk.dropped);
+  }
+  std::sort(out.dropped_features.begin(), out.dropped_features.end());
+  out.dropped_features.erase(std::unique(out.dropped_features.begin(), out.dropped_features.end()),
+                             out.dropped_features.end());
   const auto n_chunks = static_cast<std::int64_t>(chunks.size());
 #pragma omp parallel for schedule(static, 1) if (n_chunks > 1)
   for (std::int64_t ci = 0; ci < n_chunks; ++ci) {
