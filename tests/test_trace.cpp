@@ -276,6 +276,42 @@ TEST(Trace, ProbesFollowTheDocumentedKeyConvention) {
   }
 }
 
+// The standard error at very small m is the n−1 sample formula, checked deterministically:
+// sqrt(Σ_j (q_j − q̄)² / (m − 1) / m) over the probe terms q_j = v_jᵀ A v_j recomputed here.
+// (n instead of n − 1 would be off by sqrt(2) at m = 2 and sqrt(3/2) at m = 3.)
+TEST(Trace, StandardErrorAtTwoAndThreeProbesIsTheSampleFormula) {
+  std::vector<double> spectrum(17);
+  for (std::size_t k = 0; k < spectrum.size(); ++k) spectrum[k] = 0.5 + static_cast<double>(k);
+  const DenseQuadratic f(spectrum, 5);
+  std::vector<float> x(17, 0.5f);
+  for (auto dist : {zo::Distribution::rademacher, zo::Distribution::gaussian}) {
+    for (std::uint32_t m : {2u, 3u}) {
+      TraceOptions o = cpu();
+      o.automatic_distribution = false;
+      o.distribution = dist;
+      const TraceEstimate r = zo::trace_hutchinson(f, x.data(), m, 7, o);
+      std::vector<float> v(17), av(17);
+      std::vector<double> q(m);
+      for (std::uint32_t j = 0; j < m; ++j) {
+        zo::fill_direction(dist, zo::DirectionKey{7, j, zo::kTraceProbeSubstream}, 17, v.data());
+        zo::PointBatch pb{x.data(), 1, 17, 17};
+        zo::PointBatch vb{v.data(), 1, 17, 17};
+        f.hvp(pb, vb, av.data(), 17);
+        for (int i = 0; i < 17; ++i) q[j] += static_cast<double>(v[i]) * av[i];
+      }
+      double mean = 0.0;
+      for (double t : q) mean += t / m;
+      double ss = 0.0;
+      for (double t : q) ss += (t - mean) * (t - mean);
+      const double se = std::sqrt(ss / (m - 1) / m);
+      ASSERT_GT(se, 0.0) << "the probe terms must differ for this check to mean anything";
+      EXPECT_TRUE(zo_test::IsClose(r.estimate, mean, 1e-12, 0.0)) << "m = " << m;
+      EXPECT_TRUE(zo_test::IsClose(r.std_error, se, 1e-10, 0.0))
+          << "m = " << m << ": " << r.std_error << " vs " << se;
+    }
+  }
+}
+
 TEST(Trace, ExactMatchesTheClosedFormOfExample21) {
   const zo::Example21 f(20);
   for (int which = 0; which < 3; ++which) {
