@@ -43,6 +43,9 @@ cases=(
   "2|is the input --test|sweep ${small[*]} --problem svm --train $W/d.svm --out $W/d.svm.t"
   "2|is the input --point|trace --d 2 --point $W/start4.txt --out $W/start4.txt"
   "0|warning: zo: the float32 rounding error bound|trace --backend cpu --d 10 --probes 10 --estimator zo --epsilon 1e-30"
+  "2|--divergence-factor: must be 0 or >= 1|toy ${small[*]} --divergence-factor 0.5 --out $W/a.csv"
+  "0|3 runs x 200 steps on cpu, 3 diverged|sweep --no-plot --backend cpu --methods zo --lambdas 0.1 --zo-etas 10 --seeds 0:3 --steps 200 --log-points 5 --out $W/div.csv"
+  "0|diverged at step|linear --no-plot --backend cpu --losses logistic --logistic-eta 1e6 --iters 30 --log-points 3 --n-train 100 --n-test 50 --raw-features 5 --dim 20 --out $W/lin.csv"
   "2|unknown option --bogus|sweep --bogus 1"
   "2|unknown command 'tyo'|tyo"
 )

@@ -74,6 +74,8 @@ class ArgParser {
   }
 
   std::string help_text() const;
+  /// The command's name ("toy", "sweep", ...).
+  const std::string& command() const { return command_; }
 
  private:
   struct Spec {

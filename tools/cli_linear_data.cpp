@@ -95,8 +95,9 @@ void add_linear_data_options(ArgParser& p, const std::string& scope) {
   p.option("positive-label", "",
            scope + "the label of the positive class (default: the larger of the two labels)");
   p.option("label-threshold", "",
-           scope + "old rule instead of two labels: labels > threshold are positive, others "
-                   "negative");
+           scope +
+               "old rule instead of two labels: labels > threshold are positive, others "
+               "negative");
   p.option("n-train", "1000", scope + "synthetic: training samples");
   p.option("n-test", "1000", scope + "synthetic: held-out test samples");
   p.option("raw-features", "50", scope + "synthetic: raw features");

@@ -76,6 +76,7 @@ int cmd_linear(const std::vector<std::string>& args) {
            "(ZO runs use the kept margins Ax: one product per step with the direction only)");
   p.option("log-points", "100", "number of log-spaced iterations to record");
   p.option("backend", "auto", "auto, cpu or cuda");
+  add_divergence_option(p);
   p.option("out", "out/linear.csv", "CSV output; the PNG goes next to it (.png)");
   p.flag("no-plot", "write the CSV only");
   p.flag("quiet", "no progress output");
@@ -165,6 +166,7 @@ int cmd_linear(const std::vector<std::string>& args) {
       spec.configs.push_back(c);
     }
     spec.batch_size = spec.configs.size();  // one batch: the table lists every run per iteration
+    apply_divergence_option(p, spec);
     jobs.push_back(std::move(job));
   }
 

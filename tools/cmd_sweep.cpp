@@ -182,6 +182,7 @@ int cmd_sweep(const std::vector<std::string>& args) {
            "auto, fused (Example 2.1 on chip), generic (any problem) or margins (svm/logistic, zo "
            "runs only)");
   p.option("batch-size", "0", "runs advanced together (0 = automatic, memory-bounded)");
+  add_divergence_option(p);
   p.option("out", "out/sweep.csv",
            "long table; the summary (_summary.csv), checkpoint (.ckpt), PNG and Parquet go beside");
   p.option("checkpoint-seconds", "60", "write a checkpoint at least this often (0 = off)");
@@ -261,6 +262,7 @@ int cmd_sweep(const std::vector<std::string>& args) {
   if (!(spec.init_scale >= 0.0f))
     throw UsageError("zo sweep: --init-scale: must be >= 0 (got " + p.str("init-scale") + ")");
   spec.batch_size = static_cast<std::size_t>(p.integer("batch-size", 0));
+  apply_divergence_option(p, spec);
   {
     // At least one run's iterate and step points must fit; the sweep sizes its batches itself.
     std::uint32_t q_max = 1;

@@ -43,6 +43,7 @@ int cmd_toy(const std::vector<std::string>& args) {
   p.option("init", "",
            "start point file (text, or raw float32 .f32; 2d values y then z, the format of zo "
            "trace --save-point); default: y, z ~ N(0, I) from --seed");
+  add_divergence_option(p);
   p.option("out", "out/toy.csv", "CSV output; the PNG goes next to it (.png)");
   p.flag("no-plot", "write the CSV only");
   p.flag("quiet", "no progress output");
@@ -87,6 +88,7 @@ int cmd_toy(const std::vector<std::string>& args) {
     }
   }
   spec.batch_size = spec.configs.size();  // one batch: the table lists every run per iteration
+  apply_divergence_option(p, spec);
   if (!p.str("init").empty()) spec.initial_point = read_initial_point(p, "toy", 2 * d);
 
   // The runs' iterates and one step's perturbed points, and the logged rows.

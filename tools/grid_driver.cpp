@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <numeric>
 
+#include "cli_args.hpp"
 #include "cli_common.hpp"
 #include "zo/backend.hpp"
 
@@ -55,6 +56,21 @@ std::string describe_sweep(const std::string& command, const zo::Sweep& sweep) {
                 zo::to_string(sweep.backend()), zo::to_string(sweep.engine()), sweep.batch_size(),
                 totals.batches);
   return line;
+}
+
+void add_divergence_option(ArgParser& p) {
+  p.option("divergence-factor", "1e4",
+           "a run has diverged when a logged loss exceeds F x max(|f_0|, |f_best|, 1) or its "
+           "iterate norm F x max(|x_0|, 1); 0 disables both tests (non-finite values still count)");
+}
+
+void apply_divergence_option(const ArgParser& p, zo::SweepSpec& spec) {
+  const double factor = p.number("divergence-factor");
+  if (factor < 0 || (factor > 0 && factor < 1))
+    throw UsageError("zo " + p.command() + ": --divergence-factor: must be 0 or >= 1 (got " +
+                     p.str("divergence-factor") + ")");
+  spec.divergence.loss_factor = factor;
+  spec.divergence.norm_factor = factor;
 }
 
 std::vector<std::size_t> by_iteration(const zo::SweepRows& rows) {

@@ -61,6 +61,13 @@ GridResult run_grid(std::vector<GridJob>& jobs, const GridOutput& output);
 /// describing a job's sweep, for the progress output.
 std::string describe_sweep(const std::string& command, const zo::Sweep& sweep);
 
+/// Declares --divergence-factor (shared by zo sweep, zo toy and zo linear).
+void add_divergence_option(class ArgParser& p);
+
+/// Sets spec.divergence from --divergence-factor (the factor of both the loss and the norm test;
+/// 0 disables them; non-finite values are still caught).
+void apply_divergence_option(const class ArgParser& p, zo::SweepSpec& spec);
+
 /// The rows of a completed batch reordered by (iteration, run): the layout of zo toy and zo
 /// linear, whose tables list every run at each logged iteration. Returns indices into `rows`.
 std::vector<std::size_t> by_iteration(const zo::SweepRows& rows);
