@@ -509,7 +509,7 @@ fi
 # SHA-256 of the Figure 1 table (100 seeds x 10 configurations, d = 100, 10^5 steps, 100 log
 # points) computed by the fused engine on the CPU (docs/sweeps.md); the GPU must reproduce it byte
 # for byte. It changes only if the table format or the fused engine's arithmetic changes.
-fig1_sha256=71d0c128ed16b279ce94dae4a74ab2558f6d265441db02595e8e202a5096f24e
+fig1_sha256=1ad8f8f573c111ab7c1c52e2c248e397525783d2e80e5fafb8d7622def57a14a
 timed() {  # <log> <wanted timeout> <command...>: sets rc, secs (rc = skipped when out of time)
   local log=$1 t s; t=$(step_timeout "$2"); shift 2
   ((t == 0)) && { rc=skipped secs=0; return; }
