@@ -1,4 +1,4 @@
-# Benchmarks of the linear-model work (issue 4). Included from bench/CMakeLists.txt.
+# Benchmarks of the linear models and the LIBSVM reader. Included from bench/CMakeLists.txt.
 # The LIBSVM reader vs a getline + strtod baseline on a generated 10^6-line file.
 add_executable(bench_libsvm bench_libsvm.cpp)
 target_link_libraries(bench_libsvm PRIVATE zo::zo benchmark::benchmark benchmark::benchmark_main

@@ -1,5 +1,5 @@
 // The grids of bench_run_batch (one place): sizes × configurations of the batched RunBatch path.
-// Example 2.1 with y, z ∈ R^h has dim = 2h coordinates; "d = 100" in the paper and the issues is
+// Example 2.1 with y, z ∈ R^h has dim = 2h coordinates; "d = 100" in the paper is
 // h = 100 (200 coordinates).
 #pragma once
 

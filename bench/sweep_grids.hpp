@@ -1,6 +1,6 @@
 // The grids of bench_sweep (one place). Example 2.1 with y, z ∈ R^d, d = 100 (200 coordinates),
 // ZO with λ = 0.1, η = 0.001, q = 1, Gaussian directions, run k seeded with k — the setting of
-// Figure 1 and of the target.
+// Figure 1 and of the throughput target.
 #pragma once
 
 #include <cstdint>
@@ -28,7 +28,7 @@ constexpr std::uint64_t kMaxSteps = 100000;
 constexpr std::uint64_t kMaxBatchedSteps = 2000;
 constexpr std::uint64_t kMaxCpuSteps = 20000;  // RunBatch pays a launch sequence per step
 
-/// The target: K = 4096 runs × 10^5 steps, trace logged at 100 log-spaced points.
+/// The throughput target: K = 4096 runs × 10^5 steps, trace logged at 100 log-spaced points.
 constexpr std::int64_t kTargetRuns = 4096;
 constexpr std::uint64_t kTargetSteps = 100000;
 constexpr std::size_t kTargetLogPoints = 100;
