@@ -11,6 +11,7 @@
 #include "commands.hpp"
 #include "zo/backend.hpp"
 #include "zo/error.hpp"
+#include "zo/version.hpp"
 
 namespace {
 
@@ -32,8 +33,15 @@ const Command kCommands[] = {
 
 void print_usage() {
   std::printf(
-      "usage: zo <command> [options]    (zo <command> --help for its options)\n\ncommands:\n");
+      "usage: zo <command> [options]    (zo <command> --help for its options)\n"
+      "       zo --version              version and how libzo was built\n\ncommands:\n");
   for (const auto& c : kCommands) std::printf("  %-8s %s\n", c.name, c.summary);
+}
+
+/// "zo 0.1.0" (this executable) and the build line of the libzo it loaded (zo/version.hpp).
+void print_version() {
+  std::printf("zo %d.%d.%d\n%s\n", ZO_VERSION_MAJOR, ZO_VERSION_MINOR, ZO_VERSION_PATCH,
+              zo::build_summary().c_str());
 }
 
 }  // namespace
@@ -42,6 +50,7 @@ namespace zo_cli {
 int cmd_info(const std::vector<std::string>& args) {
   ArgParser p("info", "Prints how libzo was built and which backend it would use.");
   if (!p.parse(args)) return 0;
+  std::printf("build:         %s\n", zo::build_summary().c_str());
   std::printf("cuda compiled: %s\n", zo::cuda_compiled() ? "yes" : "no");
   std::printf("cuda device:   %s\n", zo::cuda_device_description().c_str());
   std::printf("backend:       %s\n", zo::to_string(zo::resolve_backend(zo::Backend::automatic)));
@@ -55,6 +64,10 @@ int main(int argc, char** argv) {
   // a policy restarts itself once with the passive one (the user's setting always wins).
   if (std::getenv("OMP_WAIT_POLICY") == nullptr && ::setenv("OMP_WAIT_POLICY", "PASSIVE", 1) == 0) {
     ::execv("/proc/self/exe", argv);  // returns only on failure: then go on as we are
+  }
+  if (argc >= 2 && (std::string(argv[1]) == "--version" || std::string(argv[1]) == "version")) {
+    print_version();
+    return 0;
   }
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h" ||
       std::string(argv[1]) == "help") {
