@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `zo linear`: bad options give one line naming the option and exit code 2; malformed data files
-# give "file:line:column" and exit code 1; short runs on synthetic data and on a LIBSVM file pair
+# give "file:line:column" and exit code 2; short runs on synthetic data and on a LIBSVM file pair
 # (test file found as <train>.t) write the CSV with the documented columns and one row per
 # (loss, method, logged iteration); both engines run; the PNG is drawn when matplotlib exists.
 set -u

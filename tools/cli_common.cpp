@@ -12,6 +12,7 @@
 
 #include "cli_args.hpp"
 #include "zo/atomic_file.hpp"
+#include "zo/feature_matrix.hpp"
 #include "zo/point_file.hpp"
 
 #ifndef ZO_SOURCE_SCRIPTS_DIR
@@ -61,16 +62,7 @@ void check_output(const std::string& path, const std::string& option, const std:
   }
 }
 
-std::uint64_t available_memory() {
-  std::ifstream meminfo("/proc/meminfo");
-  std::string key;
-  std::uint64_t kib = 0;
-  std::string unit;
-  while (meminfo >> key >> kib >> unit) {
-    if (key == "MemAvailable:") return kib * 1024;
-  }
-  return 0;
-}
+std::uint64_t available_memory() { return zo::available_memory_bytes(); }
 
 namespace {
 

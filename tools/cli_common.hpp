@@ -25,7 +25,8 @@ void check_output(const std::string& path, const std::string& option, const std:
 /// input is the same class of error (exit code 2).
 void check_input(const std::string& path, const std::string& option, const std::string& command);
 
-/// Bytes of memory the system can still give (MemAvailable), or 0 when unknown.
+/// Bytes of memory this process can still get (zo::available_memory_bytes(): MemAvailable,
+/// container and address-space limits), or 0 when unknown.
 std::uint64_t available_memory();
 
 /// Throws UsageError naming `option` when `bytes` (what `what` needs) exceed the available
