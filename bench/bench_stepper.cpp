@@ -170,12 +170,14 @@ void check(cudaError_t e, const char* what) {
   if (e != cudaSuccess) throw std::runtime_error(std::string(what) + ": " + cudaGetErrorName(e));
 }
 
-struct DeviceBuffer {
+/// Memory the caller owns, as a framework's tensors would be (plain cudaMalloc, not zo's
+/// zo::DeviceBuffer): the parameters the Stepper updates in place, and the baselines' buffers.
+struct CallerMemory {
   void* p = nullptr;
-  explicit DeviceBuffer(std::size_t bytes) { check(cudaMalloc(&p, bytes), "cudaMalloc"); }
-  ~DeviceBuffer() { cudaFree(p); }
-  DeviceBuffer(const DeviceBuffer&) = delete;
-  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  explicit CallerMemory(std::size_t bytes) { check(cudaMalloc(&p, bytes), "cudaMalloc"); }
+  ~CallerMemory() { cudaFree(p); }
+  CallerMemory(const CallerMemory&) = delete;
+  CallerMemory& operator=(const CallerMemory&) = delete;
 };
 
 /// A stream and two timing events.
@@ -208,7 +210,7 @@ double device_copy_gbps(std::size_t bytes) {
   static std::map<std::size_t, double> cache;
   auto it = cache.find(bytes);
   if (it != cache.end()) return it->second;
-  DeviceBuffer a(bytes), b(bytes);
+  CallerMemory a(bytes), b(bytes);
   check(cudaMemset(a.p, 1, bytes), "memset");
   Timer t;
   check(cudaMemcpyAsync(b.p, a.p, bytes, cudaMemcpyDeviceToDevice, t.stream), "warm-up copy");
@@ -222,7 +224,7 @@ double device_copy_gbps(std::size_t bytes) {
 }
 
 void gpu_copy(benchmark::State& st, std::size_t bytes) {
-  DeviceBuffer a(bytes), b(bytes);
+  CallerMemory a(bytes), b(bytes);
   check(cudaMemset(a.p, 1, bytes), "memset");
   Timer t;
   double seconds = 0;
@@ -238,7 +240,7 @@ void gpu_copy(benchmark::State& st, std::size_t bytes) {
 
 /// Parameters 0x3C3C… (0.0115 in f32 and bf16) in device memory, and a stepper on them.
 struct GpuStepper {
-  DeviceBuffer x;
+  CallerMemory x;
   Timer timer;
   zo::Stepper stepper;
   GpuStepper(std::uint64_t d, DType dt, RestoreMode m, bool merged, std::uint32_t q)
@@ -313,7 +315,7 @@ void gpu_step(benchmark::State& st, DType dt, RestoreMode m, bool merged, std::u
 void gpu_baseline(benchmark::State& st, int log2) {
   const std::uint64_t d = std::uint64_t{1} << log2;
   const double copy = device_copy_gbps(d * 4);
-  DeviceBuffer x(d * 4), u(d * 4);
+  CallerMemory x(d * 4), u(d * 4);
   check(cudaMemset(x.p, 0x3C, d * 4), "memset");
   Timer t;
   curandGenerator_t gen = nullptr;

@@ -17,6 +17,7 @@
 #include "zo/run_batch.hpp"
 #include "zo/stepper.hpp"
 #include "zo/stream_view.hpp"
+#include "zo/trace.hpp"
 
 namespace {
 
@@ -212,7 +213,8 @@ static_assert(!std::is_convertible<zo::Stream&&, zo::StreamView>::value,
               "no view of a temporary Stream");
 static_assert(!std::is_convertible<void*, decltype(zo::PointBatch::stream)>::value &&
                   !std::is_convertible<void*, decltype(zo::BatchOptions::stream)>::value &&
-                  !std::is_convertible<void*, decltype(zo::StepperOptions::stream)>::value,
+                  !std::is_convertible<void*, decltype(zo::StepperOptions::stream)>::value &&
+                  !std::is_convertible<void*, decltype(zo::TraceOptions::stream)>::value,
               "every stream parameter is a StreamView");
 static_assert(zo::StreamView() == zo::StreamView::legacy_default(), "one default");
 
@@ -228,6 +230,7 @@ TEST(StreamView, DefaultIsTheLegacyDefaultStreamEverywhere) {
   EXPECT_EQ(zo::BatchOptions{}.stream, none);
   EXPECT_FALSE(zo::BatchOptions{}.own_stream);
   EXPECT_EQ(zo::StepperOptions{}.stream, none);
+  EXPECT_EQ(zo::TraceOptions{}.stream, none);
   int a = 0, b = 0;
   EXPECT_EQ(zo::StreamView(&a), zo::StreamView(&a));
   EXPECT_NE(zo::StreamView(&a), zo::StreamView(&b));

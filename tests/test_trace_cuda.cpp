@@ -230,6 +230,29 @@ TEST(TraceCuda, Example21DevicePathAgreesWithCpu) {
   }
 }
 
+// TraceOptions::stream orders all of an estimate's device work: on a caller's non-blocking
+// stream the results are the same bits as on the legacy default stream (the reductions do not
+// depend on the stream), and the call has waited for its work before it returns.
+TEST(TraceCuda, EstimatesRunOnTheCallersStream) {
+  ZO_SKIP_WITHOUT_GPU();
+  const zo::Example21 f(300);
+  const std::vector<float> x = points_for(300, 3);
+  zo::Stream stream;
+  for (const Case& c : kCases) {
+    TraceOptions legacy, mine;
+    legacy.backend = mine.backend = zo::Backend::cuda;
+    legacy.hessian = mine.hessian = c.hessian;
+    mine.stream = stream;
+    const auto a = zo::estimate_traces(c.estimator, f, x.data(), 3, 17, 5, legacy);
+    const auto b = zo::estimate_traces(c.estimator, f, x.data(), 3, 17, 5, mine);
+    for (std::size_t k = 0; k < 3; ++k) {
+      EXPECT_EQ(b[k].backend, zo::Backend::cuda) << c.label;
+      EXPECT_EQ(std::memcmp(&a[k].estimate, &b[k].estimate, sizeof(double)), 0) << c.label;
+      EXPECT_EQ(std::memcmp(&a[k].std_error, &b[k].std_error, sizeof(double)), 0) << c.label;
+    }
+  }
+}
+
 TEST(TraceCuda, ThousandProbesAtTenThousandDimensions) {
   ZO_SKIP_WITHOUT_GPU();
   if (zo_test::under_sanitizer()) GTEST_SKIP() << "size test; skipped under compute-sanitizer";

@@ -14,7 +14,8 @@ namespace zo {
 /// Evaluates `points.count` points and writes one value per point to `values`. `points.space`
 /// says where the points are (host memory on the CPU backend; device memory on the CUDA backend
 /// when the objective accepts it), and `values` lives in the same space; device work must be
-/// ordered on `points.stream`. The callback may throw: the optimiser rethrows the exception as
+/// ordered on `points.stream` (and may be left running: zo orders what reads `values` on the
+/// same stream). The callback may throw: the optimiser rethrows the exception as
 /// zo::ObjectiveError naming the step. Returning NaN/Inf is handled by the RunBatch's
 /// NonFinitePolicy.
 using BatchCallback = std::function<void(const PointBatch& points, double* values)>;

@@ -7,6 +7,7 @@
 #include "zo/backend.hpp"
 #include "zo/direction.hpp"
 #include "zo/export.hpp"
+#include "zo/stream_view.hpp"
 #include "zo/substreams.hpp"
 
 namespace zo {
@@ -16,7 +17,8 @@ namespace zo {
 /// Multithreaded; the result does not depend on the thread count.
 ZO_API float sphere_scale(DirectionKey key, std::uint64_t d);
 
-/// Writes coordinates [0, d) of the direction (`dist`, `key`) to `out` (host memory).
+/// Writes coordinates [0, d) of the direction (`dist`, `key`) to `out` (host memory; blocking,
+/// as every host call). On device memory: zo::fill_direction_device (zo/device.hpp).
 ZO_API void fill_direction(Distribution dist, DirectionKey key, std::uint64_t d, float* out);
 
 /// What generate_directions() measured.
@@ -28,9 +30,10 @@ struct DirectionThroughput {
 /// Generates the directions of `runs` runs × `steps` steps of dimension `dim` (keys
 /// (seed = run, step, substream 0), Gaussian) and sums them, doing nothing else: the rate of the
 /// direction generator alone, the ceiling of the fused engine (zo::Engine::fused). On the GPU,
-/// one thread per Philox block with no per-run structure.
+/// one thread per Philox block with no per-run structure, on `stream` (default: the legacy
+/// default stream). Blocking: returns when the measurement is on the host.
 ZO_API DirectionThroughput generate_directions(Backend backend, std::size_t runs, std::size_t dim,
-                                               std::uint64_t steps);
+                                               std::uint64_t steps, StreamView stream = {});
 
 // kMaxStep and kInitStep, the reserved parts of the key space: zo/substreams.hpp.
 

@@ -12,7 +12,8 @@ namespace zo {
 /// ((yᵀz − 1) z, (yᵀz − 1) y), Hessian-vector product, Hessian trace ‖y‖² + ‖z‖² (constant in
 /// the sense that it holds at every point) and the balancedness metric B = (‖y‖² − ‖z‖²)/2.
 /// Inner products are accumulated in double. On CUDA builds the batch methods also accept
-/// device memory (evaluated by zo's kernels).
+/// device memory (evaluated by zo's kernels, asynchronously on points.stream; host batches
+/// block, see Objective).
 class ZO_API Example21 final : public Objective {
  public:
   /// `d` is the dimension of y and of z (the domain has 2d coordinates); d ≥ 1.

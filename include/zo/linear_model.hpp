@@ -63,6 +63,11 @@ struct LinearMeasurement {
 ///
 /// metric_names(): "train_accuracy", and with a test set "test_loss", "test_trace",
 /// "test_accuracy" — what RunBatch::measure() reports next to the loss and the trace.
+///
+/// Blocking (zo's rule, zo/device.hpp): calls on host batches, and calls with host outputs,
+/// return when the outputs are written; calls on device batches with device outputs are
+/// asynchronous on the batch's stream (calls on different streams are ordered one after the
+/// other by the model).
 class ZO_API LinearModel final : public Objective {
  public:
   /// `train` must be non-empty; `test` may be null. Both are validated and shared, not copied.
@@ -98,14 +103,16 @@ class ZO_API LinearModel final : public Objective {
   /// The data of a split (null for a missing test set).
   std::shared_ptr<const BinaryDataset> data(DataSplit split) const;
 
-  /// values[p] = f(x_p) on `split` (train or test); outputs in the batch's memory space.
+  /// values[p] = f(x_p) on `split` (train or test); outputs in the batch's memory space. Host
+  /// batch: blocking; device batch: asynchronous on points.stream.
   void evaluate(DataSplit split, const PointBatch& points, double* values) const;
-  /// traces[p] = tr ∇²f(x_p) on `split`.
+  /// traces[p] = tr ∇²f(x_p) on `split`. Host batch: blocking; device batch: asynchronous.
   void exact_trace(DataSplit split, const PointBatch& points, double* traces) const;
-  /// Loss, trace and accuracy of each host point on `split` from one product (host memory).
+  /// Loss, trace and accuracy of each host point on `split` from one product (host memory;
+  /// blocking).
   std::vector<LinearMeasurement> measure(DataSplit split, const PointBatch& points) const;
 
-  /// The margins φ_iᵀx_p: out[p · rows(split) + i] (host points, host output, double).
+  /// The margins φ_iᵀx_p: out[p · rows(split) + i] (host output, double; blocking).
   void margins(DataSplit split, const PointBatch& points, double* out) const;
 
   /// Uses the linear structure f(x ± λu) = (1/N) Σ ℓ(φᵀx ± λ φᵀu): from one product of the data
@@ -113,6 +120,8 @@ class ZO_API LinearModel final : public Objective {
   /// plus[p · n_lambda + l] = f(x_p + λ_l u_p) and minus[...] = f(x_p − λ_l u_p). `x` and `u` hold
   /// the same number of points in the same memory space; outputs are in that space; `lambdas` is
   /// a host array. The cost does not grow with the number of λ values (beyond O(N) per value).
+  /// Host batches: blocking; device batches: asynchronous on x.stream (`lambdas` may be reused
+  /// on return).
   void evaluate_along(const PointBatch& x, const PointBatch& u, const float* lambdas,
                       std::size_t n_lambda, double* plus, double* minus) const;
 

@@ -49,6 +49,11 @@ struct PointBatch {
 /// pointer lives in the same space as the input batch. A backend that holds its points on the
 /// GPU copies them to the host for objectives that accept host memory only.
 ///
+/// Blocking (zo's rule, see zo/device.hpp): on a host batch the batch methods return when their
+/// outputs are written; on a device batch they only touch device memory, so they are
+/// asynchronous: zo's objectives queue their work on `points.stream` and return at once, and a
+/// user objective that accepts device memory must order its work on `points.stream` too.
+///
 /// Thread safety: const methods may be called concurrently from several threads.
 class ZO_API Objective {
  public:
@@ -67,32 +72,36 @@ class ZO_API Objective {
   /// Whether evaluate() and the other batch methods accept points in `space`.
   virtual bool accepts(MemorySpace space) const { return space == MemorySpace::host; }
 
-  /// values[p] = f(points.point(p)) for every p in the batch.
+  /// values[p] = f(points.point(p)) for every p in the batch. Host batch: blocking; device batch:
+  /// asynchronous on points.stream.
   virtual void evaluate(const PointBatch& points, double* values) const = 0;
 
   /// Whether gradient() is available.
   virtual bool has_gradient() const { return false; }
 
-  /// grads + p * grad_stride receives ∇f(points.point(p)) (dim floats).
+  /// grads + p * grad_stride receives ∇f(points.point(p)) (dim floats). Host batch: blocking;
+  /// device batch: asynchronous on points.stream.
   virtual void gradient(const PointBatch& points, float* grads, std::size_t grad_stride) const;
 
   /// Whether hvp() is available.
   virtual bool has_hvp() const { return false; }
 
-  /// out + p * out_stride receives ∇²f(points.point(p)) · vectors.point(p).
+  /// out + p * out_stride receives ∇²f(points.point(p)) · vectors.point(p). Host batch: blocking;
+  /// device batch: asynchronous on points.stream.
   virtual void hvp(const PointBatch& points, const PointBatch& vectors, float* out,
                    std::size_t out_stride) const;
 
   /// Whether exact_trace() is available (a closed form of tr ∇²f).
   virtual bool has_exact_trace() const { return false; }
 
-  /// traces[p] = tr ∇²f(points.point(p)).
+  /// traces[p] = tr ∇²f(points.point(p)). Host batch: blocking; device batch: asynchronous on
+  /// points.stream.
   virtual void exact_trace(const PointBatch& points, double* traces) const;
 
   /// Names of extra per-point diagnostics (e.g. "B" for Example 2.1); empty by default.
   virtual std::vector<std::string> metric_names() const { return {}; }
 
-  /// out[p * metric_names().size() + m] = metric m at point p (host memory only).
+  /// out[p * metric_names().size() + m] = metric m at point p (host memory only; blocking).
   virtual void metrics(const PointBatch& points, double* out) const;
 };
 

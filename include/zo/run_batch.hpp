@@ -130,9 +130,14 @@ class BatchEngine;
 /// Determinism: on the CPU, bit-identical for any number of OpenMP threads. The CUDA backend
 /// generates bit-identical directions; its iterates agree with the CPU's to within the rounding
 /// of the objective's reductions.
+///
+/// Blocking (zo's rule, zo/device.hpp): every call blocks. run() reports the statuses and the
+/// errors of its steps, and the other calls read or write host memory, so on the CUDA backend
+/// each waits for BatchOptions::stream before it returns (run() once per call, not per step).
 class ZO_API RunBatch {
  public:
-  /// `x0` holds runs.size() × objective.dim() floats in host memory (run-major).
+  /// `x0` holds runs.size() × objective.dim() floats in host memory (run-major). Blocking (x0
+  /// may be reused on return).
   RunBatch(const Objective& objective, std::vector<RunSpec> runs, const float* x0,
            BatchOptions options = {});
   ~RunBatch();
@@ -161,7 +166,8 @@ class ZO_API RunBatch {
   /// Advances every active run by `steps` steps. Under NonFinitePolicy::error a non-finite value
   /// throws zo::ObjectiveError; the batch is then left at the last completed step (no partial
   /// update), so it can be inspected or saved. An exception thrown by the objective is rethrown
-  /// as zo::ObjectiveError with the step.
+  /// as zo::ObjectiveError with the step. Blocking: on the GPU the steps are queued on the
+  /// batch's stream and run() waits for them once, before it returns.
   void run(std::uint64_t steps);
 
   /// Advances every active run by `steps` steps and records, for each iteration t in
@@ -170,21 +176,22 @@ class ZO_API RunBatch {
   /// W = 2 + objective.metric_names().size(), holds f, the exact Hessian trace (NaN when the
   /// objective has none) and the objective's metrics for the i-th logged iteration and run k.
   /// The fused engine writes them from inside its kernel; the others measure() at each logged
-  /// iteration. `values` may be null when `log_iterations` is empty.
+  /// iteration. `values` may be null when `log_iterations` is empty. Blocking.
   void run(std::uint64_t steps, const std::vector<std::uint64_t>& log_iterations, double* values);
 
   /// Seconds the last run() spent computing: CUDA events around the kernels for the fused engine
   /// on the GPU, wall clock otherwise.
   double last_run_seconds() const;
 
-  /// Copies the K iterates (run-major, K × dim) to host memory.
+  /// Copies the K iterates (run-major, K × dim) to host memory. Blocking.
   void copy_points(float* x_host) const;
 
-  /// Replaces iterates, next step and statuses (resuming from a checkpoint).
+  /// Replaces iterates, next step and statuses (resuming from a checkpoint). Blocking.
   void restore(const float* x_host, std::uint64_t next_step, const std::vector<RunStatus>& status);
 
   /// f at each current iterate (K values), and optionally the exact Hessian trace (if the
-  /// objective has one; else NaN) and the objective's metrics (K × metric_names().size()).
+  /// objective has one; else NaN) and the objective's metrics (K × metric_names().size()), in
+  /// host memory. Blocking.
   void measure(double* loss, double* trace = nullptr, double* metrics = nullptr) const;
 
  private:
@@ -192,13 +199,14 @@ class ZO_API RunBatch {
 };
 
 /// When a run counts as diverged although its values are still finite (used by sweeps at every
-/// logged iteration, and by minimize()). At a logged iteration t the run's loss f(x_t) and iterate norm ‖x_t‖ are compared with its first logged
-/// loss f_0 (normally at iteration 0), the best (lowest) logged loss f_best and its start norm
-/// ‖x_0‖: the run has diverged when f(x_t) > loss_factor · max(|f_0|, |f_best|, loss_floor) or
-/// ‖x_t‖ > norm_factor · max(‖x_0‖, 1), or when f(x_t) is not finite. It is then frozen at
-/// x_t with RunStatus::diverged_at = t − 1 (the step that produced x_t), so the rows after it
-/// are marked diverged and summaries leave it out. A factor of 0 disables that test.
-/// (Non-finite values met inside a step are caught by the engines, NonFinitePolicy::mark_diverged.)
+/// logged iteration, and by minimize()). At a logged iteration t the run's loss f(x_t) and iterate
+/// norm ‖x_t‖ are compared with its first logged loss f_0 (normally at iteration 0), the best
+/// (lowest) logged loss f_best and its start norm ‖x_0‖: the run has diverged when f(x_t) >
+/// loss_factor · max(|f_0|, |f_best|, loss_floor) or ‖x_t‖ > norm_factor · max(‖x_0‖, 1), or when
+/// f(x_t) is not finite. It is then frozen at x_t with RunStatus::diverged_at = t − 1 (the step
+/// that produced x_t), so the rows after it are marked diverged and summaries leave it out. A
+/// factor of 0 disables that test. (Non-finite values met inside a step are caught by the engines,
+/// NonFinitePolicy::mark_diverged.)
 struct DivergenceBound {
   double loss_factor = 1e4;
   double norm_factor = 1e4;
@@ -210,14 +218,13 @@ ZO_API bool exceeds_divergence_bound(const DivergenceBound& bound, double loss, 
                                      double best_loss, double norm, double start_norm);
 
 /// Convenience for one run: minimises `objective` from `x` (host, dim floats, updated in place)
-/// for `steps` steps and returns the final f(x). A run that left the default DivergenceBound
-/// (comparing the final loss and norm with the start) or met a non-finite value has diverged:
-/// under NonFinitePolicy::error (the default) minimize() throws zo::ObjectiveError saying so,
-/// with x left at the last iterate; otherwise it returns the final f(x) and reports the run's
+/// for `steps` steps and returns the final f(x). Blocking. A run that left the default
+/// DivergenceBound (comparing the final loss and norm with the start) or met a non-finite value has
+/// diverged: under NonFinitePolicy::error (the default) minimize() throws zo::ObjectiveError saying
+/// so, with x left at the last iterate; otherwise it returns the final f(x) and reports the run's
 /// state in `status` (when given).
 ZO_API double minimize(const Objective& objective, float* x, const RunSpec& spec,
-                       std::uint64_t steps, BatchOptions options = {},
-                       RunStatus* status = nullptr);
+                       std::uint64_t steps, BatchOptions options = {}, RunStatus* status = nullptr);
 
 /// Fills `x` (count floats, host memory) with N(0, 1) values: the Gaussian direction with key
 /// (seed, kInitStep = 2^32 − 1, substream), the initial-point convention of zo's tools (which use

@@ -138,17 +138,24 @@ class StepperImpl;
 /// unchanged; skip: the step is skipped; mark_diverged: the stepper freezes).
 ///
 /// Memory: the parameters are modified in place; the parameters must not be written by anyone
-/// else between stepper calls. On the cuda backend all work is ordered on `options.stream` and the
-/// calls return without waiting, except where noted (residual mode reads a 8-byte counter after
-/// each recording pass; the sphere distribution reads its norm back once per direction).
+/// else between stepper calls. On the cuda backend all work is ordered on `options.stream`.
+///
+/// Blocking (zo's rule, zo/device.hpp): the passes only touch device memory, so perturb(), flip(),
+/// update() and restore() are asynchronous on the cuda backend: they queue their pass on
+/// `options.stream` and return (order your forward pass on the same stream). Two small host
+/// round trips are unavoidable and make a call wait for the stream: residual mode reads an 8-byte
+/// counter after each recording pass (and reallocates an overflowing record), and the sphere
+/// distribution reads its norm back once per direction. synchronize() waits explicitly. On the cpu
+/// backend every call is synchronous.
 class ZO_API Stepper {
  public:
   /// Validates the tensors and options (throws zo::InvalidArgument naming the bad one), picks
   /// the backend and allocates the restore record. The tensors must all be host memory (cpu
-  /// backend) or all device memory of the current device (cuda backend).
+  /// backend) or all device memory of the current device (cuda backend). Blocking (it uploads
+  /// the tensor list).
   Stepper(std::vector<ParamTensor> params, StepperOptions options = {});
-  /// Frees the restore record (never throws). It does not restore the parameters: call restore()
-  /// first if they may be perturbed.
+  /// Waits for the stepper's device work, then frees the restore record (never throws). It does
+  /// not restore the parameters: call restore() first if they may be perturbed.
   ~Stepper();
   /// Moves the stepper; the moved-from object may only be destroyed or assigned to.
   Stepper(Stepper&&) noexcept;
@@ -157,17 +164,21 @@ class ZO_API Stepper {
   Stepper(const Stepper&) = delete;
   Stepper& operator=(const Stepper&) = delete;
 
-  /// Moves the parameters to x_t + λu_j (phases ready, recorded and perturbed).
+  /// Moves the parameters to x_t + λu_j (phases ready, recorded and perturbed). Asynchronous on
+  /// the cuda backend (see the class comment).
   void perturb();
-  /// Moves the parameters from x_t + λu_j to x_t − λu_j (phase plus).
+  /// Moves the parameters from x_t + λu_j to x_t − λu_j (phase plus). Asynchronous on the cuda
+  /// backend.
   void flip();
   /// Records f₊ = f(x_t + λu_j), f₋ = f(x_t − λu_j) (phase minus). For j = q−1 also restores
   /// and applies the step's q updates in one pass. See the class comment for non-finite values.
+  /// Asynchronous on the cuda backend (f₊ and f₋ are host values the caller already has).
   UpdateResult update(double f_plus, double f_minus);
   /// Brings the parameters back to the current iterate from any phase (exactly, except in
   /// arithmetic mode) and discards the pairs recorded for the step; step() is unchanged.
+  /// Asynchronous on the cuda backend.
   void restore();
-  /// Waits until the stepper's device work has finished (no-op on the cpu backend).
+  /// Blocks until the stepper's device work has finished (no-op on the cpu backend).
   void synchronize() const;
 
   /// Index t of the current step.

@@ -19,7 +19,11 @@
 // the m Hessian-vector products of Hutchinson (one hvp() call), the 2m gradients of
 // gradient-difference Hutchinson (one gradient() call); Hutch++ makes two batched calls (the
 // sketch, then the projected products). With the CUDA backend and an objective that accepts
-// device memory, the points are built, evaluated and reduced on the GPU.
+// device memory, the points are built, evaluated and reduced on the GPU, all of it ordered on
+// TraceOptions::stream (which the objective receives as PointBatch::stream).
+//
+// Blocking: every estimator returns host results, so it waits for its device work before it
+// returns (zo's rule, see zo/device.hpp); its device buffers are freed in stream order.
 //
 // Determinism. On the CPU the result is bit-identical for any number of OpenMP threads. On the
 // GPU the points and probes are bit-identical to the CPU's; reductions differ only in rounding.
@@ -34,6 +38,7 @@
 #include "zo/direction.hpp"
 #include "zo/export.hpp"
 #include "zo/objective.hpp"
+#include "zo/stream_view.hpp"
 #include "zo/substreams.hpp"
 
 namespace zo {
@@ -88,6 +93,9 @@ struct TraceOptions {
   double value_precision = 0x1p-24;
   /// Hessian-vector products for Hutchinson and Hutch++.
   HessianSource hessian = HessianSource::automatic;
+  /// CUDA backend: the stream that orders every device buffer, kernel and objective call of an
+  /// estimate (default: the legacy default stream). Ignored on the CPU.
+  StreamView stream{};
 };
 
 /// One trace estimate with its error bar and its cost.
@@ -129,6 +137,7 @@ ZO_API double default_step(TraceEstimator estimator, const Objective& objective,
 /// ignored by `exact`; Hutch++ needs probes ≥ 3 and spends them as ⌊m/3⌋ sketch products,
 /// ⌊m/3⌋ products with the basis and m − 2⌊m/3⌋ residual products.
 ///
+/// Blocking: returns when the estimates are on the host (device work runs on options.stream).
 /// Throws zo::NotSupported when the objective lacks what the estimator needs (exact trace;
 /// Hessian-vector products or a gradient for hutchinson/hutch++), zo::InvalidArgument for bad
 /// arguments, zo::Error when the objective returns a non-finite value.
@@ -138,12 +147,12 @@ ZO_API std::vector<TraceEstimate> estimate_traces(TraceEstimator estimator,
                                                   std::uint64_t seed,
                                                   const TraceOptions& options = {});
 
-/// estimate_traces() for one point x (host memory, objective.dim() floats).
+/// estimate_traces() for one point x (host memory, objective.dim() floats). Blocking.
 ZO_API TraceEstimate estimate_trace(TraceEstimator estimator, const Objective& objective,
                                     const float* x, std::uint32_t probes, std::uint64_t seed,
                                     const TraceOptions& options = {});
 
-/// The objective's closed-form trace at x (zo::NotSupported when it has none).
+/// The objective's closed-form trace at x (zo::NotSupported when it has none). Blocking.
 ZO_API TraceEstimate trace_exact(const Objective& objective, const float* x,
                                  const TraceOptions& options = {});
 
@@ -151,6 +160,7 @@ ZO_API TraceEstimate trace_exact(const Objective& objective, const float* x,
 /// from central differences of gradients, (∇f(x+δ) − ∇f(x−δ))/2 with δ ≈ h·v made exactly
 /// symmetric in float32 and the quadratic form taken with δ/h; variance 2(‖H‖²_F − Σ Hᵢᵢ²)/m
 /// (Rademacher) or 2‖H‖²_F/m (Gaussian).
+/// Blocking (host results).
 ZO_API TraceEstimate trace_hutchinson(const Objective& objective, const float* x,
                                       std::uint32_t probes, std::uint64_t seed,
                                       const TraceOptions& options = {});
@@ -159,6 +169,7 @@ ZO_API TraceEstimate trace_hutchinson(const Objective& objective, const float* x
 /// δⱼ ≈ εvⱼ, Gaussian vⱼ by default; 2m + 1 values in one batched call. Bias ε²/12 ·
 /// E[∇⁴f[v,v,v,v]]
 /// + O(ε⁴); variance as Hutchinson's with Gaussian probes.
+/// Blocking (host results).
 ZO_API TraceEstimate trace_zo(const Objective& objective, const float* x, std::uint32_t probes,
                               std::uint64_t seed, const TraceOptions& options = {});
 
@@ -166,6 +177,7 @@ ZO_API TraceEstimate trace_zo(const Objective& objective, const float* x, std::u
 /// default; m + 1 values in one batched call. Same expectation as trace_zo() (the odd terms
 /// vanish in expectation), but its variance contains 4‖∇f‖²/δ² per probe, so away from
 /// stationary points it needs far more probes.
+/// Blocking (host results).
 ZO_API TraceEstimate trace_sharpness(const Objective& objective, const float* x,
                                      std::uint32_t probes, std::uint64_t seed,
                                      const TraceOptions& options = {});
@@ -176,6 +188,7 @@ ZO_API TraceEstimate trace_sharpness(const Objective& objective, const float* x,
 /// exact given Q) combined with a float32 rounding floor of 2^-22 Σ|qᵢᵀHqᵢ| (also reported as
 /// rounding_error). Beats Hutchinson when H has a decaying spectrum; with m ≥ 3·dim the sketch
 /// spans everything and the result is exact up to that floor, using 2·dim products.
+/// Blocking (host results).
 ZO_API TraceEstimate trace_hutchpp(const Objective& objective, const float* x, std::uint32_t probes,
                                    std::uint64_t seed, const TraceOptions& options = {});
 
@@ -203,7 +216,7 @@ struct RunTrace {
 ///         csv << t.run << ',' << t.step << ',' << t.estimate.estimate << ','
 ///             << t.estimate.std_error << ',' << t.exact << '\n';
 ///
-/// Cost: one copy of the K iterates to the host plus the estimator's batched calls.
+/// Cost: one copy of the K iterates to the host plus the estimator's batched calls. Blocking.
 ZO_API std::vector<RunTrace> log_run_traces(const RunBatch& batch, const Objective& objective,
                                             TraceEstimator estimator, std::uint32_t probes,
                                             std::uint64_t seed, const TraceOptions& options = {});

@@ -19,6 +19,8 @@
 #include "zo/point_file.hpp"
 #include "zo/run_batch.hpp"
 #include "zo/stepper.hpp"
+#include "zo/stream_view.hpp"
+#include "zo/substreams.hpp"
 #include "zo/sweep.hpp"
 #include "zo/trace.hpp"
 #include "zo/version.hpp"

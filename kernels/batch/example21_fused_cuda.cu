@@ -83,13 +83,7 @@ __global__ void __launch_bounds__(256)
   if (threadIdx.x % 32 == 0) atomicAdd(out, sum);
 }
 
-/// Bytes of the elements of `a`.
-template <typename T>
-std::size_t bytes_of(const DeviceArray<T>& a) {
-  return a.size() * sizeof(T);
-}
-
-/// CUDA events around a region, destroyed without throwing.
+/// CUDA events around a region of a stream's work, destroyed without throwing.
 class EventTimer {
  public:
   EventTimer() {
@@ -102,8 +96,8 @@ class EventTimer {
   }
   EventTimer(const EventTimer&) = delete;
   EventTimer& operator=(const EventTimer&) = delete;
-  void start() { ZO_CUDA_TRY(cudaEventRecord(start_)); }
-  void stop() { ZO_CUDA_TRY(cudaEventRecord(stop_)); }
+  void start(cudaStream_t stream) { ZO_CUDA_TRY(cudaEventRecord(start_, stream)); }
+  void stop(cudaStream_t stream) { ZO_CUDA_TRY(cudaEventRecord(stop_, stream)); }
   double seconds() {
     ZO_CUDA_TRY(cudaEventSynchronize(stop_));
     float ms = 0.0f;
@@ -150,34 +144,32 @@ int choose_group(std::uint32_t d, std::size_t runs) {
   return best;
 }
 
+/// The fused engine on the GPU. Everything it does is ordered on one stream (BatchOptions::stream,
+/// or its own with BatchOptions::own_stream): the uploads, the persistent kernel, the timing
+/// events and the downloads; the calls that return host data (run, copy_points) wait for it.
 class CudaFusedExample21 final : public FusedExample21Engine {
  public:
   CudaFusedExample21(const Objective& objective, std::vector<RunSpec> runs, const float* x0,
                      const BatchOptions& options)
-      : FusedExample21Engine(objective, std::move(runs), options) {
+      : FusedExample21Engine(objective, std::move(runs), options), stream_(batch_stream(options)) {
     const std::size_t K = this->runs().size();
     const std::uint32_t d = half_dim();
     group_ = options.gpu_group ? static_cast<int>(options.gpu_group) : choose_group(d, K);
     pb_ = pair_blocks_per_lane(d, group_);
     ZO_EXPECTS(pb_ > 0, "fused engine: d = " + std::to_string(d) + " needs more than " +
                             std::to_string(group_) + " GPU threads per run (use gpu_group 32)");
-    params_dev_.resize(K);
-    x_.resize(K * 2 * d);
-    states_.resize(K);
-    ZO_CUDA_TRY(cudaMemcpy(params_dev_.data(), params().data(), bytes_of(params_dev_),
-                           cudaMemcpyHostToDevice));
-    ZO_CUDA_TRY(cudaMemcpy(x_.data(), x0, bytes_of(x_), cudaMemcpyHostToDevice));
+    params_dev_ = DeviceArray<RunDescription>(params(), stream_);  // blocking uploads
+    x_ = DeviceArray<float>(x0, K * 2 * d, stream_);
+    states_ = DeviceArray<FusedRunState>(K, stream_);
+    log_dev_.set_stream(stream_);
+    metrics_dev_.set_stream(stream_);
   }
 
   Backend backend() const override { return Backend::cuda; }
   unsigned gpu_group() const override { return static_cast<unsigned>(group_); }
 
-  void copy_points(float* x_host) const override {
-    ZO_CUDA_TRY(cudaMemcpy(x_host, x_.data(), bytes_of(x_), cudaMemcpyDeviceToHost));
-  }
-  void set_points(const float* x_host) override {
-    ZO_CUDA_TRY(cudaMemcpy(x_.data(), x_host, bytes_of(x_), cudaMemcpyHostToDevice));
-  }
+  void copy_points(float* x_host) const override { x_.copy_to_host(x_host, x_.size()); }
+  void set_points(const float* x_host) override { x_.copy_from_host(x_host, x_.size()); }
 
  protected:
   void run_fused(std::uint64_t steps, const std::vector<std::uint64_t>& log_its, double* metrics,
@@ -186,30 +178,22 @@ class CudaFusedExample21 final : public FusedExample21Engine {
     const auto n_log = static_cast<std::uint32_t>(log_its.size());
     log_dev_.resize(log_its.size());
     metrics_dev_.resize(log_its.size() * K * kFusedMetrics);
-    ZO_CUDA_TRY(
-        cudaMemcpy(states_.data(), states.data(), bytes_of(states_), cudaMemcpyHostToDevice));
-    if (n_log > 0) {
-      ZO_CUDA_TRY(
-          cudaMemcpy(log_dev_.data(), log_its.data(), bytes_of(log_dev_), cudaMemcpyHostToDevice));
-    }
+    states_.copy_from_host(states.data(), K);  // blocking copies on stream_
+    if (n_log > 0) log_dev_.copy_from_host(log_its.data(), n_log);
     const std::uint64_t threads = static_cast<std::uint64_t>(K) * group_;
     const auto blocks = static_cast<unsigned>((threads + kBlockThreads - 1) / kBlockThreads);
-    timer_.start();
+    timer_.start(stream());
     launch(blocks, next_step, next_step + steps, n_log);
-    timer_.stop();
+    timer_.stop(stream());
     last_seconds = timer_.seconds();
-    if (n_log > 0) {
-      ZO_CUDA_TRY(
-          cudaMemcpy(metrics, metrics_dev_.data(), bytes_of(metrics_dev_), cudaMemcpyDeviceToHost));
-    }
-    ZO_CUDA_TRY(
-        cudaMemcpy(states.data(), states_.data(), bytes_of(states_), cudaMemcpyDeviceToHost));
+    if (n_log > 0) metrics_dev_.copy_to_host(metrics, metrics_dev_.size());
+    states_.copy_to_host(states.data(), K);
   }
 
  private:
   template <int G, int PB>
   void launch_with(unsigned blocks, std::uint64_t begin, std::uint64_t end, std::uint32_t n_log) {
-    fused_example21_kernel<G, PB><<<blocks, kBlockThreads>>>(
+    fused_example21_kernel<G, PB><<<blocks, kBlockThreads, 0, stream()>>>(
         half_dim(), static_cast<std::uint32_t>(runs().size()), params_dev_.data(), x_.data(),
         states_.data(), begin, end, n_log ? log_dev_.data() : nullptr, n_log,
         n_log ? metrics_dev_.data() : nullptr);
@@ -241,6 +225,9 @@ class CudaFusedExample21 final : public FusedExample21Engine {
     }
   }
 
+  cudaStream_t stream() const { return cuda::to_cuda(stream_.view()); }
+
+  Stream stream_;  // declared before the buffers: destroyed after them (they are freed on it)
   int group_ = 32;
   int pb_ = 1;
   DeviceArray<RunDescription> params_dev_;
@@ -259,8 +246,8 @@ std::unique_ptr<BatchEngine> make_cuda_fused_example21(const Objective& objectiv
   return std::make_unique<CudaFusedExample21>(objective, std::move(runs), x0, options);
 }
 
-DirectionThroughput cuda_generate_directions(std::size_t runs, std::size_t dim,
-                                             std::uint64_t steps) {
+DirectionThroughput cuda_generate_directions(std::size_t runs, std::size_t dim, std::uint64_t steps,
+                                             StreamView stream) {
   const std::uint64_t blocks = (dim + 3) / 4;
   ZO_EXPECTS(runs * blocks < (1ull << 32) && steps < (1ull << 32),
              "generate_directions: runs x dim/4 and steps must each be below 2^32");
@@ -273,18 +260,19 @@ DirectionThroughput cuda_generate_directions(std::size_t runs, std::size_t dim,
   const auto slices_used =
       static_cast<unsigned>(steps == 0 ? 1 : (steps + per_slice - 1) / per_slice);
   const unsigned grid_x = static_cast<unsigned>(std::min<std::uint64_t>((work + 255) / 256, 65535));
-  DeviceArray<double> sum(1);
-  ZO_CUDA_TRY(cudaMemset(sum.data(), 0, sizeof(double)));
+  DeviceArray<double> sum(1, stream);
+  sum.fill_zero();
   EventTimer timer;
-  timer.start();
-  generate_directions_kernel<<<dim3(grid_x, slices_used), 256>>>(
+  const cudaStream_t s = cuda::to_cuda(stream);
+  timer.start(s);
+  generate_directions_kernel<<<dim3(grid_x, slices_used), 256, 0, s>>>(
       work, static_cast<std::uint32_t>(blocks), static_cast<std::uint32_t>(steps), per_slice,
       sum.data());
   ZO_CUDA_CHECK_LAUNCH();
-  timer.stop();
+  timer.stop(s);
   DirectionThroughput out;
   out.seconds = timer.seconds();
-  ZO_CUDA_TRY(cudaMemcpy(&out.checksum, sum.data(), sizeof(double), cudaMemcpyDeviceToHost));
+  sum.copy_to_host(&out.checksum, 1);  // blocking: the result is on the host
   return out;
 }
 

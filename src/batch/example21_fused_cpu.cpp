@@ -110,7 +110,7 @@ std::unique_ptr<BatchEngine> make_cpu_fused_example21(const Objective& objective
 }  // namespace detail
 
 DirectionThroughput generate_directions(Backend backend, std::size_t runs, std::size_t dim,
-                                        std::uint64_t steps) {
+                                        std::uint64_t steps, StreamView stream) {
   ZO_EXPECTS(runs >= 1 && dim >= 1, "generate_directions: runs and dim must be at least 1");
   ZO_EXPECTS(steps <= kMaxStep + 1, "generate_directions: steps exceed 2^32-1");
   if (resolve_backend(backend) == Backend::cuda) {

@@ -44,10 +44,10 @@ class FusedExample21Engine : public BatchEngine {
   std::vector<RunDescription> params_;
 };
 
-/// The direction-generation ceiling on the GPU (kernels/batch/example21_fused_cuda.cu; NotCompiled
-/// stub).
-DirectionThroughput cuda_generate_directions(std::size_t runs, std::size_t dim,
-                                             std::uint64_t steps);
+/// The direction-generation ceiling on the GPU, on `stream` (blocking: returns the host result;
+/// kernels/batch/example21_fused_cuda.cu; NotCompiled stub).
+DirectionThroughput cuda_generate_directions(std::size_t runs, std::size_t dim, std::uint64_t steps,
+                                             StreamView stream);
 
 }  // namespace detail
 }  // namespace zo

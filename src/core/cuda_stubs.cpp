@@ -67,7 +67,7 @@ std::unique_ptr<BatchEngine> make_cuda_fused_example21(const Objective&, std::ve
                                                        const float*, const BatchOptions&) {
   not_compiled("the fused engine on the CUDA backend");
 }
-DirectionThroughput cuda_generate_directions(std::size_t, std::size_t, std::uint64_t) {
+DirectionThroughput cuda_generate_directions(std::size_t, std::size_t, std::uint64_t, StreamView) {
   not_compiled("generate_directions on the CUDA backend");
 }
 

@@ -787,7 +787,7 @@ std::vector<TraceEstimate> estimate_traces(TraceEstimator estimator, const Objec
       step = std::max(step, default_step(estimator, objective, points + k * d, options));
     }
   }
-  const Frame frame(objective, points, count, space, backend, StreamView());
+  const Frame frame(objective, points, count, space, backend, options.stream);
   switch (estimator) {
     case TraceEstimator::exact:
       return run_exact(frame);
