@@ -1,10 +1,11 @@
 // The margins engine (zo::Engine::margins): RunBatch's ZO step rewritten around the margins of a
-// linear model (GD runs are updated exactly as by the generic CPU engine). A step draws the directions u_kj exactly as the generic engine does, computes the
-// margins A·u_kj of all K·q directions in one product, and evaluates
-// f(x_k ± λ_k u_kj) = (1/N) Σ_i ℓ(m_ki ± λ_k (Au_kj)_i) from the kept margins m_k = A x_k. The
-// update x ← x − η g u is the generic engine's (same rounding), so the iterates agree with it up to
-// the rounding of f(x ± λu) (the generic engine rounds x ± λu to float first). The product runs
-// on the model's backend (CPU, or GPU with host staging); the step bookkeeping on the CPU.
+// linear model (GD runs are updated exactly as by the generic CPU engine). A step draws the
+// directions u_kj exactly as the generic engine does, computes the margins A·u_kj of all K·q
+// directions in one product, and evaluates f(x_k ± λ_k u_kj) = (1/N) Σ_i ℓ(m_ki ± λ_k (Au_kj)_i)
+// from the kept margins m_k = A x_k. The update x ← x − η g u is the generic engine's (same
+// rounding), so the iterates agree with it up to the rounding of f(x ± λu) (the generic engine
+// rounds x ± λu to float first). The product runs on the model's backend (CPU, or GPU with host
+// staging); the step bookkeeping on the CPU.
 #include <algorithm>
 #include <cstring>
 #include <limits>
@@ -41,8 +42,8 @@ class LinearMarginsEngine final : public BatchEngine {
   std::vector<double> dir_margins;  // (active pairs) × N
   std::vector<float> coefficients;  // per pair
   std::vector<char> skip;
-  std::vector<char> x_not_finite;     // per run: the last update produced ±inf or NaN in x
-  std::vector<std::size_t> gd_runs;   // GD runs of this step
+  std::vector<char> x_not_finite;    // per run: the last update produced ±inf or NaN in x
+  std::vector<std::size_t> gd_runs;  // GD runs of this step
   std::vector<float> gd_points, gd_grads;
   std::vector<Pair> zo_pairs;  // ZO pairs of this step, until their update
 

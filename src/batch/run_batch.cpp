@@ -376,8 +376,8 @@ double minimize(const Objective& objective, float* x, const RunSpec& spec, std::
     if (options.on_non_finite == NonFinitePolicy::error) {
       throw ObjectiveError("the run diverged: f went from " + std::to_string(start) + " to " +
                                std::to_string(loss) + " and |x| from " +
-                               std::to_string(start_norm) + " to " + std::to_string(norm) +
-                               " in " + std::to_string(steps) +
+                               std::to_string(start_norm) + " to " + std::to_string(norm) + " in " +
+                               std::to_string(steps) +
                                " steps (bound: 1e4 x the start; lower the step size eta)",
                            st.diverged_at, 0);
     }

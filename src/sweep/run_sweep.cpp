@@ -96,10 +96,10 @@ SweepStatus run_sweep(Sweep& sweep, const SweepOutput& output, const SweepCallba
     std::error_code ec;
     const auto size = fs::file_size(part, ec);
     if (ec || size < table_bytes)
-      ZO_FAIL(Error,
-              "cannot resume: the partial table '" + part + "' is missing or shorter (" +
-                  (ec ? ec.message() : std::to_string(size) + " bytes") +
-                  ") than the checkpoint recorded (" + std::to_string(table_bytes) + " bytes)");
+      ZO_FAIL(Error, "cannot resume: the partial table '" + part + "' is missing or shorter (" +
+                         (ec ? ec.message() : std::to_string(size) + " bytes") +
+                         ") than the checkpoint recorded (" + std::to_string(table_bytes) +
+                         " bytes)");
     fs::resize_file(part, table_bytes, ec);  // drop rows written after it
     if (ec) ZO_FAIL(Error, "cannot truncate '" + part + "': " + ec.message());
     resumed = true;
@@ -113,8 +113,8 @@ SweepStatus run_sweep(Sweep& sweep, const SweepOutput& output, const SweepCallba
     std::error_code ec;
     table_bytes = fs::exists(part, ec) ? fs::file_size(part, ec) : 0;
   }
-  std::ofstream table(part, append ? (std::ios::binary | std::ios::app)
-                                   : (std::ios::binary | std::ios::trunc));
+  std::ofstream table(
+      part, append ? (std::ios::binary | std::ios::app) : (std::ios::binary | std::ios::trunc));
   if (!table) ZO_FAIL(Error, "cannot write the table '" + part + "'");
   const auto write_text = [&](const std::string& text) {
     table.write(text.data(), static_cast<std::streamsize>(text.size()));
