@@ -1,5 +1,5 @@
-// The Gaussian transform of zo/direction.hpp: known answers from an independent reference and the
-// accuracy of each step on every input.
+// The Gaussian transform of zo/direction.hpp: known answers from an independent reference, the
+// accuracy of each step on every input, and the bit identity of the host SIMD generator.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -9,10 +9,14 @@
 #include <vector>
 
 #include "zo/direction.hpp"
+#include "zo/directions.hpp"
+#include "zo/error.hpp"
 
 namespace {
 
 using zo::DirectionKey;
+using zo::Distribution;
+using zo::detail::HostSimd;
 
 // The documented bound (include/zo/direction.hpp, README "Directions"): the float output differs
 // from the exact construction by at most kErrPerRadius·r + kErrPerValue·|z|, r = √(z0² + z1²) of
@@ -179,6 +183,25 @@ TEST(GaussianKnownAnswers, MatchTheIndependentReference) {
   EXPECT_GE(sensitive, 90);
 }
 
+// The same vectors through every host path (the SIMD generator and fill_direction).
+TEST(GaussianKnownAnswers, EveryHostPathMatches) {
+  for (HostSimd path : {HostSimd::scalar, HostSimd::avx2, HostSimd::avx512}) {
+    std::vector<float> out(4);
+    try {
+      zo::detail::gaussian_blocks(path, DirectionKey{0, 0, 0}, 0, 1, out.data());
+    } catch (const zo::NotSupported&) {
+      continue;  // this CPU lacks the path; the others are still checked
+    }
+    for (const GaussianKat& kat : kGaussianKats) {
+      zo::detail::gaussian_blocks(path, DirectionKey{kat.seed, kat.step, kat.substream}, kat.block,
+                                  1, out.data());
+      const zo::Float4 g =
+          zo::gaussian4(DirectionKey{kat.seed, kat.step, kat.substream}, kat.block);
+      EXPECT_EQ(std::memcmp(out.data(), g.v, sizeof g.v), 0) << "path " << static_cast<int>(path);
+    }
+  }
+}
+
 // −2 ln u on all 2^23 uniforms: relative error ≤ 1.5e-7 (measured 1.44e-7). Only the low 23 bits
 // matter.
 TEST(GaussianTransform, LogIsAccurateOnEveryInput) {
@@ -266,6 +289,74 @@ TEST(GaussianTransform, RadiusRange) {
   zo::box_muller(0x7FFFFFu, 0x400000u, &z0, &z1);  // u = 1 − 2^-24
   EXPECT_NEAR(z0, std::sqrt(-2.0 * std::log1p(-1.0 / 16777216.0)), 1e-10);
   EXPECT_GT(z0, 0.0f);
+}
+
+// Every host path writes exactly the scalar gaussian4() bits, for awkward counts (1, not a
+// multiple of 8 or 16), offsets, and groups that cross a 2^32 boundary of the block index.
+TEST(GaussianSimd, EveryPathIsBitIdenticalToTheScalarPath) {
+  const DirectionKey keys[] = {{0, 0, 0}, {0x123456789ABCDEFull, 77, 5}, {3, zo::kInitStep, 9}};
+  const std::uint64_t firsts[] = {
+      0, 1, 5, 17, 1000, 0xFFFFFFF0ull, 0xFFFFFFFAull, 0xFFFFFFFFull, (1ull << 40) + 3};
+  const std::uint64_t counts[] = {1, 2, 7, 8, 9, 15, 16, 17, 31, 33, 100, 1000};
+  int paths = 0;
+  for (HostSimd path : {HostSimd::avx2, HostSimd::avx512}) {
+    std::vector<float> probe(4);
+    try {
+      zo::detail::gaussian_blocks(path, keys[0], 0, 1, probe.data());
+    } catch (const zo::NotSupported&) {
+      continue;
+    }
+    ++paths;
+    for (const DirectionKey& key : keys) {
+      for (std::uint64_t first : firsts) {
+        for (std::uint64_t count : counts) {
+          // Guard words on both sides: nothing outside [0, 4·count) is written.
+          std::vector<float> out(4 * count + 8, -7.0f);
+          zo::detail::gaussian_blocks(path, key, first, count, out.data() + 4);
+          for (std::uint64_t i = 0; i < count; ++i) {
+            const zo::Float4 g = zo::gaussian4(key, first + i);
+            ASSERT_EQ(std::memcmp(out.data() + 4 + 4 * i, g.v, sizeof g.v), 0)
+                << "path " << static_cast<int>(path) << " first " << first << " count " << count
+                << " block " << i;
+          }
+          for (int k = 0; k < 4; ++k) {
+            ASSERT_EQ(out[k], -7.0f);
+            ASSERT_EQ(out[4 * count + 4 + k], -7.0f);
+          }
+        }
+      }
+    }
+  }
+  // The default path is one of them, and the dispatcher agrees with it.
+  std::vector<float> a(4 * 37), b(4 * 37);
+  zo::detail::gaussian_blocks(keys[1], 11, 37, a.data());
+  zo::detail::gaussian_blocks(zo::detail::host_simd(), keys[1], 11, 37, b.data());
+  EXPECT_EQ(a, b);
+  RecordProperty("simd_paths_checked", paths);
+}
+
+// fill_direction (SIMD inside) and sphere_scale equal the scalar per-coordinate definitions for
+// awkward sizes: 1, 2, 3, 5, block and piece boundaries, several sphere chunks.
+TEST(GaussianSimd, FillDirectionAndSphereScaleMatchTheScalarDefinitions) {
+  const DirectionKey key{99, 5, 1};
+  for (std::uint64_t d : {1ull, 2ull, 3ull, 4ull, 5ull, 63ull, 64ull, 65ull, 4095ull, 4096ull,
+                          4097ull, 8191ull, 8193ull, 8195ull, 12289ull, 40001ull}) {
+    // Scalar sphere scale: the canonical chunk sums of zo/direction.hpp.
+    double sum = 0.0;
+    for (std::uint64_t c = 0; c * zo::kSphereChunk < d; ++c) sum += zo::sphere_chunk_sum(key, c, d);
+    const float scalar_scale = zo::sphere_scale_from_sum(sum, d);
+    ASSERT_EQ(zo::sphere_scale(key, d), scalar_scale) << "d = " << d;
+    for (Distribution dist : {Distribution::gaussian, Distribution::sphere}) {
+      std::vector<float> out(d + 1, -7.0f);
+      zo::fill_direction(dist, key, d, out.data());
+      const float scale = dist == Distribution::sphere ? scalar_scale : 1.0f;
+      for (std::uint64_t i = 0; i < d; ++i) {
+        const float one = zo::direction_at(dist, key, i, scale);
+        ASSERT_EQ(std::memcmp(&one, &out[i], sizeof one), 0) << "d = " << d << ", i = " << i;
+      }
+      ASSERT_EQ(out[d], -7.0f);
+    }
+  }
 }
 
 }  // namespace

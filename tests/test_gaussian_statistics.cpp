@@ -14,10 +14,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <cstring>
 #include <vector>
 
 #include "zo/direction.hpp"
+#include "zo/directions.hpp"
 
 namespace {
 
@@ -38,12 +38,10 @@ constexpr std::uint64_t kBinsPerUnitInt = 131072;  // 2^17
 constexpr double kBinsPerUnit = static_cast<double>(kBinsPerUnitInt);
 constexpr std::uint64_t kBins = 12 * kBinsPerUnitInt;
 
-/// Coordinates [4·first_block, 4·(first_block + count)) of direction `key`, block by block.
+/// Coordinates [4·first_block, 4·(first_block + count)) of direction `key`: the host SIMD
+/// generator, bit-identical to gaussian4() (test_gaussian.cpp).
 void generate(DirectionKey key, std::uint64_t first_block, std::uint64_t count, float* out) {
-  for (std::uint64_t i = 0; i < count; ++i) {
-    const zo::Float4 g = zo::gaussian4(key, first_block + i);
-    std::memcpy(out + 4 * i, g.v, sizeof g.v);
-  }
+  zo::detail::gaussian_blocks(key, first_block, count, out);
 }
 
 double normal_cdf(double x) { return 0.5 * std::erfc(-x / std::sqrt(2.0)); }

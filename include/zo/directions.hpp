@@ -37,4 +37,30 @@ ZO_API DirectionThroughput generate_directions(Backend backend, std::size_t runs
 
 // kMaxStep and kInitStep, the reserved parts of the key space: zo/substreams.hpp.
 
+namespace detail {
+
+/// The instruction sets of the host Gaussian generator (internal).
+enum class HostSimd : int {
+  scalar = 0,  ///< gaussian4() one block at a time: the reference
+  avx2 = 1,    ///< 8 Philox blocks at a time (AVX2 + FMA)
+  avx512 = 2,  ///< 16 Philox blocks at a time (AVX-512F)
+};
+
+/// The widest path this CPU supports: what gaussian_blocks() uses (chosen once at run time).
+ZO_API HostSimd host_simd();
+
+/// Internal API for zo's CPU loops, tests and benchmarks (not a stable interface): writes the
+/// coordinates [4·first_block, 4·(first_block + count)) of the Gaussian direction `key` to
+/// out[0 … 4·count), bit-identical to gaussian4(key, first_block + i) for every i, using the
+/// widest SIMD path of this CPU. Single-threaded; call it from inside a parallel loop.
+ZO_API void gaussian_blocks(DirectionKey key, std::uint64_t first_block, std::uint64_t count,
+                            float* out);
+
+/// gaussian_blocks() on a given path (tests and benchmarks); zo::NotSupported if this CPU lacks
+/// it.
+ZO_API void gaussian_blocks(HostSimd path, DirectionKey key, std::uint64_t first_block,
+                            std::uint64_t count, float* out);
+
+}  // namespace detail
+
 }  // namespace zo

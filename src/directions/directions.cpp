@@ -1,30 +1,183 @@
 #include "zo/directions.hpp"
 
+#include <algorithm>
+#include <cstring>
+#include <string>
 #include <vector>
 
+#include "directions/gaussian_simd.hpp"
+#include "zo/error.hpp"
+
 namespace zo {
+namespace detail {
+namespace {
+
+/// gaussian4() one block at a time: the reference path.
+void scalar_blocks(DirectionKey key, std::uint64_t first_block, std::uint64_t count, float* out) {
+  for (std::uint64_t i = 0; i < count; ++i) {
+    const Float4 g = gaussian4(key, first_block + i);
+    std::memcpy(out + 4 * i, g.v, sizeof g.v);
+  }
+}
+
+#if ZO_HAVE_X86_SIMD
+
+// GCC 12 warns about _mm512_undefined_ps() inside its own intrinsics (a self-initialised
+// variable in avx512fintrin.h); not a bug of this code.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+
+/// Groups of W blocks through `group`; a last partial group goes through a buffer, and a group
+/// whose low counter word would wrap (once per 2^32 blocks) through the scalar path.
+#define ZO_SIMD_BLOCKS(W, group)                                     \
+  std::uint64_t i = 0;                                               \
+  while (i < count) {                                                \
+    const std::uint64_t block = first_block + i;                     \
+    const std::uint64_t n = count - i < (W) ? count - i : (W);       \
+    if (static_cast<std::uint32_t>(block) > 0xFFFFFFFFu - ((W)-1)) { \
+      scalar_blocks(key, block, n, out + 4 * i);                     \
+    } else if (n == (W)) {                                           \
+      group(key, block, out + 4 * i);                                \
+    } else {                                                         \
+      float buffer[4 * (W)];                                         \
+      group(key, block, buffer);                                     \
+      std::memcpy(out + 4 * i, buffer, 4 * n * sizeof(float));       \
+    }                                                                \
+    i += n;                                                          \
+  }
+
+__attribute__((target("avx512f,avx2,fma"))) void avx512_blocks(DirectionKey key,
+                                                               std::uint64_t first_block,
+                                                               std::uint64_t count, float* out) {
+  ZO_SIMD_BLOCKS(16, simd::gaussian_16_blocks)
+}
+
+__attribute__((target("avx2,fma"))) void avx2_blocks(DirectionKey key, std::uint64_t first_block,
+                                                     std::uint64_t count, float* out) {
+  ZO_SIMD_BLOCKS(8, simd::gaussian_8_blocks)
+}
+
+#undef ZO_SIMD_BLOCKS
+#pragma GCC diagnostic pop
+
+#endif
+
+bool cpu_supports(HostSimd path) {
+  if (path == HostSimd::scalar) return true;
+#if ZO_HAVE_X86_SIMD
+  __builtin_cpu_init();
+  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  if (path == HostSimd::avx2) return avx2;
+  if (path == HostSimd::avx512) return avx2 && __builtin_cpu_supports("avx512f");
+#endif
+  return false;
+}
+
+using BlocksFn = void (*)(DirectionKey, std::uint64_t, std::uint64_t, float*);
+
+BlocksFn blocks_fn(HostSimd path) {
+#if ZO_HAVE_X86_SIMD
+  if (path == HostSimd::avx512) return avx512_blocks;
+  if (path == HostSimd::avx2) return avx2_blocks;
+#endif
+  (void)path;
+  return scalar_blocks;
+}
+
+HostSimd detect_host_simd() {
+  if (cpu_supports(HostSimd::avx512)) return HostSimd::avx512;
+  if (cpu_supports(HostSimd::avx2)) return HostSimd::avx2;
+  return HostSimd::scalar;
+}
+
+/// The path chosen for this process (once, on first use).
+BlocksFn best_blocks_fn() {
+  static const BlocksFn fn = blocks_fn(host_simd());
+  return fn;
+}
+
+/// Σ g_i² over the canonical chunk c (sphere_chunk_sum()), with the SIMD generator.
+double chunk_sum_of_squares(DirectionKey key, std::uint64_t chunk, std::uint64_t d) {
+  const std::uint64_t begin = chunk * kSphereChunk;
+  const std::uint64_t end = std::min(begin + kSphereChunk, d);
+  float g[kSphereChunk];
+  best_blocks_fn()(key, begin / 4, (end - begin + 3) / 4, g);
+  double sum = 0.0;
+  for (std::uint64_t i = 0; i < end - begin; ++i) {
+    const double v = g[i];
+    sum += v * v;  // exact product in double; one rounding per add, coordinate order
+  }
+  return sum;
+}
+
+}  // namespace
+
+HostSimd host_simd() {
+  static const HostSimd path = detect_host_simd();
+  return path;
+}
+
+void gaussian_blocks(DirectionKey key, std::uint64_t first_block, std::uint64_t count, float* out) {
+  best_blocks_fn()(key, first_block, count, out);
+}
+
+void gaussian_blocks(HostSimd path, DirectionKey key, std::uint64_t first_block,
+                     std::uint64_t count, float* out) {
+  if (!cpu_supports(path)) {
+    ZO_FAIL(NotSupported, "gaussian_blocks: this CPU (or build) has no " +
+                              std::string(path == HostSimd::avx512 ? "AVX-512F" : "AVX2/FMA") +
+                              " path");
+  }
+  blocks_fn(path)(key, first_block, count, out);
+}
+
+}  // namespace detail
 
 float sphere_scale(DirectionKey key, std::uint64_t d) {
   const std::uint64_t chunks = (d + kSphereChunk - 1) / kSphereChunk;
   std::vector<double> partial(chunks);
   const auto n = static_cast<std::int64_t>(chunks);
-#pragma omp parallel for schedule(static)
-  for (std::int64_t c = 0; c < n; ++c) partial[c] = sphere_chunk_sum(key, c, d);
+#pragma omp parallel for schedule(static) if (n > 1)
+  for (std::int64_t c = 0; c < n; ++c) partial[c] = detail::chunk_sum_of_squares(key, c, d);
   double sum = 0.0;
   for (double p : partial) sum += p;  // fixed order: the canonical reduction
   return sphere_scale_from_sum(sum, d);
 }
 
 void fill_direction(Distribution dist, DirectionKey key, std::uint64_t d, float* out) {
-  const float scale = dist == Distribution::sphere ? sphere_scale(key, d) : 1.0f;
-  const auto blocks = static_cast<std::int64_t>((d + 3) / 4);
+  if (dist == Distribution::rademacher) {
+    const auto blocks = static_cast<std::int64_t>((d + 3) / 4);
 #pragma omp parallel for schedule(static)
-  for (std::int64_t b = 0; b < blocks; ++b) {
-    const Float4 u = direction4(dist, key, static_cast<std::uint64_t>(b), scale);
-    for (int lane = 0; lane < 4; ++lane) {
-      const std::uint64_t i = static_cast<std::uint64_t>(b) * 4 + lane;
-      if (i < d) out[i] = u.v[lane];
+    for (std::int64_t b = 0; b < blocks; ++b) {
+      const Float4 u = rademacher4(key, static_cast<std::uint64_t>(b));
+      for (int lane = 0; lane < 4; ++lane) {
+        const std::uint64_t i = static_cast<std::uint64_t>(b) * 4 + lane;
+        if (i < d) out[i] = u.v[lane];
+      }
     }
+    return;
+  }
+  const bool sphere = dist == Distribution::sphere;
+  const float scale = sphere ? sphere_scale(key, d) : 1.0f;
+  // Whole blocks in pieces of 2048 blocks (8192 coordinates) through the SIMD generator, then
+  // the last partial block; direction4() multiplies a sphere coordinate by the scale the same way.
+  constexpr std::uint64_t kPiece = 2048;
+  const std::uint64_t full_blocks = d / 4;
+  const auto pieces = static_cast<std::int64_t>((full_blocks + kPiece - 1) / kPiece);
+#pragma omp parallel for schedule(static) if (pieces > 1)
+  for (std::int64_t p = 0; p < pieces; ++p) {
+    const std::uint64_t first = static_cast<std::uint64_t>(p) * kPiece;
+    const std::uint64_t count = std::min(kPiece, full_blocks - first);
+    float* o = out + 4 * first;
+    detail::gaussian_blocks(key, first, count, o);
+    if (sphere) {
+      for (std::uint64_t i = 0; i < 4 * count; ++i) o[i] = detail::mul_f(o[i], scale);
+    }
+  }
+  if (d % 4 != 0) {
+    const Float4 u = direction4(dist, key, full_blocks, scale);
+    for (std::uint64_t lane = 0; lane < d % 4; ++lane) out[4 * full_blocks + lane] = u.v[lane];
   }
 }
 
