@@ -66,16 +66,19 @@ TEST(DeviceMemoryCuda, StreamsAndEventsOrderAndTimeWork) {
   zo::Stream owned;
   EXPECT_TRUE(owned.owns());
   EXPECT_NE(owned.handle(), nullptr);
-  const std::size_t n = 1 << 24;  // 64 MiB: a copy long enough to time
-  zo::DeviceArray<float> src(n, owned), dst(n, owned);
-  src.fill_zero();
-  zo::Event start, stop;
-  start.record(owned);
-  zo::copy_bytes_async(dst.data(), src.data(), n * sizeof(float), owned);
-  stop.record(owned);
-  const float ms = zo::Event::elapsed_ms(start, stop);
-  EXPECT_GT(ms, 0.0f);
-  EXPECT_LT(ms, 1000.0f);
+  {
+    const std::size_t n = 1 << 24;  // 64 MiB: a copy long enough to time
+    // Freed (in `owned`'s order) at the end of this scope, before `owned` is moved from below.
+    zo::DeviceArray<float> src(n, owned), dst(n, owned);
+    src.fill_zero();
+    zo::Event start, stop;
+    start.record(owned);
+    zo::copy_bytes_async(dst.data(), src.data(), n * sizeof(float), owned);
+    stop.record(owned);
+    const float ms = zo::Event::elapsed_ms(start, stop);
+    EXPECT_GT(ms, 0.0f);
+    EXPECT_LT(ms, 1000.0f);
+  }
   owned.synchronize();
 
   // A wrapped stream is used, not destroyed: wrap the owned one and let the wrapper go.
@@ -163,7 +166,7 @@ TEST(DeviceBufferCuda, GrowsGeometricallyKeepsItsContentsAndShrinksOnlyWhenAsked
 // queued is not reused (and overwritten) before that copy has run.
 TEST(DeviceBufferCuda, EverythingIsOrderedOnTheBuffersStream) {
   ZO_SKIP_WITHOUT_GPU();
-  zo::Stream stream;
+  zo::Stream stream, other;  // declared first: they outlive every buffer freed on them
   const std::size_t n = std::size_t{1} << 24;  // 64 MiB: copies long enough to overlap
   std::vector<float> host(n);
   for (std::size_t i = 0; i < n; ++i) host[i] = static_cast<float>(i % 1000003);
@@ -180,7 +183,6 @@ TEST(DeviceBufferCuda, EverythingIsOrderedOnTheBuffersStream) {
   EXPECT_EQ(std::memcmp(got.data(), host.data(), n * sizeof(float)), 0);
   EXPECT_EQ(reuse.to_host(), std::vector<float>(n, 0.0f));
   // A buffer moved to another stream: the caller orders the two streams, then keeps working.
-  zo::Stream other;
   stream.synchronize();
   dst.set_stream(other);
   dst.resize(3);

@@ -49,22 +49,16 @@ int main() {
   if (zo::cuda_available()) {
     std::vector<float> x(runs.size() * d);
     batch.copy_points(x.data());
-    float* dx = nullptr;
-    double* dv = nullptr;
-    cudaMalloc(&dx, x.size() * sizeof(float));
-    cudaMalloc(&dv, runs.size() * sizeof(double));
-    cudaMemcpy(dx, x.data(), x.size() * sizeof(float), cudaMemcpyHostToDevice);
-    zo::PointBatch points{dx, runs.size(), d, d, zo::MemorySpace::device, nullptr};
-    objective.evaluate(points, dv);  // zo's kernel, compiled here, on the default stream
-    std::vector<double> device_values(runs.size());
-    cudaMemcpy(device_values.data(), dv, device_values.size() * sizeof(double),
-               cudaMemcpyDeviceToHost);
+    zo::Stream stream;                                // a non-blocking stream of our own
+    zo::DeviceArray<float> dx(x, stream);             // allocated and copied on it (blocking)
+    zo::DeviceArray<double> dv(runs.size(), stream);  // allocated in its order (asynchronous)
+    zo::PointBatch points{dx.data(), runs.size(), d, d, zo::MemorySpace::device, stream.view()};
+    objective.evaluate(points, dv.data());  // zo's kernel, compiled here: queued on `stream`
+    const std::vector<double> device_values = dv.to_host();  // blocking: waits for the kernel
     for (std::size_t k = 0; k < runs.size(); ++k) {
       std::printf("run %zu on device memory: %.4f\n", k, device_values[k]);
       ok = ok && std::abs(device_values[k] - after[k]) <= 1e-9 * (1.0 + after[k]);
     }
-    cudaFree(dx);
-    cudaFree(dv);
   }
   return ok ? 0 : 1;
 }
