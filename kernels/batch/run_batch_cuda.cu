@@ -455,14 +455,7 @@ class CudaRunBatch final : public BatchEngine {
 
   PointBatch batch(const float* data, std::size_t count, std::size_t stride,
                    MemorySpace space) const {
-    PointBatch b;
-    b.data = data;
-    b.count = count;
-    b.dim = dim_;
-    b.stride = stride;
-    b.space = space;
-    b.stream = stream_.view();
-    return b;
+    return PointBatch{data, count, dim_, stride, space, stream_.view()};
   }
 
   static bool same_status(const RunStatus& a, const RunStatus& b) {

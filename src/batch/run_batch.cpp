@@ -214,13 +214,7 @@ bool BatchEngine::reject_non_finite(std::size_t k, std::uint64_t step, const cha
 }
 
 PointBatch host_points(const float* data, std::size_t count, std::size_t dim) {
-  PointBatch b;
-  b.data = data;
-  b.count = count;
-  b.dim = dim;
-  b.stride = dim;
-  b.space = MemorySpace::host;
-  return b;
+  return PointBatch{data, count, dim, dim, MemorySpace::host, StreamView{}};
 }
 
 void BatchEngine::measure_host(const float* x, double* loss, double* trace, double* metrics) const {

@@ -60,14 +60,7 @@ class Buffer {
 
 PointBatch batch_of(const float* data, std::size_t count, std::size_t d, MemorySpace space,
                     StreamView stream) {
-  PointBatch b;
-  b.data = data;
-  b.count = count;
-  b.dim = d;
-  b.stride = d;
-  b.space = space;
-  b.stream = stream;
-  return b;
+  return PointBatch{data, count, d, d, space, stream};
 }
 
 // ---------------------------------------------------------------------------------------------
