@@ -96,8 +96,8 @@ out=$("$zo" sweep --quiet --no-plot "${long[@]}" --seeds 0:3 --out "$work/sig.cs
 
 # SIGKILL (no handler runs) at several moments, then --resume until done: the same bytes as an
 # uninterrupted sweep. Checkpoints every 50 steps of a batch; the kill times are fixed.
-kill_common=(--d 8 --seeds 0:6 --lambdas 0.1,0.05 --steps 60000 --log-points 12 --backend cpu
-             --batch-size 4 --checkpoint-seconds 0 --checkpoint-steps 2000)
+kill_common=(--d 64 --seeds 0:6 --lambdas 0.1,0.05 --steps 600000 --log-points 12 --backend cpu
+             --batch-size 4 --checkpoint-seconds 0 --checkpoint-steps 10000)
 "$zo" sweep --quiet --no-plot "${kill_common[@]}" --out "$work/kref.csv" >/dev/null 2>&1 \
   || { echo "FAIL: kill reference"; fail=1; }
 rm -f "$work/kill.csv" "$work/kill.ckpt" "$work/kill.csv.part"
