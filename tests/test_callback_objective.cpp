@@ -10,8 +10,8 @@
 #include <stdexcept>
 #include <vector>
 
-#include "zo/callback_objective.hpp"
 #include "objectives/example21_math.hpp"
+#include "zo/callback_objective.hpp"
 #include "zo/directions.hpp"
 #include "zo/error.hpp"
 #include "zo/example21.hpp"

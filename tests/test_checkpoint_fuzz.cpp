@@ -55,8 +55,8 @@ std::string mutate(std::string text, std::mt19937_64& rng) {
         break;
       case 1: {  // an aligned 64-bit field set to an extreme value
         if (text.size() < 8) break;
-        const std::uint64_t values[] = {0, 1, 0xFFFFFFFFull, 0xFFFFFFFFFFFFFFFFull,
-                                        std::uint64_t{1} << 40, 7};
+        const std::uint64_t values[] = {
+            0, 1, 0xFFFFFFFFull, 0xFFFFFFFFFFFFFFFFull, std::uint64_t{1} << 40, 7};
         const std::uint64_t v = values[pick(std::size(values))];
         std::memcpy(&text[pick(text.size() - 7)], &v, 8);
         break;

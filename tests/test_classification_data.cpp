@@ -90,11 +90,13 @@ TEST(LabelMapping, PositiveLabelNamesThePositiveClass) {
 // most 10, then how many more).
 TEST(LabelMapping, OneOrThreeClassesAreErrorsListingTheLabels) {
   std::string msg = message_of<zo::DataError>([] { zo::two_label_mapping({1, 1, 1}, "one.svm"); });
-  EXPECT_EQ(msg, "one.svm: binary classification needs exactly two distinct labels, found 1: "
-                 "1 (3 samples)");
+  EXPECT_EQ(msg,
+            "one.svm: binary classification needs exactly two distinct labels, found 1: "
+            "1 (3 samples)");
   msg = message_of<zo::DataError>([] { zo::two_label_mapping({3, -1, 2, 3}, "three.svm"); });
-  EXPECT_EQ(msg, "three.svm: binary classification needs exactly two distinct labels, found 3: "
-                 "-1 (1 sample), +2 (1 sample), +3 (2 samples)");
+  EXPECT_EQ(msg,
+            "three.svm: binary classification needs exactly two distinct labels, found 3: "
+            "-1 (1 sample), +2 (1 sample), +3 (2 samples)");
   std::vector<double> many;
   for (int v = 1; v <= 12; ++v) many.push_back(v);
   msg = message_of<zo::DataError>([&] { zo::two_label_mapping(many, "many.svm"); });
@@ -108,10 +110,10 @@ TEST(LabelMapping, OneOrThreeClassesAreErrorsListingTheLabels) {
 // A test label that is not one of the two training labels is an error naming the test file.
 TEST(LabelMapping, ForeignTestLabelsAreErrors) {
   const zo::LabelMapping m = zo::two_label_mapping({-1, 1}, "a.svm");
-  const std::string msg =
-      message_of<zo::DataError>([&] { m.apply({1, 5, -1, 5, 0}, "a.svm.t"); });
-  EXPECT_EQ(msg, "a.svm.t: 3 samples have labels that the training set does not have: "
-                 "0 (1 sample), 5 (2 samples) (training labels: -1, +1)");
+  const std::string msg = message_of<zo::DataError>([&] { m.apply({1, 5, -1, 5, 0}, "a.svm.t"); });
+  EXPECT_EQ(msg,
+            "a.svm.t: 3 samples have labels that the training set does not have: "
+            "0 (1 sample), 5 (2 samples) (training labels: -1, +1)");
 }
 
 // --label-threshold keeps the old rule when asked for, but a one-class training set is refused.
@@ -119,8 +121,9 @@ TEST(LabelMapping, ThresholdRule) {
   const zo::LabelMapping m = zo::threshold_label_mapping({1, 2, 3, 2}, "a.svm", 1.5);
   EXPECT_EQ(m.apply({1, 2, 3, 7, -4}, "a.svm.t"), (std::vector<float>{-1, 1, 1, 1, -1}));
   EXPECT_EQ(m.describe(), "<= 1.5 -> negative, > 1.5 -> positive (1 / 3 training samples)");
-  const std::string msg =
-      message_of<zo::DataError>([] { zo::threshold_label_mapping({2, 4}, "b.svm", 0.0); });
+  const std::string msg = message_of<zo::DataError>([] {
+    zo::threshold_label_mapping({2, 4}, "b.svm", 0.0);
+  });
   EXPECT_TRUE(contains(msg, "b.svm: with the label threshold 0 every sample is positive")) << msg;
   EXPECT_TRUE(contains(msg, "labels found: 2 (1 sample), 4 (1 sample)")) << msg;
 }
@@ -379,8 +382,8 @@ TEST(FeaturePipeline, StatisticsComeFromTheTrainingSetOnly) {
   test.features = t;
   test.labels = {1, -1};
   const auto out = std::get<zo::DenseMatrix>(pipeline.transform(test).features);
-  const double sd0 = std::sqrt(1.25), sd1 = std::sqrt((1.75 * 1.75 + 0.75 * 0.75 + 0.25 * 0.25 +
-                                                       2.25 * 2.25) / 4);
+  const double sd0 = std::sqrt(1.25),
+               sd1 = std::sqrt((1.75 * 1.75 + 0.75 * 0.75 + 0.25 * 0.25 + 2.25 * 2.25) / 4);
   EXPECT_TRUE(IsClose(out.row(0)[0], (10 - 2.5) / sd0, 1e-6, 1e-6));
   EXPECT_TRUE(IsClose(out.row(0)[1], (0 - 6.75) / sd1, 1e-6, 1e-6));
   EXPECT_TRUE(IsClose(out.row(1)[0], 0.0, 0, 1e-6));
@@ -428,8 +431,8 @@ TEST(FeaturePipeline, FeaturesNeverSeenInTrainingContributeNothing) {
   t.values = {2, 1000, -50, -1};
   noisy.features = t;
   noisy.labels = {1, -1};
-  for (const auto& [standardize, dim] : std::vector<std::pair<bool, std::size_t>>{
-           {true, 0}, {true, 7}, {false, 7}, {false, 0}}) {
+  for (const auto& [standardize, dim] :
+       std::vector<std::pair<bool, std::size_t>>{{true, 0}, {true, 7}, {false, 7}, {false, 0}}) {
     zo::PipelineSpec spec;
     spec.standardize = standardize;
     spec.projection_dim = dim;
@@ -563,8 +566,7 @@ TEST(LibsvmPair, Labels) {
 // (a training width of 2^31 − 2 used to end in std::bad_alloc).
 TEST(Memory, OversizedDataIsAClearErrorBeforeAllocating) {
   EXPECT_EQ(zo::saturating_bytes({3, 5, 4}), 60u);
-  EXPECT_EQ(zo::saturating_bytes({std::uint64_t{1} << 40, std::uint64_t{1} << 40, 4}),
-            UINT64_MAX);
+  EXPECT_EQ(zo::saturating_bytes({std::uint64_t{1} << 40, std::uint64_t{1} << 40, 4}), UINT64_MAX);
   EXPECT_EQ(zo::saturating_bytes({0, UINT64_MAX}), 0u);
   if (zo::available_memory_bytes() == 0) GTEST_SKIP() << "available memory unknown here";
   EXPECT_NO_THROW(zo::check_memory(1024, "a little"));
@@ -581,8 +583,10 @@ TEST(Memory, OversizedDataIsAClearErrorBeforeAllocating) {
   wide.labels.assign(m.rows, 1.0f);
   zo::PipelineSpec paper;  // D = 10,000: a 2^31 x 10^4 projection matrix, 86 TB
   msg = message_of<zo::DataError>([&] { zo::FeaturePipeline(wide, paper); });
-  EXPECT_TRUE(contains(msg, "the feature pipeline on 100,000 samples x 2,147,483,646 raw "
-                            "features (D = 10,000) needs 85,")) << msg;
+  EXPECT_TRUE(contains(msg,
+                       "the feature pipeline on 100,000 samples x 2,147,483,646 raw "
+                       "features (D = 10,000) needs 85,"))
+      << msg;
   EXPECT_TRUE(contains(msg, " bytes (")) << msg;
   msg = message_of<zo::DataError>([&] { zo::to_dense(m); });
   EXPECT_TRUE(contains(msg, "a dense 100,000 x 2,147,483,646 matrix of floats needs 858,993,"))

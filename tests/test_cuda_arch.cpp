@@ -1,6 +1,6 @@
-// Which GPUs a libzo built for a given CMAKE_CUDA_ARCHITECTURES can run on (src/core/cuda_arch.hpp):
-// the check that makes backend selection refuse an unsupported GPU with a reason. Pure functions,
-// so it runs on the CPU.
+// Which GPUs a libzo built for a given CMAKE_CUDA_ARCHITECTURES can run on
+// (src/core/cuda_arch.hpp): the check that makes backend selection refuse an unsupported GPU with a
+// reason. Pure functions, so it runs on the CPU.
 #include <gtest/gtest.h>
 
 #include <string>

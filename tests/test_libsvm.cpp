@@ -138,8 +138,7 @@ TEST(LibsvmRead, DropExtraFeatures) {
   zo::LibsvmOptions o;
   o.num_features = 3;
   o.drop_extra_features = true;
-  const auto d = zo::parse_libsvm(
-      "1 1:1 5:2 100000000:3\n-1 7:0 2:1\n1 5:-1 3:0.5\n", "in.svm", o);
+  const auto d = zo::parse_libsvm("1 1:1 5:2 100000000:3\n-1 7:0 2:1\n1 5:-1 3:0.5\n", "in.svm", o);
   EXPECT_EQ(d.features.cols, 3u);
   EXPECT_EQ(d.features.rows, 3u);
   EXPECT_EQ(d.features.row_offsets, (std::vector<std::int64_t>{0, 1, 2, 3}));

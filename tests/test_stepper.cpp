@@ -11,10 +11,10 @@
 #include <string>
 #include <vector>
 
-#include "stepper_harness.hpp"
-#include "zo/backend.hpp"
 #include "stepper/bf16.hpp"
 #include "stepper/stepper_math.hpp"
+#include "stepper_harness.hpp"
+#include "zo/backend.hpp"
 #include "zo/error.hpp"
 #include "zo/example21.hpp"
 #include "zo/objective.hpp"

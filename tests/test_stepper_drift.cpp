@@ -9,8 +9,8 @@
 #include <cstdio>
 #include <vector>
 
-#include "stepper_harness.hpp"
 #include "stepper/stepper_math.hpp"
+#include "stepper_harness.hpp"
 #include "zo/stepper.hpp"
 
 namespace {

@@ -151,8 +151,7 @@ Files interrupted_then_resumed(const zo::Objective& objective, const zo::SweepSp
       EXPECT_FALSE(fs::exists(out.table_path));  // published only when complete
       EXPECT_TRUE(fs::exists(zo::sweep_part_path(out.table_path)));
       if (garbage_after_checkpoint) {  // a crash after the checkpoint left extra rows behind
-        std::ofstream(zo::sweep_part_path(out.table_path), std::ios::app)
-            << "999,0,0,zo,garbage\n";
+        std::ofstream(zo::sweep_part_path(out.table_path), std::ios::app) << "999,0,0,zo,garbage\n";
       }
     } else {
       EXPECT_EQ(zo::run_sweep(sweep, out, cb), zo::SweepStatus::completed);
@@ -453,8 +452,8 @@ TEST(SweepDivergence, BoundArithmetic) {
   EXPECT_TRUE(zo::exceeds_divergence_bound(b, 1.1e5, 10.0, 1.0, 1.0, 1.0));
   EXPECT_FALSE(zo::exceeds_divergence_bound(b, 5e3, 1e-9, 1e-12, 1.0, 1.0));  // floor 1
   EXPECT_TRUE(zo::exceeds_divergence_bound(b, 2e4, 1e-9, 1e-12, 1.0, 1.0));
-  EXPECT_TRUE(zo::exceeds_divergence_bound(b, 1.0, 1.0, 1.0, 2e4, 1.0));      // norm
-  EXPECT_FALSE(zo::exceeds_divergence_bound(b, 1.0, 1.0, 1.0, 9e3, 0.01));    // ‖x0‖ floor 1
+  EXPECT_TRUE(zo::exceeds_divergence_bound(b, 1.0, 1.0, 1.0, 2e4, 1.0));    // norm
+  EXPECT_FALSE(zo::exceeds_divergence_bound(b, 1.0, 1.0, 1.0, 9e3, 0.01));  // ‖x0‖ floor 1
   EXPECT_TRUE(zo::exceeds_divergence_bound(b, std::nan(""), 1.0, 1.0, 1.0, 1.0));
   EXPECT_TRUE(zo::exceeds_divergence_bound(b, 1.0, 1.0, 1.0, INFINITY, 1.0));
 }

@@ -51,16 +51,14 @@ namespace zo_cli {
 int cmd_info(const std::vector<std::string>& args) {
   ArgParser p("info", "Prints how libzo was built and which backend it would use.");
   if (!p.parse(args)) return 0;
-  std::printf("version:       zo %d.%d.%d\n", ZO_VERSION_MAJOR, ZO_VERSION_MINOR,
-              ZO_VERSION_PATCH);
+  std::printf("version:       zo %d.%d.%d\n", ZO_VERSION_MAJOR, ZO_VERSION_MINOR, ZO_VERSION_PATCH);
   std::printf("build:         %s\n", zo::build_summary().c_str());
   const char* threads = std::getenv("OMP_NUM_THREADS");
   const char* wait = std::getenv("OMP_WAIT_POLICY");
   std::printf("threads:       %s (OpenMP, %s%s), waiting %s\n",
               threads ? threads : std::to_string(std::thread::hardware_concurrency()).c_str(),
               threads ? "OMP_NUM_THREADS" : "one per core",
-              "; loops below 2^15 element operations run on one thread",
-              wait ? wait : "passively");
+              "; loops below 2^15 element operations run on one thread", wait ? wait : "passively");
   std::printf("cuda compiled: %s\n", zo::cuda_compiled() ? "yes" : "no");
   std::printf("cuda device:   %s\n", zo::cuda_device_description().c_str());
   std::printf("backend:       %s\n", zo::to_string(zo::resolve_backend(zo::Backend::automatic)));

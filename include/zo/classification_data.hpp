@@ -49,12 +49,12 @@ ZO_API BinaryDataset make_binary_dataset(LibsvmData data, double threshold = 0.0
 struct ZO_API LabelMapping {
   enum class Rule {
     two_labels,  ///< exactly two distinct labels: `negative` → −1, `positive` → +1, others refused
-    threshold,   ///< label > `threshold` → +1, else −1 (binary_labels())
+    threshold,  ///< label > `threshold` → +1, else −1 (binary_labels())
   };
   Rule rule = Rule::two_labels;
-  double negative = -1.0;   ///< two_labels: the raw label of the negative class
-  double positive = 1.0;    ///< two_labels: the raw label of the positive class
-  double threshold = 0.0;   ///< threshold: the threshold
+  double negative = -1.0;          ///< two_labels: the raw label of the negative class
+  double positive = 1.0;           ///< two_labels: the raw label of the positive class
+  double threshold = 0.0;          ///< threshold: the threshold
   std::size_t negative_count = 0;  ///< samples of the set the mapping was made on, per class
   std::size_t positive_count = 0;
 
@@ -113,9 +113,9 @@ struct LibsvmPairOptions {
 
 /// A LIBSVM training file and its test file in the training set's feature space.
 struct LibsvmPair {
-  TrainTestSplit split;      ///< CSR features, labels −1/+1; test empty without a test file
-  LabelMapping labels;       ///< made on the training labels, applied to both files
-  UnseenFeatures unseen;     ///< test features that never occur (non-zero) in training: dropped
+  TrainTestSplit split;   ///< CSR features, labels −1/+1; test empty without a test file
+  LabelMapping labels;    ///< made on the training labels, applied to both files
+  UnseenFeatures unseen;  ///< test features that never occur (non-zero) in training: dropped
   bool has_test = false;
 };
 

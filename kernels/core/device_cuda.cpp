@@ -50,9 +50,8 @@ DeviceStatus query_device() {
   for (char& c : setting) {
     if (c == ',') c = ';';  // the CMake list as it was written ("80-real;90")
   }
-  const std::string reason =
-      arch_unsupported_reason(prop.name, prop.major, prop.minor,
-                              parse_cuda_architectures(ZO_CUDA_ARCHITECTURES), setting);
+  const std::string reason = arch_unsupported_reason(
+      prop.name, prop.major, prop.minor, parse_cuda_architectures(ZO_CUDA_ARCHITECTURES), setting);
   if (!reason.empty()) return {false, reason};
   const double gib = static_cast<double>(prop.totalGlobalMem) / (1024.0 * 1024.0 * 1024.0);
   return {true, std::string(prop.name) + ", sm_" + std::to_string(prop.major) +
@@ -74,7 +73,6 @@ bool available() noexcept {
 }
 
 std::string device_description() { return query_device().description; }
-
 
 void require_device() {
   if (!available()) {

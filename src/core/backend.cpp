@@ -116,7 +116,8 @@ std::string build_summary() {
   }
   const std::string support =
       detail::describe_cuda_support(detail::parse_cuda_architectures(ZO_CUDA_ARCHITECTURES));
-  out += "compiled for " + (support.empty() ? std::string("nvcc's default architecture") : support) +
+  out += "compiled for " +
+         (support.empty() ? std::string("nvcc's default architecture") : support) +
          " (CMAKE_CUDA_ARCHITECTURES=" + setting + ")";
 #else
   out += "not compiled";

@@ -108,9 +108,9 @@ LabelMapping two_label_mapping(const std::vector<double>& raw, const std::string
   const auto counts = label_counts(raw);
   if (counts.size() != 2) {
     throw DataError(source + ": binary classification needs exactly two distinct labels, found " +
-                    (counts.empty() ? std::string("none (no samples)")
-                                    : std::to_string(counts.size()) + ": " +
-                                          list_labels(counts, 10)));
+                    (counts.empty()
+                         ? std::string("none (no samples)")
+                         : std::to_string(counts.size()) + ": " + list_labels(counts, 10)));
   }
   LabelMapping m;
   m.rule = LabelMapping::Rule::two_labels;
@@ -127,8 +127,8 @@ LabelMapping two_label_mapping(const std::vector<double>& raw, const std::string
       std::swap(m.negative_count, m.positive_count);
     } else if (*positive != m.positive) {
       throw InvalidArgument("the positive label " + detail::format_label(*positive, signed_set) +
-                            " is not a label of " + source + " (labels: " +
-                            list_labels(counts, 10) + ")");
+                            " is not a label of " + source +
+                            " (labels: " + list_labels(counts, 10) + ")");
     }
   }
   return m;
@@ -189,9 +189,9 @@ std::string LabelMapping::describe() const {
 }
 
 UnseenFeatures drop_unseen_features(const CsrMatrix& train, CsrMatrix& test) {
-  ZO_EXPECTS(train.cols == test.cols, "drop_unseen_features: the test set has " +
-                                          std::to_string(test.cols) + " columns, the training set " +
-                                          std::to_string(train.cols));
+  ZO_EXPECTS(train.cols == test.cols,
+             "drop_unseen_features: the test set has " + std::to_string(test.cols) +
+                 " columns, the training set " + std::to_string(train.cols));
   const detail::ColumnSet seen(train);
   UnseenFeatures out;
   if (seen.all()) return out;
@@ -217,7 +217,8 @@ UnseenFeatures drop_unseen_features(const CsrMatrix& train, CsrMatrix& test) {
   test.col_indices.resize(w);
   test.values.resize(w);
   std::sort(unseen.begin(), unseen.end());
-  out.features = static_cast<std::size_t>(std::unique(unseen.begin(), unseen.end()) - unseen.begin());
+  out.features =
+      static_cast<std::size_t>(std::unique(unseen.begin(), unseen.end()) - unseen.begin());
   return out;
 }
 

@@ -204,7 +204,7 @@ BinaryDataset FeaturePipeline::transform(const BinaryDataset& data) const {
 
   const std::size_t body = spec_.projection_dim > 0 ? spec_.projection_dim : raw_dim_;
   check_memory(detail::add_bytes(saturating_bytes({n, body + bias, sizeof(float)}),
-                                saturating_bytes({n, spec_.projection_dim, sizeof(float)})),
+                                 saturating_bytes({n, spec_.projection_dim, sizeof(float)})),
                "the feature pipeline's output (" + detail::group_digits(n) + " x " +
                    detail::group_digits(body + bias) + " floats)");
   DenseMatrix result;

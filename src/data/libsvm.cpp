@@ -405,9 +405,9 @@ std::vector<const char*> split_at_lines(const char* begin, const char* end, int 
 
 LibsvmData parse_libsvm(std::string_view text, const std::string& source_name,
                         const LibsvmOptions& options) {
-  ZO_EXPECTS(options.num_features <= kMaxIndex,
-             "LibsvmOptions::num_features must be at most " + std::to_string(kMaxIndex) +
-                 ", got " + std::to_string(options.num_features));
+  ZO_EXPECTS(options.num_features <= kMaxIndex, "LibsvmOptions::num_features must be at most " +
+                                                    std::to_string(kMaxIndex) + ", got " +
+                                                    std::to_string(options.num_features));
   const bool drop_extra = options.drop_extra_features && options.num_features != 0;
   const char* begin = text.data();
   const char* end = text.data() + text.size();

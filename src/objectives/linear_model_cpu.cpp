@@ -12,8 +12,8 @@
 #include <memory>
 #include <vector>
 
-#include "objectives/linear_model_engine.hpp"
 #include "objectives/linear_loss_math.hpp"
+#include "objectives/linear_model_engine.hpp"
 #include "zo/error.hpp"
 
 namespace zo {

@@ -1,5 +1,6 @@
 // Internal: the kernels of a linear model on one data split, declared once and implemented per
-// backend (src/linear_model_cpu.cpp is the reference, kernels/objectives/linear_model_cuda.cu the CUDA version).
+// backend (src/linear_model_cpu.cpp is the reference, kernels/objectives/linear_model_cuda.cu the
+// CUDA version).
 #pragma once
 
 #include <cstddef>
@@ -63,7 +64,8 @@ std::unique_ptr<LinearSplitKernels> make_cpu_linear_kernels(
     std::shared_ptr<const LinearSplitData> split);
 
 namespace cuda {
-/// Copies the split to the GPU; defined in kernels/objectives/linear_model_cuda.cu (NotCompiled stub otherwise).
+/// Copies the split to the GPU; defined in kernels/objectives/linear_model_cuda.cu (NotCompiled
+/// stub otherwise).
 std::unique_ptr<LinearSplitKernels> make_linear_kernels(
     std::shared_ptr<const LinearSplitData> split);
 }  // namespace cuda

@@ -45,8 +45,7 @@ inline std::vector<T> get_vec(std::istream& in, std::uint64_t max_size) {
     in.seekg(0, std::ios::end);
     const auto end = in.tellg();
     in.seekg(here);
-    if (end != std::istream::pos_type(-1) &&
-        n > static_cast<std::uint64_t>(end - here) / sizeof(T))
+    if (end != std::istream::pos_type(-1) && n > static_cast<std::uint64_t>(end - here) / sizeof(T))
       ZO_FAIL(InvalidArgument, "checkpoint is corrupt (array longer than the file)");
   }
   std::vector<T> v(n);
