@@ -158,6 +158,15 @@ BENCHMARK(BM_LinearCpu)->Apply(cpu_grid)->Unit(benchmark::kMillisecond)->MinTime
 #if defined(ZO_BENCH_CUDA)
 namespace {
 
+#define BENCH_CUBLAS(call)                                                                         \
+  do {                                                                                             \
+    const cublasStatus_t s_ = (call);                                                              \
+    if (s_ != CUBLAS_STATUS_SUCCESS) {                                                             \
+      std::fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #call, cublasGetStatusName(s_)); \
+      std::abort();                                                                                \
+    }                                                                                              \
+  } while (0)
+
 #define BENCH_CUDA(call)                                                                          \
   do {                                                                                            \
     const cudaError_t e_ = (call);                                                                \
@@ -185,33 +194,34 @@ double sgemm_gflops(std::int64_t rows, std::int64_t dim, std::int64_t points, cu
   static std::map<std::tuple<std::int64_t, std::int64_t, std::int64_t>, double> cache;
   auto& slot = cache[{rows, dim, points}];
   if (slot > 0) return slot;
-  cublasHandle_t h;
-  cublasCreate(&h);
-  cublasSetStream(h, stream);
+  cublasHandle_t h = nullptr;
+  BENCH_CUBLAS(cublasCreate(&h));
+  BENCH_CUBLAS(cublasSetStream(h, stream));
   DeviceFloats a(static_cast<std::size_t>(rows * dim)), x(static_cast<std::size_t>(dim * points)),
       m(static_cast<std::size_t>(rows * points));
   BENCH_CUDA(cudaMemset(a.ptr, 0, sizeof(float) * rows * dim));
   BENCH_CUDA(cudaMemset(x.ptr, 0, sizeof(float) * dim * points));
   const float one = 1.0f, zero = 0.0f;
   auto run = [&] {
-    cublasSgemm(h, CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(rows), static_cast<int>(points),
-                static_cast<int>(dim), &one, a.ptr, static_cast<int>(dim), x.ptr,
-                static_cast<int>(dim), &zero, m.ptr, static_cast<int>(rows));
+    BENCH_CUBLAS(cublasSgemm(h, CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(rows),
+                             static_cast<int>(points), static_cast<int>(dim), &one, a.ptr,
+                             static_cast<int>(dim), x.ptr, static_cast<int>(dim), &zero, m.ptr,
+                             static_cast<int>(rows)));
   };
   run();  // warm-up
   cudaEvent_t start, stop;
-  cudaEventCreate(&start);
-  cudaEventCreate(&stop);
+  BENCH_CUDA(cudaEventCreate(&start));
+  BENCH_CUDA(cudaEventCreate(&stop));
   const int reps = points >= 512 ? 20 : 100;
-  cudaEventRecord(start, stream);
+  BENCH_CUDA(cudaEventRecord(start, stream));
   for (int r = 0; r < reps; ++r) run();
-  cudaEventRecord(stop, stream);
-  cudaEventSynchronize(stop);
+  BENCH_CUDA(cudaEventRecord(stop, stream));
+  BENCH_CUDA(cudaEventSynchronize(stop));
   float ms = 0.0f;
-  cudaEventElapsedTime(&ms, start, stop);
-  cudaEventDestroy(start);
-  cudaEventDestroy(stop);
-  cublasDestroy(h);
+  BENCH_CUDA(cudaEventElapsedTime(&ms, start, stop));
+  BENCH_CUDA(cudaEventDestroy(start));
+  BENCH_CUDA(cudaEventDestroy(stop));
+  BENCH_CUBLAS(cublasDestroy(h));
   slot = 2.0 * rows * dim * points / (ms / 1e3 / reps) / 1e9;
   return slot;
 }

@@ -170,6 +170,29 @@ void check(cudaError_t e, const char* what) {
   if (e != cudaSuccess) throw std::runtime_error(std::string(what) + ": " + cudaGetErrorName(e));
 }
 
+void check(curandStatus_t s, const char* what) {
+  if (s != CURAND_STATUS_SUCCESS)
+    throw std::runtime_error(std::string(what) + ": cuRAND status " + std::to_string(s));
+}
+
+void check(cublasStatus_t s, const char* what) {
+  if (s != CUBLAS_STATUS_SUCCESS)
+    throw std::runtime_error(std::string(what) + ": " + cublasGetStatusName(s));
+}
+
+/// The cuRAND generator and cuBLAS handle of the baseline, destroyed on every exit path.
+struct BaselineHandles {
+  curandGenerator_t gen = nullptr;
+  cublasHandle_t blas = nullptr;
+  BaselineHandles() = default;
+  BaselineHandles(const BaselineHandles&) = delete;
+  BaselineHandles& operator=(const BaselineHandles&) = delete;
+  ~BaselineHandles() {
+    if (gen) curandDestroyGenerator(gen);
+    if (blas) cublasDestroy(blas);
+  }
+};
+
 /// Memory the caller owns, as a framework's tensors would be (plain cudaMalloc, not zo's
 /// zo::DeviceBuffer): the parameters the Stepper updates in place, and the baselines' buffers.
 struct CallerMemory {
@@ -318,28 +341,37 @@ void gpu_baseline(benchmark::State& st, int log2) {
   CallerMemory x(d * 4), u(d * 4);
   check(cudaMemset(x.p, 0x3C, d * 4), "memset");
   Timer t;
-  curandGenerator_t gen = nullptr;
-  cublasHandle_t blas = nullptr;
-  if (curandCreateGenerator(&gen, CURAND_RNG_PSEUDO_PHILOX4_32_10) != CURAND_STATUS_SUCCESS ||
-      curandSetStream(gen, t.stream) != CURAND_STATUS_SUCCESS ||
-      cublasCreate(&blas) != CUBLAS_STATUS_SUCCESS ||
-      cublasSetStream(blas, t.stream) != CUBLAS_STATUS_SUCCESS) {
-    st.SkipWithError("cuRAND/cuBLAS initialisation failed");
+  // Every cuRAND/cuBLAS status is checked: a failed call would otherwise time an empty step.
+  BaselineHandles h;
+  try {
+    check(curandCreateGenerator(&h.gen, CURAND_RNG_PSEUDO_PHILOX4_32_10), "curandCreateGenerator");
+    check(curandSetStream(h.gen, t.stream), "curandSetStream");
+    check(cublasCreate(&h.blas), "cublasCreate");
+    check(cublasSetStream(h.blas, t.stream), "cublasSetStream");
+  } catch (const std::exception& e) {
+    st.SkipWithError(e.what());
     return;
   }
   const int n = static_cast<int>(d);
   const float plus = kLambda, minus = -2.0f * kLambda;
   const float restore_update = kLambda - kEta * static_cast<float>((1.0 - 0.5) / (2.0 * kLambda));
   auto step = [&] {
-    curandGenerateNormal(gen, static_cast<float*>(u.p), d, 0.0f, 1.0f);
+    check(curandGenerateNormal(h.gen, static_cast<float*>(u.p), d, 0.0f, 1.0f),
+          "curandGenerateNormal");
     auto* xs = static_cast<float*>(x.p);
     const auto* us = static_cast<const float*>(u.p);
-    cublasSaxpy(blas, n, &plus, us, 1, xs, 1);   // f(x + λu) would be evaluated here
-    cublasSaxpy(blas, n, &minus, us, 1, xs, 1);  // f(x − λu) here
-    cublasSaxpy(blas, n, &restore_update, us, 1, xs, 1);
+    // f(x + λu) would be evaluated after the first update, f(x − λu) after the second.
+    check(cublasSaxpy(h.blas, n, &plus, us, 1, xs, 1), "cublasSaxpy (+λu)");
+    check(cublasSaxpy(h.blas, n, &minus, us, 1, xs, 1), "cublasSaxpy (−2λu)");
+    check(cublasSaxpy(h.blas, n, &restore_update, us, 1, xs, 1), "cublasSaxpy (update)");
   };
-  step();
-  check(cudaStreamSynchronize(t.stream), "warm-up");
+  try {
+    step();
+    check(cudaStreamSynchronize(t.stream), "warm-up");
+  } catch (const std::exception& e) {
+    st.SkipWithError(e.what());
+    return;
+  }
   double seconds = 0;
   for (auto _ : st) {
     t.begin();
@@ -348,8 +380,6 @@ void gpu_baseline(benchmark::State& st, int log2) {
     st.SetIterationTime(s);
     seconds += s;
   }
-  curandDestroyGenerator(gen);
-  cublasDestroy(blas);
   set_counters(st, d, 40.0 * static_cast<double>(d), seconds, copy);
 }
 

@@ -31,6 +31,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -282,6 +283,13 @@ class DeviceArray {
  private:
   DeviceBuffer buffer_;
 };
+
+/// Throws zo::InvalidArgument, naming `what`, unless `ptr` is device or managed memory that
+/// kernels on the current device may use. Every pointer that a PointBatch, a ParamTensor or an
+/// output marks MemorySpace::device is checked this way before zo launches a kernel on it: a
+/// host pointer would fault in the kernel and leave the CUDA context unusable. Null passes (an
+/// empty batch). Does not synchronise. CPU-only builds: zo::NotCompiled.
+ZO_API void require_device_pointer(const void* ptr, const std::string& what);
 
 /// Writes coordinates [0, d) of the direction (`dist`, `key`) to device memory `out`, queued on
 /// `stream`. Asynchronous. Bit-identical to fill_direction() on the host, including the sphere

@@ -28,6 +28,7 @@
 #include <string>
 #include <utility>
 
+#include "zo/device_pointer.hpp"
 #include "zo/error.hpp"
 #include "zo/objective.hpp"
 
@@ -39,6 +40,28 @@ inline void check(cudaError_t status, const std::string& what) {
     throw CudaError(what + " failed: " + cudaGetErrorName(status) + " (" +
                     cudaGetErrorString(status) + ")");
   }
+}
+
+/// Throws zo::InvalidArgument naming `what` unless `ptr` is device or managed memory of the
+/// current device (done here rather than in libzo, which may have been built without CUDA).
+inline void require_device_pointer(const void* ptr, const std::string& what) {
+  if (ptr == nullptr) return;
+  int current = 0;
+  check(cudaGetDevice(&current), "cudaGetDevice");
+  ::zo::detail::PointerFacts facts;
+  cudaPointerAttributes attr{};
+  if (cudaPointerGetAttributes(&attr, ptr) != cudaSuccess) {
+    cudaGetLastError();  // the caller's mistake, not a CUDA failure: clear it
+    facts.query_failed = true;
+  } else {
+    facts.memory = attr.type == cudaMemoryTypeDevice    ? ::zo::detail::PointerMemory::device
+                   : attr.type == cudaMemoryTypeManaged ? ::zo::detail::PointerMemory::managed
+                   : attr.type == cudaMemoryTypeHost    ? ::zo::detail::PointerMemory::host
+                                                        : ::zo::detail::PointerMemory::unregistered;
+    facts.device = attr.device;
+  }
+  const std::string problem = ::zo::detail::device_pointer_problem(facts, current, what);
+  if (!problem.empty()) throw InvalidArgument(problem);
 }
 
 inline unsigned blocks_for(std::size_t work, unsigned threads) {
@@ -100,6 +123,11 @@ class PointFunctorObjective final : public Objective {
         values[p] = static_cast<double>(functor_(points.point(p), dim_));
       return;
     }
+    // A host pointer would fault in the kernel and leave the CUDA context unusable.
+    device_objective_detail::require_device_pointer(
+        points.data, "PointFunctorObjective '" + name_ + "': the points");
+    device_objective_detail::require_device_pointer(
+        values, "PointFunctorObjective '" + name_ + "': the values output");
     const unsigned threads = 128;
     device_objective_detail::
         evaluate_point_functor<<<device_objective_detail::blocks_for(points.count, threads),
@@ -142,6 +170,10 @@ class SumFunctorObjective final : public Objective {
       }
       return;
     }
+    device_objective_detail::require_device_pointer(
+        points.data, "SumFunctorObjective '" + name_ + "': the points");
+    device_objective_detail::require_device_pointer(
+        values, "SumFunctorObjective '" + name_ + "': the values output");
     const unsigned blocks =
         static_cast<unsigned>(points.count < (1u << 20) ? points.count : (1u << 20));
     device_objective_detail::

@@ -7,10 +7,12 @@
 // function the CPU backend runs with G = 1; reductions follow the canonical 32-virtual-lane order,
 // so results do not depend on G and match the CPU bit for bit. Only logged metrics leave the chip.
 #include <algorithm>
+#include <array>
 #include <string>
 #include <vector>
 
 #include "batch/example21_fused_engine.hpp"
+#include "batch/fused_launch.hpp"
 #include "core/cuda_check.cuh"
 #include "zo/device.hpp"
 #include "zo/error.hpp"
@@ -19,7 +21,7 @@ namespace zo {
 namespace detail {
 namespace {
 
-constexpr int kBlockThreads = 128;
+constexpr int kBlockThreads = kFusedBlockThreads;
 
 /// The G lanes of one run inside a warp: shuffles and votes restricted to the group's mask, so
 /// groups of the same warp may take different branches (different methods, diverged runs).
@@ -62,20 +64,21 @@ __global__ void __launch_bounds__(kBlockThreads)
 }
 
 /// The ceiling: thread j of the x-grid generates Philox block j % blocks of run j / blocks, for
-/// the steps of its y-slice, and sums the coordinates; nothing else.
+/// the steps of its y-slice, and sums the coordinates; nothing else. Indices and step bounds are
+/// 64-bit (GridStride, slice_steps): runs × blocks and the step count may each approach 2^32.
 __global__ void __launch_bounds__(256)
-    generate_directions_kernel(std::uint32_t runs_x_blocks, std::uint32_t blocks,
-                               std::uint32_t steps, std::uint32_t steps_per_slice,
+    generate_directions_kernel(std::uint64_t runs_x_blocks, std::uint64_t blocks,
+                               std::uint64_t steps, std::uint64_t steps_per_slice,
                                double* __restrict__ out) {
   double sum = 0.0;
-  const std::uint32_t t0 = blockIdx.y * steps_per_slice;
-  const std::uint32_t t1 = min(steps, t0 + steps_per_slice);
-  for (std::uint32_t j = blockIdx.x * blockDim.x + threadIdx.x; j < runs_x_blocks;
-       j += gridDim.x * blockDim.x) {
-    const std::uint32_t run = j / blocks;
-    const std::uint32_t b = j - run * blocks;
-    for (std::uint32_t t = t0; t < t1; ++t) {
-      const Float4 u = gaussian4(DirectionKey{run, t, 0u}, b);
+  const StepRange range = slice_steps(steps, steps_per_slice, blockIdx.y);
+  const GridStride loop{static_cast<std::uint64_t>(blockIdx.x) * blockDim.x + threadIdx.x,
+                        static_cast<std::uint64_t>(gridDim.x) * blockDim.x, runs_x_blocks};
+  for (std::uint64_t j = loop.first; !loop.done(j); j = loop.next(j)) {
+    const std::uint64_t run = j / blocks;
+    const std::uint64_t b = j - run * blocks;
+    for (std::uint64_t t = range.begin; t < range.end; ++t) {
+      const Float4 u = gaussian4(DirectionKey{run, static_cast<std::uint32_t>(t), 0u}, b);
       sum += static_cast<double>((u.v[0] + u.v[1]) + (u.v[2] + u.v[3]));
     }
   }
@@ -109,13 +112,6 @@ class EventTimer {
   cudaEvent_t start_{}, stop_{};
 };
 
-int pair_blocks_per_lane(std::uint32_t d, int group) {
-  const int nb = static_cast<int>((d + 3) / 4);
-  for (int pb : {1, 2, 4})
-    if (group * pb >= nb) return pb;
-  return 0;  // does not fit
-}
-
 int multiprocessors() {
   int device = 0, sms = 0;
   ZO_CUDA_TRY(cudaGetDevice(&device));
@@ -123,25 +119,39 @@ int multiprocessors() {
   return sms;
 }
 
-/// Threads per run: the best lane utilisation (pair-blocks / slots) among the group sizes that
-/// still give at least 16 warps per SM; G = 32 when none does. Changes speed only, never results.
-int choose_group(std::uint32_t d, std::size_t runs) {
-  const int nb = static_cast<int>((d + 3) / 4);
-  const double warps_wanted = 16.0 * multiprocessors();
-  int best = 32;
-  double best_util = 0.0;
-  for (int g : {32, 16, 8, 4}) {
-    const int pb = pair_blocks_per_lane(d, g);
-    if (pb == 0) continue;
-    const double warps = static_cast<double>(runs) * g / 32.0;
-    if (g != 32 && warps < warps_wanted) continue;
-    const double util = static_cast<double>(nb) / (g * ((nb + g - 1) / g));
-    if (util > best_util + 1e-9) {
-      best = g;
-      best_util = util;
-    }
+/// Warps of fused_example21_kernel<G, PB> resident per SM (the occupancy calculator).
+template <int G, int PB>
+int resident_warps_with() {
+  int blocks = 0;
+  ZO_CUDA_TRY(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, fused_example21_kernel<G, PB>,
+                                                            kBlockThreads, 0));
+  return blocks * (kBlockThreads / 32);
+}
+
+template <int G>
+int resident_warps(std::uint32_t d) {
+  switch (fused_pair_blocks(d, G)) {
+    case 0:
+      return 0;
+    case 1:
+      return resident_warps_with<G, 1>();
+    case 2:
+      return resident_warps_with<G, 2>();
+    default:
+      return resident_warps_with<G, 4>();
   }
-  return best;
+}
+
+/// Threads per run on this device: choose_fused_group() with this GPU's SM count and the
+/// resident warps of each candidate kernel.
+int choose_group(std::uint32_t d, std::size_t runs) {
+  static_assert(kFusedGroups[0] == 32 && kFusedGroups[1] == 16 && kFusedGroups[2] == 8 &&
+                    kFusedGroups[3] == 4,
+                "resident_warps() below follows kFusedGroups");
+  const std::array<int, 4> resident = {resident_warps<32>(d), resident_warps<16>(d),
+                                       resident_warps<8>(d), resident_warps<4>(d)};
+  const int g = choose_fused_group(d, runs, multiprocessors(), resident);
+  return g == 0 ? 32 : g;
 }
 
 /// The fused engine on the GPU. Everything it does is ordered on one stream (BatchOptions::stream,
@@ -155,7 +165,7 @@ class CudaFusedExample21 final : public FusedExample21Engine {
     const std::size_t K = this->runs().size();
     const std::uint32_t d = half_dim();
     group_ = options.gpu_group ? static_cast<int>(options.gpu_group) : choose_group(d, K);
-    pb_ = pair_blocks_per_lane(d, group_);
+    pb_ = fused_pair_blocks(d, group_);
     ZO_EXPECTS(pb_ > 0, "fused engine: d = " + std::to_string(d) + " needs more than " +
                             std::to_string(group_) + " GPU threads per run (use gpu_group 32)");
     params_dev_ = DeviceArray<RunDescription>(params(), stream_);  // blocking uploads
@@ -251,23 +261,24 @@ DirectionThroughput cuda_generate_directions(std::size_t runs, std::size_t dim, 
   const std::uint64_t blocks = (dim + 3) / 4;
   ZO_EXPECTS(runs * blocks < (1ull << 32) && steps < (1ull << 32),
              "generate_directions: runs x dim/4 and steps must each be below 2^32");
-  const auto work = static_cast<std::uint32_t>(runs * blocks);
+  const std::uint64_t work = static_cast<std::uint64_t>(runs) * blocks;
   // Enough threads to fill the GPU several times over: split the steps into y-slices.
   const std::uint64_t threads_wanted = 8ull * 2048 * static_cast<std::uint64_t>(multiprocessors());
   const std::uint64_t slices = std::max<std::uint64_t>(
-      1, std::min<std::uint64_t>({steps, threads_wanted / work + 1, 65535}));
-  const auto per_slice = static_cast<std::uint32_t>((steps + slices - 1) / slices);
+      1, std::min<std::uint64_t>(
+             {steps, threads_wanted / std::max<std::uint64_t>(work, 1) + 1, 65535}));
+  const std::uint64_t per_slice = std::max<std::uint64_t>(1, (steps + slices - 1) / slices);
   const auto slices_used =
       static_cast<unsigned>(steps == 0 ? 1 : (steps + per_slice - 1) / per_slice);
-  const unsigned grid_x = static_cast<unsigned>(std::min<std::uint64_t>((work + 255) / 256, 65535));
+  const unsigned grid_x = static_cast<unsigned>(
+      std::max<std::uint64_t>(1, std::min<std::uint64_t>((work + 255) / 256, 65535)));
   DeviceArray<double> sum(1, stream);
   sum.fill_zero();
   EventTimer timer;
   const cudaStream_t s = cuda::to_cuda(stream);
   timer.start(s);
-  generate_directions_kernel<<<dim3(grid_x, slices_used), 256, 0, s>>>(
-      work, static_cast<std::uint32_t>(blocks), static_cast<std::uint32_t>(steps), per_slice,
-      sum.data());
+  generate_directions_kernel<<<dim3(grid_x, slices_used), 256, 0, s>>>(work, blocks, steps,
+                                                                       per_slice, sum.data());
   ZO_CUDA_CHECK_LAUNCH();
   timer.stop(s);
   DirectionThroughput out;

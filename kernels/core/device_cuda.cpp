@@ -128,6 +128,35 @@ void fill_zero(void* ptr, std::size_t bytes, StreamView stream) {
   ZO_CUDA_TRY(cudaMemsetAsync(ptr, 0, bytes, to_cuda(stream)));
 }
 
+PointerFacts pointer_facts(const void* ptr, int* current_device) {
+  require_device();
+  ZO_CUDA_TRY(cudaGetDevice(current_device));
+  PointerFacts facts;
+  cudaPointerAttributes attr{};
+  const cudaError_t status = cudaPointerGetAttributes(&attr, ptr);
+  if (status != cudaSuccess) {
+    cudaGetLastError();  // clear it: an unknown pointer is the caller's error
+    facts.query_failed = true;
+    return facts;
+  }
+  switch (attr.type) {
+    case cudaMemoryTypeDevice:
+      facts.memory = PointerMemory::device;
+      break;
+    case cudaMemoryTypeManaged:
+      facts.memory = PointerMemory::managed;
+      break;
+    case cudaMemoryTypeHost:
+      facts.memory = PointerMemory::host;
+      break;
+    default:
+      facts.memory = PointerMemory::unregistered;
+      break;
+  }
+  facts.device = attr.device;
+  return facts;
+}
+
 void* stream_create() {
   require_device();
   cudaStream_t s = nullptr;

@@ -257,20 +257,9 @@ __global__ void hvp_kernel(Points pts, Points vecs, std::uint64_t count, const d
 
 // ---- host helpers -----------------------------------------------------------------------------
 
-/// Throws zo::InvalidArgument unless `ptr` is device (or managed) memory.
+/// Throws zo::InvalidArgument unless `ptr` is device (or managed) memory of the current device.
 void require_device_pointer(const void* ptr, const char* what) {
-  cudaPointerAttributes attr{};
-  const cudaError_t status = cudaPointerGetAttributes(&attr, ptr);
-  if (status != cudaSuccess) {
-    cudaGetLastError();  // clear it: an unknown pointer is the caller's error, not a CUDA failure
-    ZO_FAIL(InvalidArgument, std::string("Example21 on device memory: ") + what +
-                                 " is not a CUDA pointer (" + cudaGetErrorName(status) + ")");
-  }
-  if (attr.type != cudaMemoryTypeDevice && attr.type != cudaMemoryTypeManaged) {
-    ZO_FAIL(InvalidArgument, std::string("Example21 on device memory: ") + what +
-                                 " is not device memory (a device batch needs device inputs"
-                                 " and outputs)");
-  }
+  ::zo::require_device_pointer(ptr, std::string("Example21 on device memory: ") + what);
 }
 
 bool aligned16(const void* p) { return reinterpret_cast<std::uintptr_t>(p) % 16 == 0; }

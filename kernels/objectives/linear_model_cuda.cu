@@ -211,6 +211,14 @@ unsigned blocks_for(std::size_t work) {
   return static_cast<unsigned>(std::min<std::size_t>(std::max<std::size_t>(b, 1), 1u << 20));
 }
 
+/// A device batch (`x`): `ptr`, which the call reads or writes on the device, must be device
+/// memory of the current device (zo::InvalidArgument naming `what` otherwise). Host batches are
+/// staged, so their pointers are host memory by definition.
+void require_device_memory(const PointBatch& x, const void* ptr, const char* what) {
+  if (x.space != MemorySpace::device || x.count == 0) return;
+  require_device_pointer(ptr, std::string("LinearModel on device memory: ") + what);
+}
+
 int checked_int(std::size_t v, const char* what) {
   if (v > static_cast<std::size_t>(std::numeric_limits<int>::max()))
     ZO_FAIL(InvalidArgument, std::string("linear model on the GPU: ") + what + " (" +
@@ -257,6 +265,10 @@ class CudaLinearKernels final : public LinearSplitKernels {
   }
 
   void reduce(int loss_kind, const PointBatch& x, const LinearReduceOut& out) const override {
+    require_device_memory(x, x.data, "the points");
+    require_device_memory(x, out.loss, "the loss output");
+    require_device_memory(x, out.trace, "the trace output");
+    require_device_memory(x, out.accuracy, "the accuracy output");
     std::lock_guard<std::mutex> lock(mutex_);
     Call call(*this, x.stream, x.space == MemorySpace::host);
     const std::size_t chunks = (n_ + kChunkRows - 1) / kChunkRows;
@@ -290,6 +302,8 @@ class CudaLinearKernels final : public LinearSplitKernels {
 
   void gradient(int loss_kind, const PointBatch& x, float* grads,
                 std::size_t stride) const override {
+    require_device_memory(x, x.data, "the points");
+    require_device_memory(x, grads, "the gradient output");
     std::lock_guard<std::mutex> lock(mutex_);
     Call call(*this, x.stream, x.space == MemorySpace::host);
     for_point_chunks(x.count, 2, [&](std::size_t p0, std::size_t pc) {
@@ -305,6 +319,9 @@ class CudaLinearKernels final : public LinearSplitKernels {
 
   void hvp(int loss_kind, const PointBatch& x, const PointBatch& v, float* out,
            std::size_t stride) const override {
+    require_device_memory(x, x.data, "the points");
+    require_device_memory(v, v.data, "the vectors v");
+    require_device_memory(x, out, "the Hessian-vector output");
     std::lock_guard<std::mutex> lock(mutex_);
     Call call(*this, x.stream, x.space == MemorySpace::host);
     for_point_chunks(x.count, 3, [&](std::size_t p0, std::size_t pc) {
@@ -320,6 +337,7 @@ class CudaLinearKernels final : public LinearSplitKernels {
   }
 
   void margins(const PointBatch& x, double* out) const override {
+    require_device_memory(x, x.data, "the points");
     std::lock_guard<std::mutex> lock(mutex_);
     Call call(*this, x.stream, true);
     for_point_chunks(x.count, 1, [&](std::size_t p0, std::size_t pc) {
@@ -334,6 +352,10 @@ class CudaLinearKernels final : public LinearSplitKernels {
 
   void evaluate_along(int loss_kind, const PointBatch& x, const PointBatch& u, const float* lambdas,
                       std::size_t n_lambda, double* plus, double* minus) const override {
+    require_device_memory(x, x.data, "the points");
+    require_device_memory(u, u.data, "the directions u");
+    require_device_memory(x, plus, "the f(x + lambda u) output");
+    require_device_memory(x, minus, "the f(x - lambda u) output");
     std::lock_guard<std::mutex> lock(mutex_);
     Call call(*this, x.stream, x.space == MemorySpace::host);
     const std::size_t chunks = (n_ + kChunkRows - 1) / kChunkRows;

@@ -155,14 +155,16 @@ void trace_replicate(const float* x, std::size_t count, std::size_t d, std::uint
 }
 
 void trace_row_reduce(RowOp op, RowRef a, RowRef b, RowRef c, RowRef x, std::size_t rows,
-                      std::uint32_t m, std::size_t d, double* result, StreamView stream) {
+                      std::uint32_t m, std::size_t d, double* result, double* scratch,
+                      StreamView stream) {
   if (rows == 0) return;
-  DeviceArray<double> device_result(rows, stream);
   const int grid = static_cast<int>(rows < 65535 ? rows : 65535);
-  row_reduce_kernel<<<grid, kThreads, 0, to_cuda(stream)>>>(op, a, b, c, x, rows, m, d,
-                                                            device_result.data());
+  const cudaStream_t s = to_cuda(stream);
+  row_reduce_kernel<<<grid, kThreads, 0, s>>>(op, a, b, c, x, rows, m, d, scratch);
   ZO_CUDA_CHECK_LAUNCH();
-  device_result.copy_to_host(result, rows);  // blocking: the results are on the host
+  // Blocking: the results are on the host.
+  ZO_CUDA_TRY(cudaMemcpyAsync(result, scratch, rows * sizeof(double), cudaMemcpyDeviceToHost, s));
+  ZO_CUDA_TRY(cudaStreamSynchronize(s));
 }
 
 }  // namespace cuda

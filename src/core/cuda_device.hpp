@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "zo/device.hpp"
+#include "zo/device_pointer.hpp"
 
 namespace zo {
 namespace detail {
@@ -38,6 +39,10 @@ void event_synchronize(void* event);
 float event_elapsed_ms(void* start, void* stop);
 
 DeviceMemoryInfo memory_info();
+
+/// What cudaPointerGetAttributes says about `ptr`; `current_device` receives the current device.
+/// Clears the error of a failed query (it is the caller's mistake, not a CUDA failure).
+PointerFacts pointer_facts(const void* ptr, int* current_device);
 
 /// fill_direction_device (kernels/directions/directions_cuda.cu).
 void fill_direction(Distribution dist, DirectionKey key, std::uint64_t d, float* out,

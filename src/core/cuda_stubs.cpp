@@ -53,6 +53,7 @@ void event_record(void*, StreamView) { not_compiled("zo::Event"); }
 void event_synchronize(void*) { not_compiled("zo::Event"); }
 float event_elapsed_ms(void*, void*) { not_compiled("zo::Event"); }
 DeviceMemoryInfo memory_info() { not_compiled("device_memory_info"); }
+PointerFacts pointer_facts(const void*, int*) { not_compiled("require_device_pointer"); }
 void fill_direction(Distribution, DirectionKey, std::uint64_t, float*, StreamView) {
   not_compiled("fill_direction_device");
 }
@@ -86,7 +87,7 @@ void trace_replicate(const float*, std::size_t, std::size_t, std::uint32_t, floa
   not_compiled("trace estimation on device memory");
 }
 void trace_row_reduce(RowOp, RowRef, RowRef, RowRef, RowRef, std::size_t, std::uint32_t,
-                      std::size_t, double*, StreamView) {
+                      std::size_t, double*, double*, StreamView) {
   not_compiled("trace estimation on device memory");
 }
 }  // namespace cuda

@@ -14,6 +14,14 @@ namespace zo {
 
 DeviceMemoryInfo device_memory_info() { return detail::cuda::memory_info(); }
 
+void require_device_pointer(const void* ptr, const std::string& what) {
+  if (ptr == nullptr) return;
+  int current = 0;
+  const detail::PointerFacts facts = detail::cuda::pointer_facts(ptr, &current);
+  const std::string problem = detail::device_pointer_problem(facts, current, what);
+  if (!problem.empty()) ZO_FAIL(InvalidArgument, problem);
+}
+
 // ---- Stream ----------------------------------------------------------------------------------
 
 Stream::Stream() : handle_(detail::cuda::stream_create()), owns_(true) {}

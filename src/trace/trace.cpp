@@ -74,6 +74,8 @@ struct Frame {
   Backend backend;
   StreamView stream;  // orders every device buffer, kernel and objective call of the estimate
   Buffer<float> x;    // count × d base points in `space`
+  // Device row sums of row_reduce, reused by every reduction of the estimate.
+  mutable DeviceArray<double> reduce_scratch;
 
   Frame(const Objective& f, const float* host_points, std::size_t n, MemorySpace s, Backend b,
         StreamView st)
@@ -84,6 +86,7 @@ struct Frame {
         backend(b),
         stream(st),
         x(s, n * f.dim(), st) {
+    reduce_scratch.set_stream(st);
     x.upload(host_points);
   }
   /// A buffer of `size` elements in the frame's memory space, on its stream.
@@ -205,7 +208,9 @@ std::vector<double> row_reduce(const Frame& fr, detail::RowOp op, detail::RowRef
                                std::size_t rows, std::uint32_t m) {
   std::vector<double> out(rows);
   if (fr.space == MemorySpace::device) {
-    detail::cuda::trace_row_reduce(op, a, b, c, x, rows, m, fr.d, out.data(), fr.stream);
+    fr.reduce_scratch.resize(rows);  // grows once per estimate at most; never shrinks
+    detail::cuda::trace_row_reduce(op, a, b, c, x, rows, m, fr.d, out.data(),
+                                   fr.reduce_scratch.data(), fr.stream);
     return out;
   }
   const std::size_t d = fr.d;

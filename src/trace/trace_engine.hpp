@@ -36,9 +36,12 @@ void trace_replicate(const float* x, std::size_t count, std::size_t d, std::uint
 
 /// result[r] (host, rows doubles) = Σ_i row_term(op, a_r[i], b_r[i], c_r[i], x_r[i]) over the
 /// d coordinates of row r = (k = r / m, j = r % m); c and x may have a null base when `op`
-/// does not read them. One block per row, fixed reduction order (deterministic). Blocking.
+/// does not read them. One block per row, fixed reduction order (deterministic). `scratch`
+/// (device memory, at least `rows` doubles, owned by the caller and reused across calls) receives
+/// the row sums before they are copied to `result`. Blocking.
 void trace_row_reduce(RowOp op, RowRef a, RowRef b, RowRef c, RowRef x, std::size_t rows,
-                      std::uint32_t m, std::size_t d, double* result, StreamView stream);
+                      std::uint32_t m, std::size_t d, double* result, double* scratch,
+                      StreamView stream);
 
 }  // namespace cuda
 }  // namespace detail
