@@ -90,6 +90,12 @@ struct StepperOptions {
   /// RestoreMode::residual: largest exception list, as a fraction of d, before falling back to a
   /// copy (1/16 keeps the residual record ≤ 1 byte per coordinate).
   double max_escape_fraction = 1.0 / 16.0;
+  /// CUDA backend, Distribution::gaussian: generate the directions with the GPU's hardware
+  /// approximations (fast log2, rsqrt, sin/cos) from the same Philox words. Faster, and
+  /// deterministic on a given GPU and driver, but the directions are no longer bit-identical to
+  /// the CPU backend's (which always uses the exact generator, as do the other distributions).
+  /// Off by default. See docs/cuda-backend.md for its statistics.
+  bool gpu_fast_gaussian = false;
 };
 
 /// Largest q a Stepper accepts (the q update coefficients travel as kernel arguments).

@@ -101,7 +101,7 @@ std::unique_ptr<LinearSplitKernels> make_linear_kernels(std::shared_ptr<const Li
 
 // In-place Stepper (kernels/stepper/stepper_cuda.cu).
 std::unique_ptr<StepperEngine> make_cuda_stepper_engine(const std::vector<ParamTensor>&,
-                                                        StepperGeometry, StreamView) {
+                                                        StepperGeometry, StreamView, bool) {
   not_compiled("Stepper on device memory");
 }
 

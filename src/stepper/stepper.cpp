@@ -164,7 +164,8 @@ class StepperImpl {
       ZO_EXPECTS(options_.backend != Backend::cpu,
                  "StepperOptions::backend is cpu but the parameters are device memory");
       resolve_backend(Backend::cuda);  // NotCompiled / DeviceUnavailable with a clear message
-      engine_ = make_cuda_stepper_engine(params, geometry_, options_.stream);
+      engine_ =
+          make_cuda_stepper_engine(params, geometry_, options_.stream, options_.gpu_fast_gaussian);
     } else {
       ZO_EXPECTS(options_.backend != Backend::cuda,
                  "StepperOptions::backend is cuda but the parameters are host memory");
@@ -322,7 +323,8 @@ class StepperImpl {
   }
 
   float scale(std::uint64_t step, std::uint32_t j) {
-    if (options_.distribution != Distribution::sphere) return 1.0f;
+    // Engines with device-side scales fill them in themselves (StepperEngine::scales_on_device).
+    if (options_.distribution != Distribution::sphere || engine_->scales_on_device()) return 1.0f;
     const auto key = std::make_pair(step, j);
     const auto it = scales_.find(key);
     if (it != scales_.end()) return it->second;

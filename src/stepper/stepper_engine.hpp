@@ -57,6 +57,10 @@ class StepperEngine {
   virtual void scatter_escapes(std::uint64_t count) = 0;
   /// √d/‖g‖ of the Gaussian direction `key` over the whole vector (zo::sphere_scale).
   virtual float sphere_scale(DirectionKey key) = 0;
+  /// True when the engine computes the sphere scales of a pass's directions itself, on the
+  /// device, and ignores PassSpec's scale fields (so the host never waits for them); the state
+  /// machine then does not call sphere_scale().
+  virtual bool scales_on_device() const { return false; }
   virtual void synchronize() = 0;
 };
 
@@ -64,9 +68,10 @@ std::unique_ptr<StepperEngine> make_cpu_stepper_engine(const std::vector<ParamTe
                                                        StepperGeometry geometry);
 
 /// Defined in kernels/stepper/stepper_cuda.cu on CUDA builds; throws zo::NotCompiled otherwise.
+/// `fast_gaussian`: StepperOptions::gpu_fast_gaussian.
 std::unique_ptr<StepperEngine> make_cuda_stepper_engine(const std::vector<ParamTensor>& params,
-                                                        StepperGeometry geometry,
-                                                        StreamView stream);
+                                                        StepperGeometry geometry, StreamView stream,
+                                                        bool fast_gaussian);
 
 }  // namespace detail
 }  // namespace zo

@@ -125,19 +125,41 @@ ZO_HD ZO_INLINE bool same_direction(std::uint32_t step0, std::uint32_t substream
   return step0 == step1 && substream0 == substream1;
 }
 
-/// One unit (four coordinates, global Philox block `block`) of the pass `s`.
-ZO_HD ZO_INLINE void stepper_unit(const PassSpec& s, std::uint64_t block, UnitIO& io) {
+/// Where stepper_unit reads the shape of a pass (flags) and its sphere scales: here, from the
+/// PassSpec at run time. The CUDA engine passes a type with the same members whose flags are
+/// compile-time constants, so each specialised kernel compiles only its own path (the arithmetic
+/// stays this one body).
+struct SpecFlags {
+  const PassSpec& s;
+  ZO_HD ZO_INLINE RestoreMode mode() const { return s.mode; }
+  ZO_HD ZO_INLINE bool entry_perturbed() const { return s.entry != PassEntry::at_x; }
+  ZO_HD ZO_INLINE bool flip() const { return s.arithmetic_flip != 0; }
+  ZO_HD ZO_INLINE std::uint32_t num_updates() const { return s.num_updates; }
+  ZO_HD ZO_INLINE bool has_exit() const { return s.exit_sign != 0; }
+  ZO_HD ZO_INLINE bool write_backup() const { return s.write_backup != 0; }
+  ZO_HD ZO_INLINE float scale_a() const { return s.scale_a; }
+  ZO_HD ZO_INLINE float scale_b() const { return s.scale_b; }
+  ZO_HD ZO_INLINE float update_scale(std::uint32_t j) const { return s.update_scale[j]; }
+  /// Coordinates [4·block, 4·block + 4) of direction `key` (scale: its sphere scale).
+  ZO_HD ZO_INLINE Float4 direction(DirectionKey key, std::uint64_t block, float scale) const {
+    return direction4(s.distribution, key, block, scale);
+  }
+};
+
+/// One unit (four coordinates, global Philox block `block`) of the pass `s`, its shape read
+/// through `f` (SpecFlags, or the CUDA engine's compile-time equivalent).
+template <class Flags>
+ZO_HD ZO_INLINE void stepper_unit(const PassSpec& s, std::uint64_t block, UnitIO& io,
+                                  const Flags& f) {
   const float lambda = s.lambda;
-  const bool entry_perturbed = s.entry != PassEntry::at_x;
+  const bool entry_perturbed = f.entry_perturbed();
   // The entry direction is needed to undo the perturbation arithmetically (arithmetic and
   // residual modes) and by MeZO's flip; copy mode reads the saved base instead.
-  const bool need_a = entry_perturbed && (s.mode != RestoreMode::copy || s.arithmetic_flip);
+  const bool need_a = entry_perturbed && (f.mode() != RestoreMode::copy || f.flip());
   Float4 ua{};
-  if (need_a)
-    ua =
-        direction4(s.distribution, DirectionKey{s.seed, s.step_a, s.substream_a}, block, s.scale_a);
+  if (need_a) ua = f.direction(DirectionKey{s.seed, s.step_a, s.substream_a}, block, f.scale_a());
 
-  if (s.arithmetic_flip) {
+  if (f.flip()) {
     const float minus_two_lambda = -2.0f * lambda;  // exact
     for (int l = 0; l < 4; ++l) {
       if (!((io.valid >> l) & 1u)) continue;
@@ -158,11 +180,11 @@ ZO_HD ZO_INLINE void stepper_unit(const PassSpec& s, std::uint64_t block, UnitIO
     const bool bf = (io.bf16 >> l) & 1u;
     if (!entry_perturbed) {
       base[l] = io.x[l];
-    } else if (s.mode == RestoreMode::copy) {
+    } else if (f.mode() == RestoreMode::copy) {
       base[l] = io.backup[l];
     } else {
       const float estimate = round_param(bf, fma_f(undo, ua.v[l], io.x[l]));
-      if (s.mode == RestoreMode::arithmetic) {
+      if (f.mode() == RestoreMode::arithmetic) {
         base[l] = estimate;
       } else {
         const std::uint32_t code = (io.code >> (2 * l)) & 3u;
@@ -174,15 +196,14 @@ ZO_HD ZO_INLINE void stepper_unit(const PassSpec& s, std::uint64_t block, UnitIO
   }
 
   // 2. The q updates, accumulated in fp32, rounded once to the parameter type.
-  if (s.num_updates > 0) {
+  if (f.num_updates() > 0) {
     float y[4] = {base[0], base[1], base[2], base[3]};
-    for (std::uint32_t j = 0; j < s.num_updates; ++j) {
+    for (std::uint32_t j = 0; j < f.num_updates(); ++j) {
       Float4 u;
       if (need_a && same_direction(s.update_step, j, s.step_a, s.substream_a)) {
         u = ua;
       } else {
-        u = direction4(s.distribution, DirectionKey{s.seed, s.update_step, j}, block,
-                       s.update_scale[j]);
+        u = f.direction(DirectionKey{s.seed, s.update_step, j}, block, f.update_scale(j));
       }
       const float minus_c = -s.coef[j];
       for (int l = 0; l < 4; ++l) y[l] = fma_f(minus_c, u.v[l], y[l]);
@@ -193,20 +214,19 @@ ZO_HD ZO_INLINE void stepper_unit(const PassSpec& s, std::uint64_t block, UnitIO
   // 3. The exit perturbation and its record.
   std::uint32_t code_out = 0;
   std::uint32_t escape = 0;
-  if (s.exit_sign != 0) {
+  if (f.has_exit()) {
     Float4 ub;
     if (need_a && same_direction(s.step_b, s.substream_b, s.step_a, s.substream_a)) {
       ub = ua;
     } else {
-      ub = direction4(s.distribution, DirectionKey{s.seed, s.step_b, s.substream_b}, block,
-                      s.scale_b);
+      ub = f.direction(DirectionKey{s.seed, s.step_b, s.substream_b}, block, f.scale_b());
     }
     const float shift = s.exit_sign > 0 ? lambda : -lambda;
     for (int l = 0; l < 4; ++l) {
       if (!((io.valid >> l) & 1u)) continue;
       const bool bf = (io.bf16 >> l) & 1u;
       io.x[l] = round_param(bf, fma_f(shift, ub.v[l], base[l]));
-      if (s.mode == RestoreMode::residual) {
+      if (f.mode() == RestoreMode::residual) {
         // Exactly the estimate the consuming pass will compute from io.x[l].
         const float estimate = round_param(bf, fma_f(-shift, ub.v[l], io.x[l]));
         const std::uint32_t code = residual_code(bf, base[l], estimate);
@@ -217,12 +237,17 @@ ZO_HD ZO_INLINE void stepper_unit(const PassSpec& s, std::uint64_t block, UnitIO
   } else {
     for (int l = 0; l < 4; ++l) io.x[l] = base[l];
   }
-  if (s.mode == RestoreMode::residual) io.code = code_out;
-  if (s.write_backup) {
+  if (f.mode() == RestoreMode::residual) io.code = code_out;
+  if (f.write_backup()) {
     for (int l = 0; l < 4; ++l) io.backup[l] = base[l];
   }
   for (int l = 0; l < 4; ++l) io.base[l] = base[l];
   io.escape = escape;
+}
+
+/// stepper_unit with the shape read from the PassSpec at run time (the CPU engine).
+ZO_HD ZO_INLINE void stepper_unit(const PassSpec& s, std::uint64_t block, UnitIO& io) {
+  stepper_unit(s, block, io, SpecFlags{s});
 }
 
 }  // namespace detail

@@ -121,8 +121,10 @@ def lookup(kernels, source, name):
         return name, table[name]
     matches = [k for k in table if name in k]
     if len(matches) != 1:
+        shown = sorted(matches or table)
+        more = f", ... {len(shown) - 8} more" if len(shown) > 8 else ""
         raise KeyError(f"{source}: {len(matches)} kernels match '{name}' "
-                       f"(kernels: {', '.join(sorted(table))})")
+                       f"({'matching' if matches else 'kernels'}: {', '.join(shown[:8])}{more})")
     return matches[0], table[matches[0]]
 
 

@@ -6,6 +6,7 @@
 // probe (same index arithmetic, loads and stores, no work) leaves the cost of the work itself.
 #include <cstdint>
 
+#include "directions/fast_gaussian.cuh"
 #include "stepper/bf16.hpp"
 #include "stepper/stepper_math.hpp"
 #include "zo/direction.hpp"
@@ -33,6 +34,12 @@ extern "C" __global__ void zo_sass_philox_probe(DirectionKey key, zo::Philox4x32
 extern "C" __global__ void zo_sass_gaussian4_probe(DirectionKey key, Float4* out) {
   const std::uint64_t b = blockIdx.x * static_cast<std::uint64_t>(blockDim.x) + threadIdx.x;
   out[b] = zo::gaussian4(key, b);
+}
+
+/// The fast GPU Gaussian (StepperOptions::gpu_fast_gaussian): hardware log2, rsqrt, sin/cos.
+extern "C" __global__ void zo_sass_fast_gaussian4_probe(DirectionKey key, Float4* out) {
+  const std::uint64_t b = blockIdx.x * static_cast<std::uint64_t>(blockDim.x) + threadIdx.x;
+  out[b] = zo::detail::cuda::fast_gaussian4(key, b);
 }
 
 /// Rademacher directions.
@@ -145,6 +152,25 @@ __device__ __forceinline__ void pass_probe(const PassSpec& spec, void* x, std::u
   store_unit<kMode, kBf16>(x, codes, u, io);
 }
 
+/// stepper_unit's flags with the fast GPU Gaussian as the direction generator (what the Stepper's
+/// kernels use with StepperOptions::gpu_fast_gaussian).
+struct FastFlags : zo::detail::SpecFlags {
+  __device__ __forceinline__ Float4 direction(DirectionKey key, std::uint64_t block, float) const {
+    return zo::detail::cuda::fast_gaussian4(key, block);
+  }
+};
+
+template <Pass kPass, RestoreMode kMode>
+__device__ __forceinline__ void fast_pass_probe(const PassSpec& spec, void* x,
+                                                std::uint32_t* codes) {
+  const std::uint64_t u = blockIdx.x * static_cast<std::uint64_t>(blockDim.x) + threadIdx.x;
+  UnitIO io;
+  load_unit<kMode, false>(x, codes, u, io);
+  const PassSpec s = pass_spec<kPass, kMode>(spec);
+  zo::detail::stepper_unit(s, spec.first_block + u, io, FastFlags{{s}});
+  store_unit<kMode, false>(x, codes, u, io);
+}
+
 template <RestoreMode kMode, bool kBf16>
 __device__ __forceinline__ void io_probe(const PassSpec& spec, void* x, std::uint32_t* codes) {
   const std::uint64_t u = blockIdx.x * static_cast<std::uint64_t>(blockDim.x) + threadIdx.x;
@@ -178,6 +204,14 @@ ZO_PASS_PROBE(zo_sass_stepper_U_residual, update, residual, false)
 ZO_PASS_PROBE(zo_sass_stepper_UP_residual, update_perturb, residual, false)
 ZO_PASS_PROBE(zo_sass_stepper_P_arithmetic_bf16, perturb, arithmetic, true)
 ZO_PASS_PROBE(zo_sass_stepper_UP_arithmetic_bf16, update_perturb, arithmetic, true)
+#define ZO_FAST_PASS_PROBE(name, pass, mode)                                      \
+  extern "C" __global__ void name(const __grid_constant__ PassSpec spec, void* x, \
+                                  std::uint32_t* codes) {                         \
+    fast_pass_probe<Pass::pass, RestoreMode::mode>(spec, x, codes);               \
+  }
+
+ZO_FAST_PASS_PROBE(zo_sass_stepper_P_arithmetic_fast, perturb, arithmetic)
+ZO_FAST_PASS_PROBE(zo_sass_stepper_UP_arithmetic_fast, update_perturb, arithmetic)
 ZO_IO_PROBE(zo_sass_stepper_io_arithmetic, arithmetic, false)
 ZO_IO_PROBE(zo_sass_stepper_io_residual, residual, false)
 ZO_IO_PROBE(zo_sass_stepper_io_arithmetic_bf16, arithmetic, true)
