@@ -13,6 +13,7 @@
 #include <cstring>
 #include <limits>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "tolerance.hpp"
@@ -165,6 +166,36 @@ TEST(DeviceObjectiveGpu, FunctorKernelsMatchTheHostPath) {
     EXPECT_TRUE(zo_test::AllClose(ds.to_host().data(), hs.data(), count, 1e-12, 1e-12)) << d;
     EXPECT_TRUE(zo_test::AllClose(dp.to_host().data(), hp.data(), count, 1e-12, 1e-12)) << d;
   }
+}
+
+// A host pointer marked device memory is refused before the functor kernel runs (it would fault
+// and leave the context unusable): zo::InvalidArgument naming the objective and the argument.
+TEST(DeviceObjectiveGpu, HostPointersMarkedDeviceAreRefusedByName) {
+  ZO_SKIP_WITHOUT_GPU();
+  const std::size_t d = 5, count = 3;
+  std::vector<float> x(count * d, 1.0f);
+  std::vector<double> host_values(count);
+  zo::DeviceArray<float> dx(x);
+  zo::DeviceArray<double> dvalues(count);
+  const auto sum = zo::make_sum_objective(d, RosenbrockTerms{}, "rosen");
+  const zo::PointBatch host_as_device{x.data(), count, d, d, zo::MemorySpace::device, {}};
+  const zo::PointBatch device{dx.data(), count, d, d, zo::MemorySpace::device, {}};
+  try {
+    sum.evaluate(host_as_device, dvalues.data());
+    ADD_FAILURE() << "host points accepted as device memory";
+  } catch (const zo::InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("'rosen': the points"), std::string::npos) << e.what();
+  }
+  try {
+    sum.evaluate(device, host_values.data());
+    ADD_FAILURE() << "host values accepted as device memory";
+  } catch (const zo::InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("the values output"), std::string::npos) << e.what();
+  }
+  sum.evaluate(device, dvalues.data());  // the context is still usable
+  zo::PointBatch host{x.data(), count, d, d};
+  sum.evaluate(host, host_values.data());
+  EXPECT_TRUE(zo_test::AllClose(dvalues.to_host().data(), host_values.data(), count, 1e-12, 1e-12));
 }
 
 // The CUDA RunBatch hands device points to a device-capable objective: functors and a callback

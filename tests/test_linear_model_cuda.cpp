@@ -18,6 +18,7 @@
 #include <cstring>
 #include <memory>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "linear_reference.hpp"
@@ -309,6 +310,38 @@ TEST(LinearModelCudaRuns, RunBatchAndTheMarginsEngineFollowTheCpu) {
     const std::vector<float> z0(x0.begin() + 301, x0.end());
     EXPECT_LE(distance(zg, zc), 1e-4 * distance(zc, z0) + 1e-6) << zo::to_string(loss);
   }
+}
+
+// A pointer marked device memory that is host memory is refused before any kernel touches it
+// (zo::InvalidArgument naming the argument), and the CUDA context stays usable afterwards.
+TEST(LinearModelCudaRuns, HostPointersMarkedDeviceAreRefusedByName) {
+  ZO_SKIP_WITHOUT_GPU();
+  const auto data = make_data(40, 7, false, 3);
+  const zo::LinearModel gpu(LinearLoss::logistic, data, nullptr, on(zo::Backend::cuda));
+  const std::vector<float> host_x = points(2, 7, 7, 1.0f, 4);
+  zo::DeviceArray<float> dx(host_x);
+  zo::DeviceArray<double> dvalues(2);
+  std::vector<double> host_values(2);
+  auto expect_refused = [](auto&& call, const char* what) {
+    try {
+      call();
+      ADD_FAILURE() << "no exception for " << what;
+    } catch (const zo::InvalidArgument& e) {
+      EXPECT_NE(std::string(e.what()).find(what), std::string::npos) << e.what();
+    }
+  };
+  expect_refused(
+      [&] { gpu.evaluate(batch(host_x.data(), 2, 7, 7, zo::MemorySpace::device), dvalues.data()); },
+      "the points");
+  expect_refused(
+      [&] { gpu.evaluate(batch(dx.data(), 2, 7, 7, zo::MemorySpace::device), host_values.data()); },
+      "the loss output");
+  // The context still works: the same call with device memory succeeds.
+  gpu.evaluate(batch(dx.data(), 2, 7, 7, zo::MemorySpace::device), dvalues.data());
+  std::vector<double> cpu_values(2);
+  gpu.evaluate(batch(host_x.data(), 2, 7, 7), cpu_values.data());
+  const auto got = dvalues.to_host();
+  EXPECT_TRUE(zo_test::AllClose(got.data(), cpu_values.data(), 2, 1e-6, 1e-9));
 }
 
 TEST(LinearModelCudaRuns, ExplicitCudaWithoutADeviceIsAClearError) {
