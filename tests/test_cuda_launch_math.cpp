@@ -1,15 +1,21 @@
 // The host-side arithmetic of zo's CUDA launches, checked on the CPU: index and step ranges of
 // the direction-generation ceiling near 2^32, the persistent kernel's group choice with the SM
-// counts of real GPUs (src/batch/fused_launch.hpp), and the classification of pointers marked
-// device memory from stubbed cudaPointerGetAttributes answers (zo/device_pointer.hpp). The kernels
+// counts of real GPUs (src/batch/fused_launch.hpp), the classification of pointers marked
+// device memory from stubbed cudaPointerGetAttributes answers (zo/device_pointer.hpp), and the
+// CUDA Stepper's sphere-scale table replayed over the passes the state machine issues
+// (src/stepper/sphere_scale_table.hpp). The kernels
 // call these functions; the GPU tests then only check the launches themselves.
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <map>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "batch/fused_launch.hpp"
+#include "stepper/sphere_scale_table.hpp"
 #include "zo/device_pointer.hpp"
 
 namespace {
@@ -178,6 +184,137 @@ TEST(DevicePointer, OtherDevicesMemoryIsRejected) {
   EXPECT_NE(other.find("grads"), std::string::npos) << other;
   EXPECT_NE(other.find("CUDA device 1"), std::string::npos) << other;
   EXPECT_NE(other.find("current device 0"), std::string::npos) << other;
+}
+
+// ---- the CUDA Stepper's sphere-scale table ---------------------------------------------------
+
+using Direction = std::pair<std::uint32_t, std::uint32_t>;  // (step, substream)
+
+/// stepper_unit's run-time flags, recording every sphere scale the unit reads.
+struct RecordingFlags : SpecFlags {
+  std::set<Direction>* read;
+  float scale_a() const {
+    read->insert({s.step_a, s.substream_a});
+    return 1.0f;
+  }
+  float scale_b() const {
+    read->insert({s.step_b, s.substream_b});
+    return 1.0f;
+  }
+  float update_scale(std::uint32_t j) const {
+    read->insert({s.update_step, j});
+    return 1.0f;
+  }
+};
+
+/// The passes zo::Stepper issues (src/stepper/stepper.cpp) for `steps` steps of q directions.
+std::vector<PassSpec> stepper_passes(zo::RestoreMode mode, std::uint32_t q, bool merge,
+                                     std::uint32_t first_step, std::uint32_t steps) {
+  std::vector<PassSpec> out;
+  auto spec = [&] {
+    PassSpec s{};
+    s.distribution = zo::Distribution::sphere;
+    s.mode = mode;
+    s.lambda = 0.5f;
+    s.seed = 99;
+    return s;
+  };
+  auto entry = [](PassSpec& s, PassEntry e, std::uint32_t step, std::uint32_t j) {
+    s.entry = e;
+    s.step_a = step;
+    s.substream_a = j;
+  };
+  auto exit = [](PassSpec& s, int sign, std::uint32_t step, std::uint32_t j) {
+    s.exit_sign = sign;
+    s.step_b = step;
+    s.substream_b = j;
+  };
+  bool perturbed = false;  // a merged update left x_t + λu_0
+  for (std::uint32_t t = first_step; t < first_step + steps; ++t) {
+    for (std::uint32_t j = 0; j < q; ++j) {
+      if (j == 0 && !perturbed) {  // perturb() from ready
+        PassSpec s = spec();
+        exit(s, +1, t, 0);
+        s.write_backup = mode == zo::RestoreMode::copy;
+        out.push_back(s);
+      } else if (j > 0) {  // perturb() from recorded
+        PassSpec s = spec();
+        entry(s, PassEntry::minus, t, j - 1);
+        exit(s, +1, t, j);
+        out.push_back(s);
+      }
+      PassSpec f = spec();  // flip()
+      entry(f, PassEntry::plus, t, j);
+      if (mode == zo::RestoreMode::arithmetic) {
+        f.arithmetic_flip = 1;
+      } else {
+        exit(f, -1, t, j);
+      }
+      out.push_back(f);
+    }
+    PassSpec u = spec();  // the last update()
+    entry(u, PassEntry::minus, t, q - 1);
+    u.num_updates = q;
+    u.update_step = t;
+    if (merge) {
+      exit(u, +1, t + 1, 0);
+      u.write_backup = mode == zo::RestoreMode::copy;
+    }
+    out.push_back(u);
+    perturbed = merge;
+    if (t % 3 == 2 && merge) {  // restore() from perturbed, then perturb() again next step
+      PassSpec r = spec();
+      entry(r, PassEntry::plus, t + 1, 0);
+      out.push_back(r);
+      perturbed = false;
+    }
+  }
+  return out;
+}
+
+TEST(SphereScaleTable, EveryScaleAPassReadsIsInTheTableOnce) {
+  for (zo::RestoreMode mode :
+       {zo::RestoreMode::arithmetic, zo::RestoreMode::copy, zo::RestoreMode::residual}) {
+    for (std::uint32_t q : {1u, 3u, 256u}) {
+      for (bool merge : {false, true}) {
+        for (std::uint32_t first : {0u, 7u, 0xFFFFFFF0u}) {
+          SphereScaleTable table;
+          std::map<std::uint32_t, Direction> device;  // slot → the direction it holds
+          std::map<Direction, int> computed;
+          const auto passes = stepper_passes(mode, q, merge, first, 6);
+          for (std::size_t i = 0; i < passes.size(); ++i) {
+            const PassSpec& s = passes[i];
+            for_each_scaled_direction(s, [&](std::uint32_t step, std::uint32_t j) {
+              if (table.request(s.seed, step, j)) {
+                device[scale_slot(step, j)] = {step, j};
+                ++computed[{step, j}];
+              }
+            });
+            std::set<Direction> read;
+            zo::detail::UnitIO io{};
+            io.valid = 0xFu;
+            for (int l = 0; l < 4; ++l) io.x[l] = io.backup[l] = 0.25f * static_cast<float>(l);
+            zo::detail::stepper_unit(s, 5, io, RecordingFlags{{s}, &read});
+            for (const Direction& d : read) {
+              ASSERT_LT(scale_slot(d.first, d.second), 2 * zo::kMaxStepperQ);
+              const auto it = device.find(scale_slot(d.first, d.second));
+              ASSERT_TRUE(it != device.end() && it->second == d)
+                  << zo::to_string(mode) << ", q " << q << ", merge " << merge << ", pass " << i
+                  << ": the slot of direction (" << d.first << ", " << d.second
+                  << ") does not hold it";
+            }
+          }
+          for (const auto& c : computed) {
+            EXPECT_EQ(c.second, 1) << "direction (" << c.first.first << ", " << c.first.second
+                                   << ") computed " << c.second << " times";
+          }
+          // Every direction of every step was needed (P or F reads it) and computed.
+          EXPECT_EQ(computed.size(), static_cast<std::size_t>(6) * q + (merge ? 1 : 0))
+              << zo::to_string(mode) << ", q " << q << ", merge " << merge;
+        }
+      }
+    }
+  }
 }
 
 }  // namespace

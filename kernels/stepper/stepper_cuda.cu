@@ -29,6 +29,7 @@
 #include "core/cuda_check.cuh"
 #include "directions/fast_gaussian.cuh"
 #include "directions/sphere_scale.cuh"
+#include "stepper/sphere_scale_table.hpp"
 #include "stepper/stepper_engine.hpp"
 #include "zo/backend.hpp"
 #include "zo/device.hpp"
@@ -72,11 +73,6 @@ enum class PassShape : int {
 
 /// The dtypes of the tensor list.
 enum class Layout : int { f32 = 0, bf16 = 1, mixed = 2 };
-
-/// Slot of direction (step, j) in the sphere-scale table.
-ZO_HD ZO_INLINE std::uint32_t scale_slot(std::uint32_t step, std::uint32_t j) {
-  return (step & 1u) * kMaxStepperQ + j;
-}
 
 /// stepper_unit's flags fixed at compile time (the members of SpecFlags). kFast: Gaussian
 /// directions from the fast generator (fast_gaussian.cuh) instead of gaussian4().
@@ -658,28 +654,15 @@ class CudaStepperEngine final : public StepperEngine {
     return limit;
   }
 
-  /// Queues the sphere scales the pass `s` reads and the table does not hold yet. Directions of
-  /// a pass belong to at most two consecutive steps, one per bank.
+  /// Queues the sphere scales the pass `s` reads and the table does not hold yet.
   void queue_sphere_scales(const PassSpec& s) {
-    const bool perturbed = s.entry != PassEntry::at_x;
-    if (perturbed && (s.mode != RestoreMode::copy || s.arithmetic_flip)) {
-      request_scale(s.seed, s.step_a, s.substream_a);
-    }
-    for (std::uint32_t j = 0; j < s.num_updates; ++j) request_scale(s.seed, s.update_step, j);
-    if (s.exit_sign != 0) request_scale(s.seed, s.step_b, s.substream_b);
+    for_each_scaled_direction(
+        s, [&](std::uint32_t step, std::uint32_t j) { request_scale(s.seed, step, j); });
     flush_scales();
   }
 
   void request_scale(std::uint64_t seed, std::uint32_t step, std::uint32_t j) {
-    Bank& bank = banks_[step & 1u];
-    if (!bank.valid || bank.step != step || bank.seed != seed) {
-      bank.valid = true;
-      bank.step = step;
-      bank.seed = seed;
-      std::fill(bank.known.begin(), bank.known.end(), false);
-    }
-    if (bank.known[j]) return;
-    bank.known[j] = true;
+    if (!scale_table_.request(seed, step, j)) return;
     if (pending_ == 0) pending_keys_.seed = seed;
     pending_keys_.step[pending_] = step;
     pending_keys_.substream[pending_] = j;
@@ -730,13 +713,7 @@ class CudaStepperEngine final : public StepperEngine {
   Layout layout_ = Layout::f32;
   std::map<const void*, std::uint64_t> grid_limits_;
   // Sphere scales: two banks (step parity) of kMaxStepperQ slots on the device.
-  struct Bank {
-    bool valid = false;
-    std::uint32_t step = 0;
-    std::uint64_t seed = 0;
-    std::vector<bool> known = std::vector<bool>(kMaxStepperQ, false);
-  };
-  Bank banks_[2];
+  SphereScaleTable scale_table_;
   DeviceArray<float> scales_;
   DeviceArray<double> partials_;
   ScaleKeys pending_keys_{};
