@@ -132,6 +132,21 @@ void gaussian_blocks(HostSimd path, DirectionKey key, std::uint64_t first_block,
   blocks_fn(path)(key, first_block, count, out);
 }
 
+void direction_blocks(Distribution dist, DirectionKey key, std::uint64_t first_block,
+                      std::uint64_t count, float sphere_scale, float* out) {
+  if (dist == Distribution::rademacher) {
+    for (std::uint64_t i = 0; i < count; ++i) {
+      const Float4 u = rademacher4(key, first_block + i);
+      std::memcpy(out + 4 * i, u.v, sizeof u.v);
+    }
+    return;
+  }
+  best_blocks_fn()(key, first_block, count, out);
+  if (dist == Distribution::sphere) {
+    for (std::uint64_t i = 0; i < 4 * count; ++i) out[i] = mul_f(out[i], sphere_scale);
+  }
+}
+
 }  // namespace detail
 
 float sphere_scale(DirectionKey key, std::uint64_t d) {

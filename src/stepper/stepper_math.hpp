@@ -125,17 +125,52 @@ ZO_HD ZO_INLINE bool same_direction(std::uint32_t step0, std::uint32_t substream
   return step0 == step1 && substream0 == substream1;
 }
 
-/// One unit (four coordinates, global Philox block `block`) of the pass `s`.
-ZO_HD ZO_INLINE void stepper_unit(const PassSpec& s, std::uint64_t block, UnitIO& io) {
+/// The pass reads its entry direction u_a: to undo the perturbation arithmetically (arithmetic
+/// and residual modes) and for MeZO's flip; copy mode reads the saved base instead.
+ZO_HD ZO_INLINE bool pass_reads_entry(const PassSpec& s) {
+  return s.entry != PassEntry::at_x && (s.mode != RestoreMode::copy || s.arithmetic_flip);
+}
+
+/// Update direction j is the entry direction (reused, not generated again).
+ZO_HD ZO_INLINE bool update_is_entry(const PassSpec& s, std::uint32_t j) {
+  return pass_reads_entry(s) && same_direction(s.update_step, j, s.step_a, s.substream_a);
+}
+
+/// The exit direction is the entry direction (reused, not generated again).
+ZO_HD ZO_INLINE bool exit_is_entry(const PassSpec& s) {
+  return pass_reads_entry(s) && same_direction(s.step_b, s.substream_b, s.step_a, s.substream_a);
+}
+
+/// The directions of a pass at one unit, generated in registers from (seed, step, substream,
+/// block): what the CUDA kernel uses. The CPU loop passes precomputed tiles instead
+/// (stepper_cpu.cpp); both give the same Float4 bit for bit.
+struct GeneratedPassDirections {
+  const PassSpec& s;
+  std::uint64_t block;
+  ZO_HD ZO_INLINE Float4 entry() const {
+    return direction4(s.distribution, DirectionKey{s.seed, s.step_a, s.substream_a}, block,
+                      s.scale_a);
+  }
+  ZO_HD ZO_INLINE Float4 update(std::uint32_t j) const {
+    return direction4(s.distribution, DirectionKey{s.seed, s.update_step, j}, block,
+                      s.update_scale[j]);
+  }
+  ZO_HD ZO_INLINE Float4 exit() const {
+    return direction4(s.distribution, DirectionKey{s.seed, s.step_b, s.substream_b}, block,
+                      s.scale_b);
+  }
+};
+
+/// One unit (four coordinates) of the pass `s`, with the directions from `dirs` (entry(),
+/// update(j), exit(): the Float4 of this unit's Philox block; only those the pass needs are
+/// asked for, see pass_reads_entry / update_is_entry / exit_is_entry).
+template <class Directions>
+ZO_HD ZO_INLINE void stepper_unit_with(const PassSpec& s, const Directions& dirs, UnitIO& io) {
   const float lambda = s.lambda;
   const bool entry_perturbed = s.entry != PassEntry::at_x;
-  // The entry direction is needed to undo the perturbation arithmetically (arithmetic and
-  // residual modes) and by MeZO's flip; copy mode reads the saved base instead.
-  const bool need_a = entry_perturbed && (s.mode != RestoreMode::copy || s.arithmetic_flip);
+  const bool need_a = pass_reads_entry(s);
   Float4 ua{};
-  if (need_a)
-    ua =
-        direction4(s.distribution, DirectionKey{s.seed, s.step_a, s.substream_a}, block, s.scale_a);
+  if (need_a) ua = dirs.entry();
 
   if (s.arithmetic_flip) {
     const float minus_two_lambda = -2.0f * lambda;  // exact
@@ -178,11 +213,10 @@ ZO_HD ZO_INLINE void stepper_unit(const PassSpec& s, std::uint64_t block, UnitIO
     float y[4] = {base[0], base[1], base[2], base[3]};
     for (std::uint32_t j = 0; j < s.num_updates; ++j) {
       Float4 u;
-      if (need_a && same_direction(s.update_step, j, s.step_a, s.substream_a)) {
+      if (update_is_entry(s, j)) {
         u = ua;
       } else {
-        u = direction4(s.distribution, DirectionKey{s.seed, s.update_step, j}, block,
-                       s.update_scale[j]);
+        u = dirs.update(j);
       }
       const float minus_c = -s.coef[j];
       for (int l = 0; l < 4; ++l) y[l] = fma_f(minus_c, u.v[l], y[l]);
@@ -195,11 +229,10 @@ ZO_HD ZO_INLINE void stepper_unit(const PassSpec& s, std::uint64_t block, UnitIO
   std::uint32_t escape = 0;
   if (s.exit_sign != 0) {
     Float4 ub;
-    if (need_a && same_direction(s.step_b, s.substream_b, s.step_a, s.substream_a)) {
+    if (exit_is_entry(s)) {
       ub = ua;
     } else {
-      ub = direction4(s.distribution, DirectionKey{s.seed, s.step_b, s.substream_b}, block,
-                      s.scale_b);
+      ub = dirs.exit();
     }
     const float shift = s.exit_sign > 0 ? lambda : -lambda;
     for (int l = 0; l < 4; ++l) {
@@ -223,6 +256,12 @@ ZO_HD ZO_INLINE void stepper_unit(const PassSpec& s, std::uint64_t block, UnitIO
   }
   for (int l = 0; l < 4; ++l) io.base[l] = base[l];
   io.escape = escape;
+}
+
+/// One unit (four coordinates, global Philox block `block`) of the pass `s`, generating its
+/// directions in registers.
+ZO_HD ZO_INLINE void stepper_unit(const PassSpec& s, std::uint64_t block, UnitIO& io) {
+  stepper_unit_with(s, GeneratedPassDirections{s, block}, io);
 }
 
 }  // namespace detail
