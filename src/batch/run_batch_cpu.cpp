@@ -1,6 +1,6 @@
-// The CPU backend of RunBatch: the reference implementation. OpenMP over runs and coordinates;
-// every output element is computed by one fixed sequence of operations, so the results are
-// bit-identical for any thread count.
+// The CPU backend of RunBatch: the reference implementation. OpenMP over runs and tiles of
+// coordinates; every output element is computed by one fixed sequence of operations, so the
+// results are bit-identical for any thread count.
 #include <algorithm>
 #include <cstring>
 #include <limits>
@@ -16,6 +16,10 @@
 namespace zo {
 namespace detail {
 namespace {
+
+/// Philox blocks per tile: the directions of a tile come from the SIMD generator in one call
+/// (direction_blocks, bit-identical to direction4), then the element-wise bodies run over it.
+constexpr std::uint64_t kTileBlocks = 256;
 
 class CpuRunBatch final : public BatchEngine {
  public:
@@ -33,6 +37,7 @@ class CpuRunBatch final : public BatchEngine {
     const std::size_t K = specs.size();
     const std::size_t d = dim_;
     const std::uint64_t blocks = (d + 3) / 4;
+    const std::uint64_t tiles = (blocks + kTileBlocks - 1) / kTileBlocks;
 
     // Which runs take part, and how.
     zo_pairs_.clear();   // (run, j) for Method::zo
@@ -58,25 +63,28 @@ class CpuRunBatch final : public BatchEngine {
     values_.assign(2 * n_pairs, 0.0);
     if (n_pairs > 0) {
       points_.resize(2 * n_pairs * d);
-      const auto total = static_cast<std::int64_t>(n_pairs * blocks);
-#pragma omp parallel for schedule(static) if (n_pairs * d >= kMinParallelWork)
-      for (std::int64_t t = 0; t < total; ++t) {
-        const std::size_t pair = static_cast<std::size_t>(t) / blocks;
-        const std::uint64_t b = static_cast<std::uint64_t>(t) % blocks;
+      const auto total = static_cast<std::int64_t>(n_pairs * tiles);
+      parallel_for(total, n_pairs * d >= kMinParallelWork, [&](std::int64_t t) {
+        const std::size_t pair = static_cast<std::size_t>(t) / tiles;
+        const std::uint64_t tile = static_cast<std::uint64_t>(t) % tiles;
         const std::size_t k = zo_pairs_[pair].run;
         const std::uint32_t j = zo_pairs_[pair].j;
         const RunSpec& s = specs[k];
-        const Float4 u = direction4(s.distribution, key(k, step, j), b, scales_[k * max_q() + j]);
+        float u[4 * kTileBlocks];
+        const std::uint64_t first = tile * kTileBlocks;
+        const std::uint64_t count = std::min<std::uint64_t>(kTileBlocks, blocks - first);
+        direction_blocks(s.distribution, key(k, step, j), first, count, scales_[k * max_q() + j],
+                         u);
+        const std::uint64_t begin = 4 * first;
+        const std::uint64_t end = std::min<std::uint64_t>(begin + 4 * count, d);
         const float* x = &x_[k * d];
         float* plus = &points_[(2 * pair) * d];
         float* minus = &points_[(2 * pair + 1) * d];
-        for (int lane = 0; lane < 4; ++lane) {
-          const std::uint64_t i = b * 4 + lane;
-          if (i >= d) break;
-          plus[i] = perturb(x[i], s.lambda, u.v[lane]);
-          minus[i] = perturb(x[i], -s.lambda, u.v[lane]);
+        for (std::uint64_t i = begin; i < end; ++i) {
+          plus[i] = perturb(x[i], s.lambda, u[i - begin]);
+          minus[i] = perturb(x[i], -s.lambda, u[i - begin]);
         }
-      }
+      });
       objective().evaluate(batch(points_.data(), 2 * n_pairs), values_.data());
     }
 
@@ -116,10 +124,13 @@ class CpuRunBatch final : public BatchEngine {
       for (std::uint32_t j = 0; j < s.q; ++j) {  // ZO λ→0: directional derivatives uᵀ∇f
         const float scale = scales_[k * max_q() + j];
         double dot = 0.0;
-        for (std::uint64_t b = 0; b < blocks; ++b) {
-          const Float4 u = direction4(s.distribution, key(k, step, j), b, scale);
-          for (int lane = 0; lane < 4 && b * 4 + lane < d; ++lane)
-            dot += static_cast<double>(u.v[lane]) * static_cast<double>(g[b * 4 + lane]);
+        float u[4 * kTileBlocks];
+        for (std::uint64_t first = 0; first < blocks; first += kTileBlocks) {
+          const std::uint64_t count = std::min<std::uint64_t>(kTileBlocks, blocks - first);
+          direction_blocks(s.distribution, key(k, step, j), first, count, scale, u);
+          const std::uint64_t end = std::min<std::uint64_t>(4 * (first + count), d);
+          for (std::uint64_t i = 4 * first; i < end; ++i)  // coordinate order, as before
+            dot += static_cast<double>(u[i - 4 * first]) * static_cast<double>(g[i]);
         }
         const float c = update_coefficient(dot, s.eta, s.q);
         if (!skip_[k] && !(is_finite(dot) && is_finite(c)))
@@ -130,31 +141,30 @@ class CpuRunBatch final : public BatchEngine {
 
     // 4. Update every run that was not skipped or frozen.
     for (std::size_t r = 0; r < n_grad; ++r) grad_slot_[grad_runs_[r]] = r;
-    const auto total = static_cast<std::int64_t>(K * blocks);
-#pragma omp parallel for schedule(static) if (K * d >= kMinParallelWork)
-    for (std::int64_t t = 0; t < total; ++t) {
-      const std::size_t k = static_cast<std::size_t>(t) / blocks;
-      const std::uint64_t b = static_cast<std::uint64_t>(t) % blocks;
-      if (statuses()[k].diverged || skip_[k]) continue;
+    const auto total = static_cast<std::int64_t>(K * tiles);
+    parallel_for(total, K * d >= kMinParallelWork, [&](std::int64_t t) {
+      const std::size_t k = static_cast<std::size_t>(t) / tiles;
+      const std::uint64_t tile = static_cast<std::uint64_t>(t) % tiles;
+      if (statuses()[k].diverged || skip_[k]) return;
       const RunSpec& s = specs[k];
       float* x = &x_[k * d];
+      const std::uint64_t first = tile * kTileBlocks;
+      const std::uint64_t count = std::min<std::uint64_t>(kTileBlocks, blocks - first);
+      const std::uint64_t begin = 4 * first;
+      const std::uint64_t end = std::min<std::uint64_t>(begin + 4 * count, d);
       if (s.method == Method::gd) {
         const float* g = &grads_[grad_slot_[k] * d];
-        for (int lane = 0; lane < 4 && b * 4 + lane < d; ++lane) {
-          const std::uint64_t i = b * 4 + lane;
-          x[i] = apply_update(x[i], s.eta, g[i]);
-        }
-        continue;
+        for (std::uint64_t i = begin; i < end; ++i) x[i] = apply_update(x[i], s.eta, g[i]);
+        return;
       }
+      float u[4 * kTileBlocks];
       for (std::uint32_t j = 0; j < s.q; ++j) {
-        const Float4 u = direction4(s.distribution, key(k, step, j), b, scales_[k * max_q() + j]);
+        direction_blocks(s.distribution, key(k, step, j), first, count, scales_[k * max_q() + j],
+                         u);
         const float c = coefficients_[k * max_q() + j];
-        for (int lane = 0; lane < 4 && b * 4 + lane < d; ++lane) {
-          const std::uint64_t i = b * 4 + lane;
-          x[i] = apply_update(x[i], c, u.v[lane]);
-        }
+        for (std::uint64_t i = begin; i < end; ++i) x[i] = apply_update(x[i], c, u[i - begin]);
       }
-    }
+    });
   }
 
   void copy_points(float* x_host) const override {
