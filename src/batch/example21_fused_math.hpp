@@ -305,6 +305,8 @@ ZO_HD void fused_run_steps_with(const Group& group, Directions& dirs, std::uint3
         uy[p] = v;
         uz[p] = w;
         const int m = p % kAcc;
+        // The pair-block's terms go into registers and back (the same sequence of adds).
+        double sum_a = acc_a[m], sum_b = acc_b[m];
         ZO_FUSED_UNROLL
         for (int i = 0; i < 4; ++i) {
           if (4 * b + static_cast<std::uint32_t>(i) >= d) break;
@@ -313,15 +315,17 @@ ZO_HD void fused_run_steps_with(const Group& group, Directions& dirs, std::uint3
             const float zp = perturb(s.z[p][i], run.lambda, w.v[i]);
             const float ym = perturb(s.y[p][i], -run.lambda, v.v[i]);
             const float zm = perturb(s.z[p][i], -run.lambda, w.v[i]);
-            acc_a[m] += static_cast<double>(yp) * static_cast<double>(zp);
-            acc_b[m] += static_cast<double>(ym) * static_cast<double>(zm);
+            sum_a += static_cast<double>(yp) * static_cast<double>(zp);
+            sum_b += static_cast<double>(ym) * static_cast<double>(zm);
           } else {  // uᵀ∇f with ∇f = ((yᵀz − 1) z, (yᵀz − 1) y), pair by pair
             const float gy = example21_gradient(yz, s.z[p][i]);
             const float gz = example21_gradient(yz, s.y[p][i]);
-            acc_a[m] += static_cast<double>(v.v[i]) * static_cast<double>(gy);
-            acc_a[m] += static_cast<double>(w.v[i]) * static_cast<double>(gz);
+            sum_a += static_cast<double>(v.v[i]) * static_cast<double>(gy);
+            sum_a += static_cast<double>(w.v[i]) * static_cast<double>(gz);
           }
         }
+        acc_a[m] = sum_a;
+        acc_b[m] = sum_b;
       }
       double g;
       if (run.method == kFusedZo) {
