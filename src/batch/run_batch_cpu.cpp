@@ -21,6 +21,11 @@ namespace {
 /// (direction_blocks, bit-identical to direction4), then the element-wise bodies run over it.
 constexpr std::uint64_t kTileBlocks = 256;
 
+/// Floats of directions a step keeps from the perturbation for the update (16 MiB); larger
+/// steps generate them again.
+constexpr std::size_t kKeptDirections = std::size_t{1} << 22;
+constexpr std::size_t kNoPair = ~std::size_t{0};
+
 class CpuRunBatch final : public BatchEngine {
  public:
   CpuRunBatch(const Objective& objective, std::vector<RunSpec> runs, const float* x0,
@@ -58,8 +63,16 @@ class CpuRunBatch final : public BatchEngine {
         scales_[k * max_q() + j] = sphere_scale(key(k, step, j), d);
     }
 
-    // 1. All perturbed points x ± λu of this step, then one batched evaluation.
+    // 1. All perturbed points x ± λu of this step, then one batched evaluation. The directions
+    // are kept for step 4 when they fit in kKeptDirections floats (else generated again).
     const std::size_t n_pairs = zo_pairs_.size();
+    const bool keep = n_pairs * 4 * blocks <= kKeptDirections;
+    pair_of_.assign(K * max_q(), kNoPair);
+    if (keep) {
+      kept_u_.resize(n_pairs * 4 * blocks);
+      for (std::size_t p = 0; p < n_pairs; ++p)
+        pair_of_[zo_pairs_[p].run * max_q() + zo_pairs_[p].j] = p;
+    }
     values_.assign(2 * n_pairs, 0.0);
     if (n_pairs > 0) {
       points_.resize(2 * n_pairs * d);
@@ -70,9 +83,11 @@ class CpuRunBatch final : public BatchEngine {
         const std::size_t k = zo_pairs_[pair].run;
         const std::uint32_t j = zo_pairs_[pair].j;
         const RunSpec& s = specs[k];
-        float u[4 * kTileBlocks];
+        float tile_u[4 * kTileBlocks];
         const std::uint64_t first = tile * kTileBlocks;
         const std::uint64_t count = std::min<std::uint64_t>(kTileBlocks, blocks - first);
+        // Kept for the update when small enough (padded rows of 4·blocks floats).
+        float* u = keep ? &kept_u_[pair * 4 * blocks + 4 * first] : tile_u;
         direction_blocks(s.distribution, key(k, step, j), first, count, scales_[k * max_q() + j],
                          u);
         const std::uint64_t begin = 4 * first;
@@ -157,10 +172,16 @@ class CpuRunBatch final : public BatchEngine {
         for (std::uint64_t i = begin; i < end; ++i) x[i] = apply_update(x[i], s.eta, g[i]);
         return;
       }
-      float u[4 * kTileBlocks];
+      float tile_u[4 * kTileBlocks];
       for (std::uint32_t j = 0; j < s.q; ++j) {
-        direction_blocks(s.distribution, key(k, step, j), first, count, scales_[k * max_q() + j],
-                         u);
+        const std::size_t pair = pair_of_[k * max_q() + j];
+        const float* u = tile_u;
+        if (pair != kNoPair) {
+          u = &kept_u_[pair * 4 * blocks + 4 * first];
+        } else {
+          direction_blocks(s.distribution, key(k, step, j), first, count, scales_[k * max_q() + j],
+                           tile_u);
+        }
         const float c = coefficients_[k * max_q() + j];
         for (std::uint64_t i = begin; i < end; ++i) x[i] = apply_update(x[i], c, u[i - begin]);
       }
@@ -207,6 +228,8 @@ class CpuRunBatch final : public BatchEngine {
   std::vector<Pair> zo_pairs_;
   std::vector<std::size_t> grad_runs_;
   std::vector<float> scales_, points_, grad_in_, grads_, coefficients_;
+  std::vector<float> kept_u_;         // this step's directions (pair-major, 4·blocks each)
+  std::vector<std::size_t> pair_of_;  // (run, j) → its pair in zo_pairs_ when kept, else kNoPair
   std::vector<double> values_;
   std::vector<char> skip_;
   std::vector<std::size_t> grad_slot_ = std::vector<std::size_t>(runs().size(), 0);
