@@ -307,17 +307,29 @@ ZO_HD void fused_run_steps_with(const Group& group, Directions& dirs, std::uint3
         const int m = p % kAcc;
         // The pair-block's terms go into registers and back (the same sequence of adds).
         double sum_a = acc_a[m], sum_b = acc_b[m];
-        ZO_FUSED_UNROLL
-        for (int i = 0; i < 4; ++i) {
-          if (4 * b + static_cast<std::uint32_t>(i) >= d) break;
-          if (run.method == kFusedZo) {
+        if (run.method == kFusedZo) {
+          // All four lanes computed, a lane past d contributes +0.0 (an exact no-op on a sum
+          // that starts at +0.0): the same bits as stopping at d, and no branch per lane.
+          double ta[4], tb[4];
+          ZO_FUSED_UNROLL
+          for (int i = 0; i < 4; ++i) {
+            const bool valid = 4 * b + static_cast<std::uint32_t>(i) < d;
             const float yp = perturb(s.y[p][i], run.lambda, v.v[i]);
             const float zp = perturb(s.z[p][i], run.lambda, w.v[i]);
             const float ym = perturb(s.y[p][i], -run.lambda, v.v[i]);
             const float zm = perturb(s.z[p][i], -run.lambda, w.v[i]);
-            sum_a += static_cast<double>(yp) * static_cast<double>(zp);
-            sum_b += static_cast<double>(ym) * static_cast<double>(zm);
-          } else {  // uᵀ∇f with ∇f = ((yᵀz − 1) z, (yᵀz − 1) y), pair by pair
+            ta[i] = valid ? static_cast<double>(yp) * static_cast<double>(zp) : 0.0;
+            tb[i] = valid ? static_cast<double>(ym) * static_cast<double>(zm) : 0.0;
+          }
+          ZO_FUSED_UNROLL
+          for (int i = 0; i < 4; ++i) {
+            sum_a += ta[i];
+            sum_b += tb[i];
+          }
+        } else {  // uᵀ∇f with ∇f = ((yᵀz − 1) z, (yᵀz − 1) y), pair by pair
+          ZO_FUSED_UNROLL
+          for (int i = 0; i < 4; ++i) {
+            if (4 * b + static_cast<std::uint32_t>(i) >= d) break;
             const float gy = example21_gradient(yz, s.z[p][i]);
             const float gz = example21_gradient(yz, s.y[p][i]);
             sum_a += static_cast<double>(v.v[i]) * static_cast<double>(gy);
