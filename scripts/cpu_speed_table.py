@@ -17,7 +17,7 @@ OMP_NUM_THREADS=1, OMP_WAIT_POLICY=PASSIVE and single-threaded BLAS/XLA/torch:
 Every zo figure is taken from both builds (--before, --after: CMake build directories of zo);
 bench_linear_step is compiled against the --before build when that build lacks it. Each
 measurement is repeated --repeats times and the median is reported. Writes raw.json and
-README.md (the table) into --out, atomically.
+table.md (the medians and ratios) into --out, atomically.
 
     python3 scripts/cpu_speed_table.py --before /tmp/zo-before/build --after build-cpu \\
         --python ~/.cache/zo/venv/bin/python --out bench/results/cpu-2core-2026-12-02
@@ -110,6 +110,56 @@ def build_linear_step(args, build):
     return out
 
 
+def table(res):
+    """The markdown table of raw.json: before, after, peer and ratios (medians)."""
+    def m(key):
+        return res[key]["median"] if key in res else float("nan")
+
+    rows = []
+
+    def row(what, unit, before, after, peer_name, peer, ratio, target):
+        met = "yes" if ratio == ratio and target is not None and ratio >= target else (
+            "—" if target is None else "no")
+        rows.append("| %s | %s | %s | %s | %s | %s | %s |" % (
+            what, before, after, peer_name, peer,
+            "%.1f×" % ratio if ratio == ratio else "—",
+            ("≥ %g×: %s" % (target, met)) if target is not None else "—"))
+
+    for path in ("scalar", "avx2", "avx512"):
+        row("generator, %s (M coords/s)" % path, "", "%.0f" % (m("gen_%s_before" % path) / 1e6),
+            "%.0f" % (m("gen_%s_after" % path) / 1e6), "scalar, after",
+            "%.0f" % (m("gen_scalar_after") / 1e6),
+            m("gen_%s_after" % path) / m("gen_scalar_after"), None)
+    loop_us = 1e6 / m("numpy_loop_config_steps_per_s")
+    row("toy ZO run, d = 100 (µs per step)", "", "%.2f" % m("toy_us_per_step_before"),
+        "%.2f" % m("toy_us_per_step_after"), "numpy loop", "%.1f" % loop_us,
+        loop_us / m("toy_us_per_step_after"), 10)
+    sw = m("sweep_config_steps_per_s_after")
+    for name, key, target in (("numpy loop", "numpy_loop_config_steps_per_s", 50),
+                              ("numpy vectorised", "numpy_vectorized_config_steps_per_s", 5),
+                              ("JAX jit/vmap/scan", "jax_config_steps_per_s", 2)):
+        row("sweep K = 256, d = 100 (k config-steps/s)", "",
+            "%.0f" % (m("sweep_config_steps_per_s_before") / 1e3), "%.0f" % (sw / 1e3), name,
+            "%.0f" % (m(key) / 1e3), sw / m(key), target)
+    for name, key in (("torch MeZO step", "torch_mezo_ms"),
+                      ("torch in-place step", "torch_inplace_ms")):
+        row("Stepper full step, d = 2^22, f32 (ms)", "", "%.1f" % m("stepper_ms_before"),
+            "%.1f" % m("stepper_ms_after"), name, "%.1f" % m(key),
+            m(key) / m("stepper_ms_after"), 2 if "MeZO" in name else None)
+    for tag, shape in (("dense", "400 × 10,001 dense"), ("csr", "6,414 × 123 CSR (a5a)")):
+        peer = m("numpy_linear_ms_%s" % tag)
+        row("linear ZO step, %s, default engine (ms)" % shape, "",
+            "%.3f" % m("linear_ms_%s_auto_before" % tag), "%.3f" % m("linear_ms_%s_auto_after" % tag),
+            "paper's numpy step", "%.3f" % peer, peer / m("linear_ms_%s_auto_after" % tag), 4)
+        row("linear ZO step, %s, generic engine (ms)" % shape, "",
+            "%.3f" % m("linear_ms_%s_generic_before" % tag),
+            "%.3f" % m("linear_ms_%s_generic_after" % tag), "paper's numpy step", "%.3f" % peer,
+            peer / m("linear_ms_%s_generic_after" % tag), None)
+    head = ["| measurement | before | after | peer | peer value | after vs peer | target |",
+            "|---|---:|---:|---|---:|---:|---|"]
+    return "\n".join(head + rows) + "\n"
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--before", required=True, help="build directory of the 'before' commit")
@@ -119,7 +169,12 @@ def main():
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--core", type=int, default=1, help="CPU to pin every measurement to")
     ap.add_argument("--only", default="", help="comma list of sections: gen,toy,sweep,stepper,linear")
+    ap.add_argument("--table", action="store_true", help="only rewrite table.md from --out/raw.json")
     args = ap.parse_args()
+    if args.table:
+        write_atomic(os.path.join(args.out, "table.md"),
+                     table(json.load(open(os.path.join(args.out, "raw.json")))))
+        return 0
     for b in (args.before, args.after):
         if not os.path.isdir(os.path.join(b, "bench")):
             print("cpu_speed_table: %s has no bench/ (not a zo build directory)" % b,
@@ -229,6 +284,8 @@ def main():
         old = json.load(open(raw))
     old.update(res)
     write_atomic(raw, json.dumps(old, indent=1) + "\n")
+    write_atomic(os.path.join(args.out, "table.md"), table(old))
+    print(table(old))
     return 0
 
 
