@@ -19,8 +19,9 @@ bench_linear_step is compiled against the --before build when that build lacks i
 measurement is repeated --repeats times and the median is reported. Writes raw.json and
 table.md (the medians and ratios) into --out, atomically.
 
-    python3 scripts/cpu_speed_table.py --before /tmp/zo-before/build --after build-cpu \\
-        --python ~/.cache/zo/venv/bin/python --out bench/results/cpu-2core-2026-12-02
+    git worktree add --detach ../zo-before <before-commit>   # then build it (bench targets)
+    python3 scripts/cpu_speed_table.py --before ../zo-before/build --after build-cpu \\
+        --python <python with numpy, scipy, torch, jax> --out bench/results/<machine>-<date>
 
 Exit codes: 0 done, 1 a measurement failed, 2 bad arguments.
 """
@@ -44,6 +45,7 @@ def write_atomic(path, text):
     fd, tmp = tempfile.mkstemp(dir=d, prefix=".tmp-")
     with os.fdopen(fd, "w") as f:
         f.write(text)
+    os.chmod(tmp, 0o644)
     os.replace(tmp, path)
 
 
@@ -58,13 +60,24 @@ class Runner:
         })
         self.pin = ["taskset", "-c", str(args.core)] if shutil.which("taskset") else []
         self.log = []
+        # Commands are logged with placeholders instead of this machine's paths.
+        self.names = sorted([(os.path.abspath(args.before), "<before>"),
+                             (os.path.abspath(args.after), "<after>"),
+                             (os.path.abspath(args.out), "<out>"), (args.python, "<python>"),
+                             (ROOT, "<repo>")], key=lambda t: -len(t[0]))
+
+    def anonymous(self, text):
+        for path, name in self.names:
+            text = text.replace(path, name)
+        return text
 
     def run(self, cmd, timeout=900):
         t0 = time.time()
+        cmd = [os.path.abspath(c) if os.path.exists(c) else c for c in cmd]
         p = subprocess.run(self.pin + cmd, env=self.env, capture_output=True, text=True,
                            timeout=timeout)
-        self.log.append({"cmd": " ".join(cmd), "seconds": round(time.time() - t0, 2),
-                         "rc": p.returncode})
+        self.log.append({"cmd": self.anonymous(" ".join(cmd)),
+                         "seconds": round(time.time() - t0, 2), "rc": p.returncode})
         if p.returncode != 0:
             raise RuntimeError("%s: exit %d\n%s" % (" ".join(cmd), p.returncode, p.stderr[-2000:]))
         return p.stdout
@@ -95,13 +108,21 @@ def median(v):
     return statistics.median(v)
 
 
+def commit_of(build):
+    """The commit of the source tree above a build directory ('' when unknown)."""
+    src = os.path.dirname(os.path.abspath(build.rstrip("/")))
+    p = subprocess.run(["git", "-C", src, "rev-parse", "--short", "HEAD"], capture_output=True,
+                       text=True)
+    return p.stdout.strip() if p.returncode == 0 else ""
+
+
 def build_linear_step(args, build):
     """bench_linear_step of `build`, or compiled from this tree's source against it."""
     exe = os.path.join(build, "bench", "bench_linear_step")
     if os.path.exists(exe):
         return exe
     src_root = os.path.dirname(os.path.abspath(build.rstrip("/")))
-    out = os.path.join(args.out, ".bench_linear_step_before")
+    out = os.path.join(tempfile.mkdtemp(prefix="zo-bench-"), "bench_linear_step")
     cmd = ["g++", "-O2", "-std=c++17", "-I", os.path.join(src_root, "include"),
            "-I", os.path.join(build, "include"), os.path.join(ROOT, "bench", "bench_linear_step.cpp"),
            "-o", out, "-L", os.path.join(build, "src"), "-Wl,-rpath," + os.path.join(build, "src"),
@@ -192,7 +213,7 @@ def main():
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": platform.processor() or platform.machine(), "nproc": os.cpu_count(),
         "repeats": args.repeats, "core": args.core, "uptime_start": open("/proc/loadavg").read().split()[:3],
-        "before": args.before, "after": args.after}}
+        "before_commit": commit_of(args.before), "after_commit": commit_of(args.after)}}
     try:
         cpu = [l for l in open("/proc/cpuinfo") if l.startswith("model name")]
         res["meta"]["cpu"] = cpu[0].split(":", 1)[1].strip() if cpu else ""
