@@ -14,12 +14,15 @@
 #include <string>
 #include <vector>
 
+#include "linear_grids.hpp"
 #include "zo/backend.hpp"
 #include "zo/classification_data.hpp"
 #include "zo/linear_model.hpp"
 #include "zo/run_batch.hpp"
 
 namespace {
+
+using namespace zo_bench_linear;
 
 /// Args: shape 0 = dense 400 × 10,001 (bias column + N(0, 1) features), 1 = a5a-like CSR
 /// 6,414 × 123 (14 ones per row at distinct random columns).
@@ -28,21 +31,21 @@ std::shared_ptr<const zo::BinaryDataset> make_data(int shape) {
   auto data = std::make_shared<zo::BinaryDataset>();
   if (shape == 0) {
     zo::DenseMatrix m;
-    m.rows = 400;
-    m.cols = 10001;
+    m.rows = kStepDenseRows;
+    m.cols = kStepDenseDim;
     m.values.resize(m.rows * m.cols);
     zo::gaussian_fill(11, 1, m.values.data(), m.values.size());
     for (std::size_t i = 0; i < m.rows; ++i) m.row(i)[0] = 1.0f;
     data->features = std::move(m);
   } else {
     zo::CsrMatrix m;
-    m.rows = 6414;
-    m.cols = 123;
+    m.rows = kStepCsrRows;
+    m.cols = kStepCsrDim;
     m.row_offsets.assign(m.rows + 1, 0);
     for (std::size_t i = 0; i < m.rows; ++i) {
       std::vector<char> used(m.cols, 0);
       std::vector<std::int32_t> cols;
-      while (cols.size() < 14) {
+      while (cols.size() < static_cast<std::size_t>(kStepCsrPerRow)) {
         const auto j = static_cast<std::int32_t>(rng() % m.cols);
         if (!used[j]) used[j] = 1, cols.push_back(j);
       }
@@ -98,7 +101,7 @@ BENCHMARK(BM_LinearZoStep)
     ->ArgsProduct({{0, 1}, {0, 1, 2}})
     ->ArgNames({"shape", "engine"})
     ->Unit(benchmark::kMillisecond)
-    ->MinTime(0.3);
+    ->MinTime(kMinTime);
 
 }  // namespace
 
