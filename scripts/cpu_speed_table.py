@@ -117,18 +117,20 @@ def commit_of(build):
 
 
 def build_linear_step(args, build):
-    """bench_linear_step of `build`, or compiled from this tree's source against it."""
+    """bench_linear_step of `build`, or compiled from this tree's source against it (then also
+    the temporary directory that holds it)."""
     exe = os.path.join(build, "bench", "bench_linear_step")
     if os.path.exists(exe):
-        return exe
+        return exe, None
     src_root = os.path.dirname(os.path.abspath(build.rstrip("/")))
-    out = os.path.join(tempfile.mkdtemp(prefix="zo-bench-"), "bench_linear_step")
+    tmp = tempfile.mkdtemp(prefix="zo-bench-")
+    out = os.path.join(tmp, "bench_linear_step")
     cmd = ["g++", "-O2", "-std=c++17", "-I", os.path.join(src_root, "include"),
            "-I", os.path.join(build, "include"), os.path.join(ROOT, "bench", "bench_linear_step.cpp"),
            "-o", out, "-L", os.path.join(build, "src"), "-Wl,-rpath," + os.path.join(build, "src"),
            "-lzo", "-lbenchmark", "-lpthread"]
     subprocess.run(cmd, check=True)
-    return out
+    return out, tmp
 
 
 def table(res):
@@ -286,7 +288,9 @@ def main():
                 record("numpy_linear_ms_%s" % shape.split()[0], best["ms_per_step"],
                        storage=best["storage"], shape=shape)
             for which, b in builds.items():
-                exe = build_linear_step(args, b)
+                exe, tmp = build_linear_step(args, b)
+                if tmp:
+                    r.names.insert(0, (tmp, "<before-compiled>"))
                 for shape, tag in ((0, "dense"), (1, "csr")):
                     for engine, ename in ((0, "generic"), (2, "auto")):
                         v, name = r.gbench(exe, "BM_LinearZoStep/shape:%d/engine:%d/" %
