@@ -127,7 +127,9 @@ Engine select_engine(const Objective& objective, const std::vector<RunSpec>& run
     // GPU the generic engine keeps the points on the device (the margins engine stages them).
     if (objective.structure() == ObjectiveStructure::linear_model &&
         static_cast<const LinearModel&>(objective).backend() == Backend::cpu &&
-        resolve_backend(options.backend) == Backend::cpu &&
+        (options.backend == Backend::cpu ||
+         (options.backend == Backend::automatic &&
+          resolve_backend(Backend::automatic) == Backend::cpu)) &&
         engine_obstacle(Engine::margins, objective, runs, options).empty()) {
       return Engine::margins;
     }
