@@ -11,3 +11,7 @@ if(ZO_HAVE_CUDA)
   target_compile_definitions(bench_linear_eval PRIVATE ZO_BENCH_CUDA=1)
   target_link_libraries(bench_linear_eval PRIVATE CUDA::cudart CUDA::cublas)
 endif()
+# One ZO step of a linear model (RunBatch, generic vs margins engine) on the paper's shapes; the
+# numpy peer is linear_numpy_peer.py.
+add_executable(bench_linear_step bench_linear_step.cpp)
+target_link_libraries(bench_linear_step PRIVATE zo::zo benchmark::benchmark)

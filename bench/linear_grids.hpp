@@ -32,6 +32,14 @@ constexpr double kSparseDensity = 0.01;
 /// λ values per pair for evaluate_along.
 constexpr std::int64_t kAlongLambdas[] = {1, 16};
 
+/// bench_linear_step: one ZO step at the paper's over-parameterised shape with 400 samples
+/// (dense, bias + N(0, 1) features) and at raw a5a (CSR, binary features per row).
+constexpr std::int64_t kStepDenseRows = 400;
+constexpr std::int64_t kStepDenseDim = 10001;
+constexpr std::int64_t kStepCsrRows = 6414;
+constexpr std::int64_t kStepCsrDim = 123;
+constexpr std::int64_t kStepCsrPerRow = 14;
+
 /// Minimum benchmark time per configuration, in seconds.
 constexpr double kMinTime = 0.3;
 

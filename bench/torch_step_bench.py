@@ -15,7 +15,11 @@ would be. Timed with CUDA events; writes JSON and CSV (one record per implementa
 
     python3 bench/torch_step_bench.py --out results/torch_step   # writes .json and .csv
 
+    python3 bench/torch_step_bench.py --device cpu --threads 1 --min-log2 22 --max-log2 22
+
 Exits 0 and writes a record with "skipped" when PyTorch or a CUDA device is unavailable.
+``--device cpu`` times the same steps on the host with the wall clock (--threads intra-op
+threads), the peer of bench_stepper's CPU rows.
 """
 import argparse
 import csv
@@ -77,9 +81,14 @@ def inplace_step(_torch, params, seed, state):
     inplace_pass(params, gen, scratch, seed, LAMBDA - ETA * PROJECTED_GRAD)
 
 
-def time_steps(torch, step, params, state, iters):
+def time_steps(torch, step, params, state, iters, device="cuda"):
     for s in range(2):  # warm-up: allocator, kernels, generator state
         step(torch, params, 1000 + s, state)
+    if device == "cpu":  # wall clock: every CPU op is synchronous
+        t0 = time.perf_counter()
+        for s in range(iters):
+            step(torch, params, 2000 + s, state)
+        return (time.perf_counter() - t0) * 1e3 / iters
     torch.cuda.synchronize()
     start = torch.cuda.Event(enable_timing=True)
     stop = torch.cuda.Event(enable_timing=True)
@@ -104,6 +113,10 @@ def main():
     ap.add_argument("--step-log2", type=int, default=2)
     ap.add_argument("--dtypes", default="f32,bf16")
     ap.add_argument("--impls", default="mezo,inplace")
+    ap.add_argument("--device", default="cuda", choices=["cuda", "cpu"],
+                    help="cpu: time on the host (wall clock), with --threads intra-op threads")
+    ap.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (cpu; 0: default)")
+    ap.add_argument("--iters", type=int, default=0, help="steps per measurement (0: by size)")
     args = ap.parse_args()
     if args.out.endswith(".json"):  # scripts/gpu-check.sh passes --out <dir>/<name>.json
         args.out = args.out[: -len(".json")]
@@ -116,14 +129,20 @@ def main():
     except ImportError as e:
         meta["skipped"] = "PyTorch is not installed: %s" % e
         torch = None
-    if torch is not None and not torch.cuda.is_available():
+    dev = args.device
+    if torch is not None and dev == "cuda" and not torch.cuda.is_available():
         meta["skipped"] = "no CUDA device visible to PyTorch"
     if "skipped" not in meta:
         meta["torch"] = torch.__version__
-        meta["device"] = torch.cuda.get_device_name()
+        if dev == "cpu":
+            if args.threads > 0:
+                torch.set_num_threads(args.threads)
+            meta["device"] = "cpu, %d thread(s)" % torch.get_num_threads()
+        else:
+            meta["device"] = torch.cuda.get_device_name()
         dtypes = {"f32": torch.float32, "bf16": torch.bfloat16}
         impls = {"mezo": mezo_step, "inplace": inplace_step}
-        free, _total = torch.cuda.mem_get_info()
+        free = torch.cuda.mem_get_info()[0] if dev == "cuda" else float("inf")
         for name in args.dtypes.split(","):
             dtype = dtypes[name]
             elem = torch.tensor([], dtype=dtype).element_size()
@@ -136,15 +155,15 @@ def main():
                     print("skip %s d=2^%d: needs %.1f GiB" % (name, log2, need / 2**30),
                           file=sys.stderr)
                     continue
-                params = [torch.full((n,), 0.0115, dtype=dtype, device="cuda") for n in sizes]
+                params = [torch.full((n,), 0.0115, dtype=dtype, device=dev) for n in sizes]
                 for impl in args.impls.split(","):
                     state = None
                     if impl == "inplace":
-                        gen = torch.Generator(device="cuda")
-                        scratch = torch.empty(max(sizes), dtype=dtype, device="cuda")
+                        gen = torch.Generator(device=dev)
+                        scratch = torch.empty(max(sizes), dtype=dtype, device=dev)
                         state = (gen, scratch)
-                    iters = iterations_for(d)
-                    ms = time_steps(torch, impls[impl], params, state, iters)
+                    iters = args.iters or iterations_for(d)
+                    ms = time_steps(torch, impls[impl], params, state, iters, dev)
                     rec = {"impl": "torch_" + impl, "dtype": name, "d": d, "ms": ms,
                            "iters": iters, "tensors": len(sizes),
                            # The minimal in-place traffic of an unfused 3-pass step (6 B·d
@@ -155,7 +174,8 @@ def main():
                           file=sys.stderr)
                     del state
                 del params
-                torch.cuda.empty_cache()
+                if dev == "cuda":
+                    torch.cuda.empty_cache()
 
     with open(args.out + ".json", "w") as f:
         json.dump({"meta": meta, "records": records}, f, indent=1)

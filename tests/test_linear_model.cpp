@@ -407,6 +407,7 @@ TEST(MarginsEngine, AgreesWithTheGenericEngine) {
       const auto x0 = random_points(3, d, d, 0.1f, 62);
       zo::BatchOptions bo;
       bo.backend = zo::Backend::cpu;
+      bo.engine = zo::Engine::generic;
       zo::RunBatch reference(model, runs, x0.data(), bo);
       zo::BatchOptions lo = zo_test::margins_engine();
       lo.margins_refresh_every = 7;
@@ -438,6 +439,84 @@ TEST(MarginsEngine, AgreesWithTheGenericEngine) {
       EXPECT_TRUE(zo_test::AllClose(xs.data(), xf.data(), 3 * d, 0.0, 1e-4 * moved))
           << "restored, " << (sparse ? "csr " : "dense ") << zo::to_string(loss);
     }
+  }
+}
+
+// Engine::automatic picks the margins engine for a linear model on the CPU (zo and gd runs), the
+// generic one when a run is zo_limit; Engine::generic still forces the generic engine.
+TEST(MarginsEngine, IsTheAutomaticEngineForLinearModelsOnTheCpu) {
+  const auto data = make_test_data(20, 6, false, 71);
+  const zo::LinearModel model(LinearLoss::logistic, data, nullptr, cpu());
+  std::vector<zo::RunSpec> runs(2);
+  runs[1].method = zo::Method::gd;
+  zo::BatchOptions o;
+  o.backend = zo::Backend::cpu;
+  EXPECT_EQ(zo::select_engine(model, runs, o), zo::Engine::margins);
+  const auto x0 = random_points(2, 6, 6, 0.1f, 72);
+  EXPECT_EQ(zo::RunBatch(model, runs, x0.data(), o).engine(), zo::Engine::margins);
+  o.engine = zo::Engine::generic;
+  EXPECT_EQ(zo::RunBatch(model, runs, x0.data(), o).engine(), zo::Engine::generic);
+  o.engine = zo::Engine::automatic;
+  runs[1].method = zo::Method::zo_limit;
+  EXPECT_EQ(zo::select_engine(model, runs, o), zo::Engine::generic);
+}
+
+// The kept margins m = Ax, updated incrementally (m ← m − c·Au in double) without a refresh for
+// T steps, against the exact margins A·x_T. What separates them: x is stored in float, so each
+// update rounds x_j − c·u_j with a relative error ≤ 2^-24, and A·(that rounding) is not in Au; per
+// step |Δm_i| ≤ 2^-24 Σ_j |A_ij||x_j(t+1)|. The double arithmetic adds ≤ (D + 2)·2^-53 of the same
+// sum per product and update. Bound after T steps:
+//   |m_i − (A x_T)_i| ≤ (T·2^-24 + (T + 1)(D + 2)·2^-53) · max_t Σ_j |A_ij||x_j(t)|,
+// which is far below the margins' own movement (checked), so a wrong update would fail.
+TEST(MarginsEngine, IncrementalMarginsStayWithinTheDriftBound) {
+  for (bool sparse : {false, true}) {
+    const std::size_t n = 90, d = 41, steps = 60;
+    const auto data = make_test_data(n, d, sparse, 81);
+    const zo::LinearModel model(LinearLoss::logistic, data, nullptr, cpu());
+    const zo_test::RefData ref = zo_test::reference_data(*data);
+    std::vector<zo::RunSpec> runs(2);
+    runs[0].lambda = 0.1f, runs[0].eta = 0.05f, runs[0].seed = 5;
+    runs[1].lambda = 0.05f, runs[1].eta = 0.05f, runs[1].seed = 6, runs[1].q = 2;
+    const auto x0 = random_points(2, d, d, 0.3f, 82);
+    zo::BatchOptions o = zo_test::margins_engine();
+    o.margins_refresh_every = 1000;  // no refresh within the test
+    zo::RunBatch batch(model, runs, x0.data(), o);
+    const std::vector<double> m0 = zo::detail::kept_margins(batch);
+    ASSERT_EQ(m0.size(), 2 * n);
+    std::vector<double> scale(2 * n, 0.0);  // max over t of Σ_j |A_ij||x_j(t)|
+    std::vector<float> x(2 * d);
+    auto track = [&] {
+      batch.copy_points(x.data());
+      for (std::size_t k = 0; k < 2; ++k)
+        for (std::size_t i = 0; i < n; ++i) {
+          double s = 0.0;
+          for (std::size_t j = 0; j < d; ++j) s += std::fabs(ref.at(i, j) * x[k * d + j]);
+          scale[k * n + i] = std::max(scale[k * n + i], s);
+        }
+    };
+    track();
+    for (std::size_t t = 0; t < steps; ++t) {
+      batch.run(1);
+      track();
+    }
+    const std::vector<double> kept = zo::detail::kept_margins(batch);
+    std::vector<double> exact(2 * n);
+    model.margins(DataSplit::train, batch_of(x, 2, d, d), exact.data());
+    const double ulps =
+        steps * std::ldexp(1.0, -24) + (steps + 1.0) * (d + 2.0) * std::ldexp(1.0, -53);
+    double worst = 0.0, moved = 0.0, largest_bound = 0.0;
+    for (std::size_t i = 0; i < 2 * n; ++i) {
+      const double bound = ulps * scale[i];
+      EXPECT_LE(std::fabs(kept[i] - exact[i]), bound) << (sparse ? "csr" : "dense") << " " << i;
+      worst = std::max(worst, std::fabs(kept[i] - exact[i]) / bound);
+      moved = std::max(moved, std::fabs(exact[i] - m0[i]));
+      largest_bound = std::max(largest_bound, bound);
+    }
+    EXPECT_GT(moved, 1e3 * largest_bound) << "the margins moved too little to test anything";
+    // A refresh (here: restore(), which recomputes them) makes them exact again.
+    batch.restore(x.data(), batch.next_step(), batch.statuses());
+    const std::vector<double> fresh = zo::detail::kept_margins(batch);
+    for (std::size_t i = 0; i < 2 * n; ++i) EXPECT_EQ(fresh[i], exact[i]);
   }
 }
 

@@ -61,6 +61,14 @@ ZO_API void gaussian_blocks(DirectionKey key, std::uint64_t first_block, std::ui
 ZO_API void gaussian_blocks(HostSimd path, DirectionKey key, std::uint64_t first_block,
                             std::uint64_t count, float* out);
 
+/// Internal API for zo's CPU loops: the coordinates [4·first_block, 4·(first_block + count)) of
+/// the direction (`dist`, `key`) to out[0 … 4·count), bit-identical to direction4(dist, key,
+/// first_block + i, sphere_scale) for every i. Gaussian and sphere through gaussian_blocks()
+/// (sphere then multiplied by the scale as direction4() does), Rademacher one block at a time.
+/// Single-threaded; call it from inside a parallel loop on tiles of a few hundred blocks.
+ZO_API void direction_blocks(Distribution dist, DirectionKey key, std::uint64_t first_block,
+                             std::uint64_t count, float sphere_scale, float* out);
+
 }  // namespace detail
 
 }  // namespace zo

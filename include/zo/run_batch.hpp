@@ -70,8 +70,9 @@ struct RunStatus {
 /// summed, so their iterates agree to within rounding (the tests state the tolerances), and each
 /// is deterministic on its own.
 enum class Engine {
-  automatic,  ///< `fused` when the objective and the runs allow it (see select_engine()), else
-              ///< `generic`
+  automatic,  ///< `fused` when the objective and the runs allow it, else `margins` for a
+              ///< linear model on the CPU when the runs allow it, else `generic` (see
+              ///< select_engine())
   generic,    ///< any objective: each step evaluates all 2·K·q perturbed points in one call
   fused,      ///< Example 2.1 (ObjectiveStructure::example21) with d ≤ 512, q ≤ 64, Gaussian or
               ///< Rademacher directions and NonFinitePolicy::mark_diverged: whole steps on chip
@@ -114,14 +115,21 @@ struct BatchOptions {
 /// The engine that RunBatch(objective, runs, x0, options) would use: options.engine when it is
 /// not `automatic`, after checking that it can run these runs (throws zo::InvalidArgument naming
 /// the reason otherwise); for `automatic`, `fused` when the objective is Example 2.1 and every
-/// run and option allows it, else `generic`. (`margins` is used only on request: it rounds
-/// f(x ± λu) differently from the generic engine.)
+/// run and option allows it; else `margins` when the objective is a LinearModel on the CPU
+/// backend, the batch runs on the CPU and no run is `zo_limit`; else `generic`. (`margins` rounds
+/// f(x ± λu) differently from the generic engine, within the bound of docs/linear-models.md;
+/// Engine::generic forces the generic engine.)
 ZO_API Engine select_engine(const Objective& objective, const std::vector<RunSpec>& runs,
                             const BatchOptions& options);
 
+class RunBatch;
+
 namespace detail {
 class BatchEngine;
-}
+/// Internal (tests): the margins A·x_k that the margins engine keeps (K × N, run-major, as
+/// updated incrementally since the last exact refresh); empty for the other engines.
+ZO_API std::vector<double> kept_margins(const RunBatch& batch);
+}  // namespace detail
 
 /// K independent runs of Algorithm 1 (or a baseline) on one objective, advancing in lockstep.
 /// Each step builds all 2·K·q perturbed points, evaluates them in one batched objective call,
@@ -195,6 +203,7 @@ class ZO_API RunBatch {
   void measure(double* loss, double* trace = nullptr, double* metrics = nullptr) const;
 
  private:
+  friend std::vector<double> detail::kept_margins(const RunBatch& batch);
   std::unique_ptr<detail::BatchEngine> impl_;
 };
 

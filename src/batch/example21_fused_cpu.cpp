@@ -56,6 +56,26 @@ namespace {
 // One lane per run: pair-blocks 0..nb-1 of a run are all local (G = 1, PB = 128 covers d ≤ 512).
 constexpr int kHostPairBlocks = static_cast<int>(kFusedMaxHalfDim / 4);
 
+/// Philox blocks that hold coordinates [0, d + 4·nb) of a direction (the z part of pair-block b
+/// reads coordinates d + 4b … d + 4b + 3), for d ≤ kFusedMaxHalfDim.
+constexpr std::uint64_t kHostDirectionBlocks = (2 * kFusedMaxHalfDim + 3) / 4 + 1;
+
+/// The directions of one run, a whole direction at a time from the SIMD generator
+/// (direction_blocks, bit-identical to direction4), read back per pair-block: the values of
+/// GeneratedFusedDirections.
+struct HostFusedDirections {
+  float u[4 * kHostDirectionBlocks];
+  void prepare(Distribution dist, DirectionKey key, std::uint32_t d) {
+    const std::uint64_t nb = (d + 3) / 4;
+    direction_blocks(dist, key, 0, (d + 4 * nb + 3) / 4, 1.0f, u);
+  }
+  void pair(Distribution, DirectionKey, std::uint32_t d, std::uint32_t b, Float4* v,
+            Float4* w) const {
+    std::memcpy(v->v, u + 4 * b, sizeof v->v);
+    std::memcpy(w->v, u + d + 4 * b, sizeof w->v);
+  }
+};
+
 class CpuFusedExample21 final : public FusedExample21Engine {
  public:
   CpuFusedExample21(const Objective& objective, std::vector<RunSpec> runs, const float* x0,
@@ -85,10 +105,11 @@ class CpuFusedExample21 final : public FusedExample21Engine {
 #pragma omp parallel for schedule(dynamic, 1) if (K * d * steps >= kMinParallelWork)
     for (std::int64_t k = 0; k < count; ++k) {
       FusedLaneState<kHostPairBlocks> s;
+      HostFusedDirections dirs;
       float* x = &x_[static_cast<std::size_t>(k) * 2 * d];
       fused_load<1, kHostPairBlocks>(0, d, x, s);
-      fused_run_steps<1, kHostPairBlocks>(
-          HostLaneGroup{}, d, params()[k], s, states[k], begin, begin + steps, log_its.data(),
+      fused_run_steps_with<1, kHostPairBlocks>(
+          HostLaneGroup{}, dirs, d, params()[k], s, states[k], begin, begin + steps, log_its.data(),
           n_log, metrics ? metrics + k * kFusedMetrics : nullptr, K * kFusedMetrics);
       fused_store<1, kHostPairBlocks>(0, d, s, x);
     }
@@ -120,17 +141,22 @@ DirectionThroughput generate_directions(Backend backend, std::size_t runs, std::
   const std::uint64_t blocks = (dim + 3) / 4;
   const auto count = static_cast<std::int64_t>(runs);
   std::vector<double> per_run(runs, 0.0);
-#pragma omp parallel for schedule(static)
-  for (std::int64_t k = 0; k < count; ++k) {
-    double sum = 0.0;
-    for (std::uint64_t t = 0; t < steps; ++t) {
-      const DirectionKey key{static_cast<std::uint64_t>(k), static_cast<std::uint32_t>(t), 0};
-      for (std::uint64_t b = 0; b < blocks; ++b) {
-        const Float4 u = gaussian4(key, b);
-        sum += static_cast<double>((u.v[0] + u.v[1]) + (u.v[2] + u.v[3]));
+#pragma omp parallel
+  {
+    std::vector<float> u(4 * blocks);  // one direction, from the SIMD generator as the CPU loops
+#pragma omp for schedule(static)
+    for (std::int64_t k = 0; k < count; ++k) {
+      double sum = 0.0;
+      for (std::uint64_t t = 0; t < steps; ++t) {
+        const DirectionKey key{static_cast<std::uint64_t>(k), static_cast<std::uint32_t>(t), 0};
+        detail::gaussian_blocks(key, 0, blocks, u.data());
+        for (std::uint64_t b = 0; b < blocks; ++b) {
+          const float* v = &u[4 * b];
+          sum += static_cast<double>((v[0] + v[1]) + (v[2] + v[3]));
+        }
       }
+      per_run[k] = sum;
     }
-    per_run[k] = sum;
   }
   DirectionThroughput out;
   for (double s : per_run) out.checksum += s;

@@ -203,16 +203,30 @@ ZO_HD ZO_INLINE void fused_direction(Distribution dist, DirectionKey key, std::u
   *w = direction_span4(dist, key, static_cast<std::uint64_t>(d) + 4u * b);
 }
 
+/// The directions of the fused loop generated in registers, pair-block by pair-block (the CUDA
+/// kernel). A direction source has prepare(dist, key, d), called before the pair-blocks of a
+/// direction are read, and pair(dist, key, d, b, &v, &w), which must give fused_direction()'s
+/// values bit for bit (the CPU loop reads them from a buffer filled by the SIMD generator).
+struct GeneratedFusedDirections {
+  ZO_HD void prepare(Distribution, DirectionKey, std::uint32_t) {}
+  ZO_HD ZO_INLINE void pair(Distribution dist, DirectionKey key, std::uint32_t d, std::uint32_t b,
+                            Float4* v, Float4* w) const {
+    fused_direction(dist, key, d, b, v, w);
+  }
+};
+
 /// Runs steps [begin, end) of one run, recording metrics at the logged iterations. `log_its`
 /// (sorted, n_log entries, all in [begin, end]) are iterations t whose iterate x_t is measured
 /// into metrics + i·metric_stride (3 doubles, written by lane 0). A diverged run stays frozen
 /// but is still measured. Under NaN/Inf (projected gradient, update coefficient or gradient) the
 /// run is frozen and `diverged_at` records the step, as NonFinitePolicy::mark_diverged does.
-template <int G, int PB, class Group>
-ZO_HD void fused_run_steps(const Group& group, std::uint32_t d, const RunDescription& run,
-                           FusedLaneState<PB>& s, FusedRunState& state, std::uint64_t begin,
-                           std::uint64_t end, const std::uint64_t* log_its, std::uint32_t n_log,
-                           double* metrics, std::size_t metric_stride) {
+/// The directions come from `dirs` (GeneratedFusedDirections or a precomputed equivalent).
+template <int G, int PB, class Group, class Directions>
+ZO_HD void fused_run_steps_with(const Group& group, Directions& dirs, std::uint32_t d,
+                                const RunDescription& run, FusedLaneState<PB>& s,
+                                FusedRunState& state, std::uint64_t begin, std::uint64_t end,
+                                const std::uint64_t* log_its, std::uint32_t n_log, double* metrics,
+                                std::size_t metric_stride) {
   constexpr int kAcc = kFusedVirtualLanes / G;
   const std::uint32_t nb = (d + 3) / 4;
   const int lane = group.lane();
@@ -281,32 +295,49 @@ ZO_HD void fused_run_steps(const Group& group, std::uint32_t d, const RunDescrip
       double acc_a[kAcc], acc_b[kAcc];
       ZO_FUSED_UNROLL
       for (int m = 0; m < kAcc; ++m) acc_a[m] = acc_b[m] = 0.0;
+      dirs.prepare(dist, key, d);
       ZO_FUSED_UNROLL
       for (int p = 0; p < PB; ++p) {
         const std::uint32_t b = static_cast<std::uint32_t>(lane + G * p);
         if (b >= nb) break;
         Float4 v, w;
-        fused_direction(dist, key, d, b, &v, &w);
+        dirs.pair(dist, key, d, b, &v, &w);
         uy[p] = v;
         uz[p] = w;
         const int m = p % kAcc;
-        ZO_FUSED_UNROLL
-        for (int i = 0; i < 4; ++i) {
-          if (4 * b + static_cast<std::uint32_t>(i) >= d) break;
-          if (run.method == kFusedZo) {
+        // The pair-block's terms go into registers and back (the same sequence of adds).
+        double sum_a = acc_a[m], sum_b = acc_b[m];
+        if (run.method == kFusedZo) {
+          // All four lanes computed, a lane past d contributes +0.0 (an exact no-op on a sum
+          // that starts at +0.0): the same bits as stopping at d, and no branch per lane.
+          double ta[4], tb[4];
+          ZO_FUSED_UNROLL
+          for (int i = 0; i < 4; ++i) {
+            const bool valid = 4 * b + static_cast<std::uint32_t>(i) < d;
             const float yp = perturb(s.y[p][i], run.lambda, v.v[i]);
             const float zp = perturb(s.z[p][i], run.lambda, w.v[i]);
             const float ym = perturb(s.y[p][i], -run.lambda, v.v[i]);
             const float zm = perturb(s.z[p][i], -run.lambda, w.v[i]);
-            acc_a[m] += static_cast<double>(yp) * static_cast<double>(zp);
-            acc_b[m] += static_cast<double>(ym) * static_cast<double>(zm);
-          } else {  // uᵀ∇f with ∇f = ((yᵀz − 1) z, (yᵀz − 1) y), pair by pair
+            ta[i] = valid ? static_cast<double>(yp) * static_cast<double>(zp) : 0.0;
+            tb[i] = valid ? static_cast<double>(ym) * static_cast<double>(zm) : 0.0;
+          }
+          ZO_FUSED_UNROLL
+          for (int i = 0; i < 4; ++i) {
+            sum_a += ta[i];
+            sum_b += tb[i];
+          }
+        } else {  // uᵀ∇f with ∇f = ((yᵀz − 1) z, (yᵀz − 1) y), pair by pair
+          ZO_FUSED_UNROLL
+          for (int i = 0; i < 4; ++i) {
+            if (4 * b + static_cast<std::uint32_t>(i) >= d) break;
             const float gy = example21_gradient(yz, s.z[p][i]);
             const float gz = example21_gradient(yz, s.y[p][i]);
-            acc_a[m] += static_cast<double>(v.v[i]) * static_cast<double>(gy);
-            acc_a[m] += static_cast<double>(w.v[i]) * static_cast<double>(gz);
+            sum_a += static_cast<double>(v.v[i]) * static_cast<double>(gy);
+            sum_a += static_cast<double>(w.v[i]) * static_cast<double>(gz);
           }
         }
+        acc_a[m] = sum_a;
+        acc_b[m] = sum_b;
       }
       double g;
       if (run.method == kFusedZo) {
@@ -329,11 +360,12 @@ ZO_HD void fused_run_steps(const Group& group, std::uint32_t d, const RunDescrip
     for (std::uint32_t j = 0; j < q; ++j) {
       const float c = q == 1 ? c0 : coef[j];
       const DirectionKey key{run.seed, static_cast<std::uint32_t>(t), j};
+      if (q > 1) dirs.prepare(dist, key, d);
       ZO_FUSED_UNROLL
       for (int p = 0; p < PB; ++p) {
         const std::uint32_t b = static_cast<std::uint32_t>(lane + G * p);
         if (b >= nb) break;
-        if (q > 1) fused_direction(dist, key, d, b, &uy[p], &uz[p]);  // regenerate u_j
+        if (q > 1) dirs.pair(dist, key, d, b, &uy[p], &uz[p]);  // regenerate u_j
         ZO_FUSED_UNROLL
         for (int i = 0; i < 4; ++i) {
           s.y[p][i] = apply_update(s.y[p][i], c, uy[p].v[i]);
@@ -342,6 +374,17 @@ ZO_HD void fused_run_steps(const Group& group, std::uint32_t d, const RunDescrip
       }
     }
   }
+}
+
+/// fused_run_steps_with() generating the directions in registers.
+template <int G, int PB, class Group>
+ZO_HD void fused_run_steps(const Group& group, std::uint32_t d, const RunDescription& run,
+                           FusedLaneState<PB>& s, FusedRunState& state, std::uint64_t begin,
+                           std::uint64_t end, const std::uint64_t* log_its, std::uint32_t n_log,
+                           double* metrics, std::size_t metric_stride) {
+  GeneratedFusedDirections dirs;
+  fused_run_steps_with<G, PB>(group, dirs, d, run, s, state, begin, end, log_its, n_log, metrics,
+                              metric_stride);
 }
 
 }  // namespace detail

@@ -83,6 +83,8 @@ class LinearMarginsEngine final : public BatchEngine {
     measure_host(x.data(), loss, trace, metrics);
   }
 
+  std::vector<double> kept_margins() const override { return margins; }
+
   PointBatch batch(const float* data, std::size_t count) const {
     return host_points(data, count, d);
   }
@@ -165,16 +167,8 @@ class LinearMarginsEngine final : public BatchEngine {
     for (std::size_t p = 0; p < pairs.size(); ++p) {
       const RunSpec& s = runs[pairs[p].run];
       const DirectionKey key{s.seed, static_cast<std::uint32_t>(step), pairs[p].j};
-      if (d * pairs.size() > (std::size_t{1} << 14)) {
-        fill_direction(s.distribution, key, d, &directions[p * d]);  // multithreaded
-      } else {
-        const float scale = s.distribution == Distribution::sphere ? sphere_scale(key, d) : 1.0f;
-        for (std::uint64_t b = 0; b * 4 < d; ++b) {
-          const Float4 u = direction4(s.distribution, key, b, scale);
-          for (std::uint64_t i = b * 4; i < d && i < b * 4 + 4; ++i)
-            directions[p * d + i] = u.v[i - b * 4];
-        }
-      }
+      // The SIMD generator (bit-identical to direction4); multithreaded for large d.
+      fill_direction(s.distribution, key, d, &directions[p * d]);
     }
     dir_margins.resize(pairs.size() * n);
     model.margins(DataSplit::train, batch(directions.data(), pairs.size()), dir_margins.data());

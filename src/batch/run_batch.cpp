@@ -14,6 +14,7 @@
 #include "core/enum_names.hpp"
 #include "zo/directions.hpp"
 #include "zo/error.hpp"
+#include "zo/linear_model.hpp"
 
 namespace zo {
 
@@ -121,8 +122,18 @@ std::string engine_obstacle(Engine engine, const Objective& objective,
 Engine select_engine(const Objective& objective, const std::vector<RunSpec>& runs,
                      const BatchOptions& options) {
   if (options.engine == Engine::automatic) {
-    return engine_obstacle(Engine::fused, objective, runs, options).empty() ? Engine::fused
-                                                                            : Engine::generic;
+    if (engine_obstacle(Engine::fused, objective, runs, options).empty()) return Engine::fused;
+    // Linear models on the CPU: one product A·u per direction instead of two with x ± λu. On the
+    // GPU the generic engine keeps the points on the device (the margins engine stages them).
+    if (objective.structure() == ObjectiveStructure::linear_model &&
+        static_cast<const LinearModel&>(objective).backend() == Backend::cpu &&
+        (options.backend == Backend::cpu ||
+         (options.backend == Backend::automatic &&
+          resolve_backend(Backend::automatic) == Backend::cpu)) &&
+        engine_obstacle(Engine::margins, objective, runs, options).empty()) {
+      return Engine::margins;
+    }
+    return Engine::generic;
   }
   const std::string why = engine_obstacle(options.engine, objective, runs, options);
   if (!why.empty()) {
@@ -383,5 +394,9 @@ double minimize(const Objective& objective, float* x, const RunSpec& spec, std::
 void gaussian_fill(std::uint64_t seed, std::uint32_t substream, float* x, std::size_t count) {
   fill_direction(Distribution::gaussian, DirectionKey{seed, kInitStep, substream}, count, x);
 }
+
+namespace detail {
+std::vector<double> kept_margins(const RunBatch& batch) { return batch.impl_->kept_margins(); }
+}  // namespace detail
 
 }  // namespace zo

@@ -1,6 +1,6 @@
-// The CPU backend of RunBatch: the reference implementation. OpenMP over runs and coordinates;
-// every output element is computed by one fixed sequence of operations, so the results are
-// bit-identical for any thread count.
+// The CPU backend of RunBatch: the reference implementation. OpenMP over runs and tiles of
+// coordinates; every output element is computed by one fixed sequence of operations, so the
+// results are bit-identical for any thread count.
 #include <algorithm>
 #include <cstring>
 #include <limits>
@@ -16,6 +16,15 @@
 namespace zo {
 namespace detail {
 namespace {
+
+/// Philox blocks per tile: the directions of a tile come from the SIMD generator in one call
+/// (direction_blocks, bit-identical to direction4), then the element-wise bodies run over it.
+constexpr std::uint64_t kTileBlocks = 256;
+
+/// Floats of directions a step keeps from the perturbation for the update (16 MiB); larger
+/// steps generate them again.
+constexpr std::size_t kKeptDirections = std::size_t{1} << 22;
+constexpr std::size_t kNoPair = ~std::size_t{0};
 
 class CpuRunBatch final : public BatchEngine {
  public:
@@ -33,6 +42,7 @@ class CpuRunBatch final : public BatchEngine {
     const std::size_t K = specs.size();
     const std::size_t d = dim_;
     const std::uint64_t blocks = (d + 3) / 4;
+    const std::uint64_t tiles = (blocks + kTileBlocks - 1) / kTileBlocks;
 
     // Which runs take part, and how.
     zo_pairs_.clear();   // (run, j) for Method::zo
@@ -53,30 +63,43 @@ class CpuRunBatch final : public BatchEngine {
         scales_[k * max_q() + j] = sphere_scale(key(k, step, j), d);
     }
 
-    // 1. All perturbed points x ± λu of this step, then one batched evaluation.
+    // 1. All perturbed points x ± λu of this step, then one batched evaluation. The directions
+    // are kept for step 4 when they fit in kKeptDirections floats (else generated again).
     const std::size_t n_pairs = zo_pairs_.size();
+    const bool keep = n_pairs * 4 * blocks <= kKeptDirections;
+    pair_of_.assign(K * max_q(), kNoPair);
+    if (keep) {
+      kept_u_.resize(n_pairs * 4 * blocks);
+      for (std::size_t p = 0; p < n_pairs; ++p)
+        pair_of_[zo_pairs_[p].run * max_q() + zo_pairs_[p].j] = p;
+    }
     values_.assign(2 * n_pairs, 0.0);
     if (n_pairs > 0) {
       points_.resize(2 * n_pairs * d);
-      const auto total = static_cast<std::int64_t>(n_pairs * blocks);
-#pragma omp parallel for schedule(static) if (n_pairs * d >= kMinParallelWork)
-      for (std::int64_t t = 0; t < total; ++t) {
-        const std::size_t pair = static_cast<std::size_t>(t) / blocks;
-        const std::uint64_t b = static_cast<std::uint64_t>(t) % blocks;
+      const auto total = static_cast<std::int64_t>(n_pairs * tiles);
+      parallel_for(total, n_pairs * d >= kMinParallelWork, [&](std::int64_t t) {
+        const std::size_t pair = static_cast<std::size_t>(t) / tiles;
+        const std::uint64_t tile = static_cast<std::uint64_t>(t) % tiles;
         const std::size_t k = zo_pairs_[pair].run;
         const std::uint32_t j = zo_pairs_[pair].j;
         const RunSpec& s = specs[k];
-        const Float4 u = direction4(s.distribution, key(k, step, j), b, scales_[k * max_q() + j]);
+        float tile_u[4 * kTileBlocks];
+        const std::uint64_t first = tile * kTileBlocks;
+        const std::uint64_t count = std::min<std::uint64_t>(kTileBlocks, blocks - first);
+        // Kept for the update when small enough (padded rows of 4·blocks floats).
+        float* u = keep ? &kept_u_[pair * 4 * blocks + 4 * first] : tile_u;
+        direction_blocks(s.distribution, key(k, step, j), first, count, scales_[k * max_q() + j],
+                         u);
+        const std::uint64_t begin = 4 * first;
+        const std::uint64_t end = std::min<std::uint64_t>(begin + 4 * count, d);
         const float* x = &x_[k * d];
         float* plus = &points_[(2 * pair) * d];
         float* minus = &points_[(2 * pair + 1) * d];
-        for (int lane = 0; lane < 4; ++lane) {
-          const std::uint64_t i = b * 4 + lane;
-          if (i >= d) break;
-          plus[i] = perturb(x[i], s.lambda, u.v[lane]);
-          minus[i] = perturb(x[i], -s.lambda, u.v[lane]);
+        for (std::uint64_t i = begin; i < end; ++i) {
+          plus[i] = perturb(x[i], s.lambda, u[i - begin]);
+          minus[i] = perturb(x[i], -s.lambda, u[i - begin]);
         }
-      }
+      });
       objective().evaluate(batch(points_.data(), 2 * n_pairs), values_.data());
     }
 
@@ -116,10 +139,13 @@ class CpuRunBatch final : public BatchEngine {
       for (std::uint32_t j = 0; j < s.q; ++j) {  // ZO λ→0: directional derivatives uᵀ∇f
         const float scale = scales_[k * max_q() + j];
         double dot = 0.0;
-        for (std::uint64_t b = 0; b < blocks; ++b) {
-          const Float4 u = direction4(s.distribution, key(k, step, j), b, scale);
-          for (int lane = 0; lane < 4 && b * 4 + lane < d; ++lane)
-            dot += static_cast<double>(u.v[lane]) * static_cast<double>(g[b * 4 + lane]);
+        float u[4 * kTileBlocks];
+        for (std::uint64_t first = 0; first < blocks; first += kTileBlocks) {
+          const std::uint64_t count = std::min<std::uint64_t>(kTileBlocks, blocks - first);
+          direction_blocks(s.distribution, key(k, step, j), first, count, scale, u);
+          const std::uint64_t end = std::min<std::uint64_t>(4 * (first + count), d);
+          for (std::uint64_t i = 4 * first; i < end; ++i)  // coordinate order, as before
+            dot += static_cast<double>(u[i - 4 * first]) * static_cast<double>(g[i]);
         }
         const float c = update_coefficient(dot, s.eta, s.q);
         if (!skip_[k] && !(is_finite(dot) && is_finite(c)))
@@ -130,31 +156,36 @@ class CpuRunBatch final : public BatchEngine {
 
     // 4. Update every run that was not skipped or frozen.
     for (std::size_t r = 0; r < n_grad; ++r) grad_slot_[grad_runs_[r]] = r;
-    const auto total = static_cast<std::int64_t>(K * blocks);
-#pragma omp parallel for schedule(static) if (K * d >= kMinParallelWork)
-    for (std::int64_t t = 0; t < total; ++t) {
-      const std::size_t k = static_cast<std::size_t>(t) / blocks;
-      const std::uint64_t b = static_cast<std::uint64_t>(t) % blocks;
-      if (statuses()[k].diverged || skip_[k]) continue;
+    const auto total = static_cast<std::int64_t>(K * tiles);
+    parallel_for(total, K * d >= kMinParallelWork, [&](std::int64_t t) {
+      const std::size_t k = static_cast<std::size_t>(t) / tiles;
+      const std::uint64_t tile = static_cast<std::uint64_t>(t) % tiles;
+      if (statuses()[k].diverged || skip_[k]) return;
       const RunSpec& s = specs[k];
       float* x = &x_[k * d];
+      const std::uint64_t first = tile * kTileBlocks;
+      const std::uint64_t count = std::min<std::uint64_t>(kTileBlocks, blocks - first);
+      const std::uint64_t begin = 4 * first;
+      const std::uint64_t end = std::min<std::uint64_t>(begin + 4 * count, d);
       if (s.method == Method::gd) {
         const float* g = &grads_[grad_slot_[k] * d];
-        for (int lane = 0; lane < 4 && b * 4 + lane < d; ++lane) {
-          const std::uint64_t i = b * 4 + lane;
-          x[i] = apply_update(x[i], s.eta, g[i]);
-        }
-        continue;
+        for (std::uint64_t i = begin; i < end; ++i) x[i] = apply_update(x[i], s.eta, g[i]);
+        return;
       }
+      float tile_u[4 * kTileBlocks];
       for (std::uint32_t j = 0; j < s.q; ++j) {
-        const Float4 u = direction4(s.distribution, key(k, step, j), b, scales_[k * max_q() + j]);
-        const float c = coefficients_[k * max_q() + j];
-        for (int lane = 0; lane < 4 && b * 4 + lane < d; ++lane) {
-          const std::uint64_t i = b * 4 + lane;
-          x[i] = apply_update(x[i], c, u.v[lane]);
+        const std::size_t pair = pair_of_[k * max_q() + j];
+        const float* u = tile_u;
+        if (pair != kNoPair) {
+          u = &kept_u_[pair * 4 * blocks + 4 * first];
+        } else {
+          direction_blocks(s.distribution, key(k, step, j), first, count, scales_[k * max_q() + j],
+                           tile_u);
         }
+        const float c = coefficients_[k * max_q() + j];
+        for (std::uint64_t i = begin; i < end; ++i) x[i] = apply_update(x[i], c, u[i - begin]);
       }
-    }
+    });
   }
 
   void copy_points(float* x_host) const override {
@@ -197,6 +228,8 @@ class CpuRunBatch final : public BatchEngine {
   std::vector<Pair> zo_pairs_;
   std::vector<std::size_t> grad_runs_;
   std::vector<float> scales_, points_, grad_in_, grads_, coefficients_;
+  std::vector<float> kept_u_;         // this step's directions (pair-major, 4·blocks each)
+  std::vector<std::size_t> pair_of_;  // (run, j) → its pair in zo_pairs_ when kept, else kNoPair
   std::vector<double> values_;
   std::vector<char> skip_;
   std::vector<std::size_t> grad_slot_ = std::vector<std::size_t>(runs().size(), 0);

@@ -38,6 +38,8 @@ class BatchEngine {
   virtual void copy_points(float* x_host) const = 0;
   virtual void set_points(const float* x_host) = 0;
   virtual void measure(double* loss, double* trace, double* metrics) const = 0;
+  /// The margins engine's kept margins A·x_k (detail::kept_margins); empty otherwise.
+  virtual std::vector<double> kept_margins() const { return {}; }
 
   const Objective& objective() const { return objective_; }
   const std::vector<RunSpec>& runs() const { return runs_; }

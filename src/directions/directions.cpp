@@ -47,15 +47,26 @@ void scalar_blocks(DirectionKey key, std::uint64_t first_block, std::uint64_t co
     i += n;                                                          \
   }
 
-__attribute__((target("avx512f,avx2,fma"))) void avx512_blocks(DirectionKey key,
+__attribute__((target("avx2,fma"))) void avx2_blocks(DirectionKey key, std::uint64_t first_block,
+                                                     std::uint64_t count, float* out) {
+  ZO_SIMD_BLOCKS(8, simd::gaussian_8_blocks)
+}
+
+__attribute__((target("avx512f,avx2,fma"))) void avx512_groups(DirectionKey key,
                                                                std::uint64_t first_block,
                                                                std::uint64_t count, float* out) {
   ZO_SIMD_BLOCKS(16, simd::gaussian_16_blocks)
 }
 
-__attribute__((target("avx2,fma"))) void avx2_blocks(DirectionKey key, std::uint64_t first_block,
-                                                     std::uint64_t count, float* out) {
-  ZO_SIMD_BLOCKS(8, simd::gaussian_8_blocks)
+/// Groups of 16; a last part of at most 8 blocks takes one 8-wide AVX2 group (the same bits)
+/// instead of a 16-wide group of which most would be discarded.
+__attribute__((target("avx512f,avx2,fma"))) void avx512_blocks(DirectionKey key,
+                                                               std::uint64_t first_block,
+                                                               std::uint64_t count, float* out) {
+  const std::uint64_t tail = count % 16;
+  const std::uint64_t whole = tail != 0 && tail <= 8 ? count - tail : count;
+  avx512_groups(key, first_block, whole, out);
+  if (whole != count) avx2_blocks(key, first_block + whole, count - whole, out + 4 * whole);
 }
 
 #undef ZO_SIMD_BLOCKS
@@ -130,6 +141,21 @@ void gaussian_blocks(HostSimd path, DirectionKey key, std::uint64_t first_block,
                               " path");
   }
   blocks_fn(path)(key, first_block, count, out);
+}
+
+void direction_blocks(Distribution dist, DirectionKey key, std::uint64_t first_block,
+                      std::uint64_t count, float sphere_scale, float* out) {
+  if (dist == Distribution::rademacher) {
+    for (std::uint64_t i = 0; i < count; ++i) {
+      const Float4 u = rademacher4(key, first_block + i);
+      std::memcpy(out + 4 * i, u.v, sizeof u.v);
+    }
+    return;
+  }
+  best_blocks_fn()(key, first_block, count, out);
+  if (dist == Distribution::sphere) {
+    for (std::uint64_t i = 0; i < 4 * count; ++i) out[i] = mul_f(out[i], sphere_scale);
+  }
 }
 
 }  // namespace detail

@@ -53,11 +53,10 @@ void Example21::evaluate(const PointBatch& points, double* values) const {
     return;
   }
   const auto count = static_cast<std::int64_t>(points.count);
-#pragma omp parallel for schedule(static) if (points.count * d_ >= detail::kMinParallelWork)
-  for (std::int64_t p = 0; p < count; ++p) {
+  detail::parallel_for(count, points.count * d_ >= detail::kMinParallelWork, [&](std::int64_t p) {
     const float* x = points.point(static_cast<std::size_t>(p));
     values[p] = detail::example21_value(dot(x, x + d_, d_));
-  }
+  });
 }
 
 void Example21::gradient(const PointBatch& points, float* grads, std::size_t grad_stride) const {

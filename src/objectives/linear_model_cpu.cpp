@@ -85,6 +85,31 @@ template <int Q>
   }
 }
 
+/// dense_row_dots<1> of R consecutive rows (row r at a + r·d) with one point, bit for bit (each
+/// row keeps its own 16 partial sums, order and tree): R independent streams of A in flight.
+template <int R>
+[[gnu::always_inline]] inline void dense_rows_dots(const float* a, std::size_t d, const double* x,
+                                                   double* out) {
+  constexpr int kLanes = 16;
+  double acc[R][kLanes] = {};
+  const std::size_t d16 = d & ~std::size_t{kLanes - 1};
+  for (std::size_t j = 0; j < d16; j += kLanes) {
+    for (int r = 0; r < R; ++r) {
+      const float* row = a + static_cast<std::size_t>(r) * d + j;
+      for (int l = 0; l < kLanes; ++l) acc[r][l] += static_cast<double>(row[l]) * x[j + l];
+    }
+  }
+  for (int r = 0; r < R; ++r) {
+    double* c = acc[r];
+    for (int width = kLanes / 2; width >= 1; width /= 2)
+      for (int l = 0; l < width; ++l) c[l] = c[l] + c[l + width];
+    double s = c[0];
+    const float* row = a + static_cast<std::size_t>(r) * d;
+    for (std::size_t j = d16; j < d; ++j) s += static_cast<double>(row[j]) * x[j];
+    out[r] = s;
+  }
+}
+
 /// Dot products of one CSR row with Q points, entries in order.
 template <int Q>
 [[gnu::always_inline]] inline void csr_row_dots(const std::int32_t* cols, const float* vals,
@@ -111,7 +136,15 @@ template <int Q>
 /// out[q·ldo + i] = φ_iᵀ x_q for rows [i0, i1) of a dense row-major matrix, q < q_count ≤ 2.
 ZO_CPU_CLONES void dense_rows(const float* a, std::size_t d, std::size_t i0, std::size_t i1,
                               const double* const* x, int q_count, double* out, std::size_t ldo) {
-  for (std::size_t i = i0; i < i1; ++i) {
+  std::size_t i = i0;
+  if (q_count == 1) {  // four rows at a time: more of A in flight (the same bits per row)
+    for (; i + 4 <= i1; i += 4) {
+      double r[4];
+      dense_rows_dots<4>(a + i * d, d, x[0], r);
+      for (int k = 0; k < 4; ++k) out[i + static_cast<std::size_t>(k)] = r[k];
+    }
+  }
+  for (; i < i1; ++i) {
     double r[2] = {0.0, 0.0};
     const float* row = a + i * d;
     if (q_count == 2) {

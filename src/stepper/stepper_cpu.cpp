@@ -1,5 +1,7 @@
-// The CPU engine of the Stepper: the reference. OpenMP over units; each coordinate's result is a
-// fixed sequence of operations (stepper_unit), so results are bit-identical for any thread count.
+// The CPU engine of the Stepper: the reference. OpenMP over tiles of units; the directions of a
+// tile come from the SIMD generator (bit-identical to direction4), then each coordinate's result
+// is a fixed sequence of operations (stepper_unit_with), so results are bit-identical for any
+// thread count and equal to the CUDA kernel's in-register generation.
 // Only the order of the residual exception list depends on the threads, never its content.
 #include <algorithm>
 #include <atomic>
@@ -40,6 +42,67 @@ void store_bits(bool bf16, void* data, std::uint64_t e, std::uint32_t bits) {
 
 void store_param(bool bf16, void* data, std::uint64_t e, float v) {
   store_bits(bf16, data, e, param_bits(bf16, v));
+}
+
+#if defined(__GNUC__) || defined(__clang__)
+#define ZO_FLATTEN __attribute__((flatten))  // inline every call in the function body
+#else
+#define ZO_FLATTEN
+#endif
+
+/// Units per tile: the directions of a tile are generated together (the SIMD generator) before
+/// its units run through stepper_unit_with.
+constexpr std::int64_t kTileUnits = 128;
+
+/// The directions of one unit, read from a tile (the interface of GeneratedPassDirections).
+struct UnitDirections {
+  const float* entry_;
+  const float* exit_;
+  const float* const* update_;
+  std::uint64_t offset;  ///< 4 · (unit index in the tile)
+  static Float4 load(const float* p) {
+    Float4 u;
+    std::memcpy(u.v, p, sizeof u.v);
+    return u;
+  }
+  Float4 entry() const { return load(entry_ + offset); }
+  Float4 exit() const { return load(exit_ + offset); }
+  Float4 update(std::uint32_t j) const { return load(update_[j] + offset); }
+};
+
+/// The directions a pass reads over one tile (4 · kTileUnits floats each).
+struct TileDirections {
+  const float* entry = nullptr;
+  const float* exit = nullptr;
+  const float* update[kMaxStepperQ] = {};
+  UnitDirections at(std::uint64_t i) const { return UnitDirections{entry, exit, update, 4 * i}; }
+};
+
+/// Generates, into `buffer` (slots of 4 · kTileUnits floats: entry, exit, update 0 … q−1), the
+/// directions that stepper_unit_with() will ask for over blocks [b0, b0 + n): bit-identical to
+/// GeneratedPassDirections (direction_blocks() is direction4() on many blocks).
+TileDirections generate(const PassSpec& s, std::uint64_t b0, std::uint64_t n, float* buffer) {
+  TileDirections td;
+  auto slot = [&](std::size_t i) { return buffer + i * 4 * kTileUnits; };
+  if (pass_reads_entry(s)) {
+    direction_blocks(s.distribution, DirectionKey{s.seed, s.step_a, s.substream_a}, b0, n,
+                     s.scale_a, slot(0));
+    td.entry = slot(0);
+  }
+  if (!s.arithmetic_flip) {
+    for (std::uint32_t j = 0; j < s.num_updates; ++j) {
+      if (update_is_entry(s, j)) continue;
+      direction_blocks(s.distribution, DirectionKey{s.seed, s.update_step, j}, b0, n,
+                       s.update_scale[j], slot(2 + j));
+      td.update[j] = slot(2 + j);
+    }
+    if (s.exit_sign != 0 && !exit_is_entry(s)) {
+      direction_blocks(s.distribution, DirectionKey{s.seed, s.step_b, s.substream_b}, b0, n,
+                       s.scale_b, slot(1));
+      td.exit = slot(1);
+    }
+  }
+  return td;
 }
 
 class CpuStepperEngine final : public StepperEngine {
@@ -92,59 +155,44 @@ class CpuStepperEngine final : public StepperEngine {
   std::uint64_t record_bytes() const override { return record_bytes_; }
 
   std::uint64_t run_pass(const PassSpec& spec) override {
+    Pass p{spec};
     const bool residual = spec.mode == RestoreMode::residual;
-    const bool read_codes = residual && spec.entry != PassEntry::at_x && !spec.arithmetic_flip;
-    const bool write_codes = residual && spec.exit_sign != 0;
-    const bool copy = spec.mode == RestoreMode::copy;
-    const std::uint64_t capacity = escape_index_.size();
-    std::atomic<std::uint64_t> count{0};
+    p.read_codes = residual && spec.entry != PassEntry::at_x && !spec.arithmetic_flip;
+    p.write_codes = residual && spec.exit_sign != 0;
+    p.copy = spec.mode == RestoreMode::copy;
+    p.capacity = escape_index_.size();
     const auto units = static_cast<std::int64_t>(geometry_.units());
+    const std::int64_t tiles = (units + kTileUnits - 1) / kTileUnits;
+    const std::size_t slots = 2 + spec.num_updates;  // entry, exit, update 0 … q−1
 #pragma omp parallel if (units >= kParallelUnits)
     {
       std::size_t cursor = 0;
+      std::vector<float> dirs(slots * 4 * kTileUnits);
 #pragma omp for schedule(static)
-      for (std::int64_t u = 0; u < units; ++u) {
-        const std::uint64_t block = spec.first_block + static_cast<std::uint64_t>(u);
-        UnitIO io{};
-        std::uint64_t coord[4] = {0, 0, 0, 0};
-        std::size_t tensor[4] = {0, 0, 0, 0};
-        for (int l = 0; l < 4; ++l) {
-          const std::uint64_t g = 4 * block + static_cast<std::uint64_t>(l);
-          if (g < geometry_.offset || g - geometry_.offset >= geometry_.dim) continue;
-          const std::uint64_t c = g - geometry_.offset;
-          const std::size_t k = locate(c, &cursor);
-          const StepperTensor& t = tensors_[k];
-          coord[l] = c;
-          tensor[l] = k;
-          io.valid |= 1u << l;
-          io.bf16 |= t.bf16 << l;
-          io.x[l] = load_param(t.bf16, t.data, c - t.begin);
-          if (copy) io.backup[l] = load_param(t.bf16, t.backup, c - t.begin);
-        }
-        if (read_codes) io.code = codes_[u];
-        stepper_unit(spec, block, io);
-        for (int l = 0; l < 4; ++l) {
-          if (!((io.valid >> l) & 1u)) continue;
-          const StepperTensor& t = tensors_[tensor[l]];
-          const bool bf = t.bf16 != 0;
-          const std::uint64_t e = coord[l] - t.begin;
-          float value = io.x[l];
-          if ((io.escape >> l) & 1u) {
-            const std::uint64_t slot = count.fetch_add(1, std::memory_order_relaxed);
-            if (slot < capacity) {
-              escape_index_[slot] = coord[l];
-              escape_bits_[slot] = param_bits(bf, io.base[l]);
+      for (std::int64_t tile = 0; tile < tiles; ++tile) {
+        const std::int64_t u0 = tile * kTileUnits;
+        const std::int64_t n = std::min(kTileUnits, units - u0);
+        const std::uint64_t b0 = spec.first_block + static_cast<std::uint64_t>(u0);
+        const TileDirections td = generate(spec, b0, static_cast<std::uint64_t>(n), dirs.data());
+        // Fast path: the whole tile lies inside one tensor (no masked lane, one dtype).
+        const std::uint64_t g0 = 4 * b0;
+        const std::uint64_t g1 = 4 * (b0 + static_cast<std::uint64_t>(n));
+        if (g0 >= geometry_.offset && g1 - geometry_.offset <= geometry_.dim) {
+          const std::uint64_t c0 = g0 - geometry_.offset;
+          const StepperTensor& t = tensors_[locate(c0, &cursor)];
+          if (g1 - geometry_.offset <= t.begin + t.count) {
+            if (t.bf16) {
+              whole_tile<true>(p, td, t, c0, u0, n);
             } else {
-              value = io.base[l];  // no slot: stay unperturbed, recoverable by the undo pass
+              whole_tile<false>(p, td, t, c0, u0, n);
             }
+            continue;
           }
-          store_param(bf, t.data, e, value);
-          if (spec.write_backup) store_param(bf, t.backup, e, io.backup[l]);
         }
-        if (write_codes) codes_[u] = static_cast<std::uint8_t>(io.code);
+        mixed_tile(p, td, u0, n, &cursor);
       }
     }
-    return write_codes ? count.load() : 0;
+    return p.write_codes ? p.count.load() : 0;
   }
 
   void scatter_escapes(std::uint64_t count) override {
@@ -165,6 +213,93 @@ class CpuStepperEngine final : public StepperEngine {
   void synchronize() override {}
 
  private:
+  /// One pass in flight: its description and the escape counter.
+  struct Pass {
+    const PassSpec& spec;
+    bool read_codes = false, write_codes = false, copy = false;
+    std::uint64_t capacity = 0;
+    std::atomic<std::uint64_t> count{0};
+  };
+
+  /// The stores of lane l of a unit whose element e of tensor t is coordinate c: the parameter
+  /// (or, for a residual exception without a slot, the unperturbed value) and the backup.
+  void store_lane(Pass& p, const UnitIO& io, const StepperTensor& t, std::uint64_t e,
+                  std::uint64_t c, int l) {
+    const bool bf = t.bf16 != 0;
+    float value = io.x[l];
+    if ((io.escape >> l) & 1u) {
+      const std::uint64_t slot = p.count.fetch_add(1, std::memory_order_relaxed);
+      if (slot < p.capacity) {
+        escape_index_[slot] = c;
+        escape_bits_[slot] = param_bits(bf, io.base[l]);
+      } else {
+        value = io.base[l];  // no slot: stay unperturbed, recoverable by the undo pass
+      }
+    }
+    store_param(bf, t.data, e, value);
+    if (p.spec.write_backup) store_param(bf, t.backup, e, io.backup[l]);
+  }
+
+  /// A tile of n units inside tensor t, from local coordinate c0 (all lanes valid, one dtype):
+  /// stepper_unit_with inlined (flatten) with the dtype known at compile time.
+  template <bool BF16>
+  ZO_FLATTEN void whole_tile(Pass& p, const TileDirections& td, const StepperTensor& t,
+                             std::uint64_t c0, std::int64_t u0, std::int64_t n) {
+    const PassSpec& spec = p.spec;
+    for (std::int64_t i = 0; i < n; ++i) {
+      const std::uint64_t c = c0 + 4 * static_cast<std::uint64_t>(i);
+      const std::uint64_t e = c - t.begin;
+      UnitIO io;
+      io.valid = 0xFu;
+      io.bf16 = BF16 ? 0xFu : 0u;
+      io.code = p.read_codes ? codes_[u0 + i] : 0u;
+      for (int l = 0; l < 4; ++l) io.x[l] = load_param(BF16, t.data, e + l);
+      if (p.copy) {
+        for (int l = 0; l < 4; ++l) io.backup[l] = load_param(BF16, t.backup, e + l);
+      }
+      stepper_unit_with(spec, SpecFlags{spec}, td.at(static_cast<std::uint64_t>(i)), io);
+      if (io.escape == 0 && !spec.write_backup) {
+        for (int l = 0; l < 4; ++l) store_param(BF16, t.data, e + l, io.x[l]);
+      } else {
+        for (int l = 0; l < 4; ++l) store_lane(p, io, t, e + l, c + l, l);
+      }
+      if (p.write_codes) codes_[u0 + i] = static_cast<std::uint8_t>(io.code);
+    }
+  }
+
+  /// A tile that crosses a tensor boundary or the ends of the vector: per-lane lookup.
+  void mixed_tile(Pass& p, const TileDirections& td, std::int64_t u0, std::int64_t n,
+                  std::size_t* cursor) {
+    for (std::int64_t i = 0; i < n; ++i) {
+      const std::int64_t u = u0 + i;
+      const std::uint64_t block = p.spec.first_block + static_cast<std::uint64_t>(u);
+      UnitIO io{};
+      std::uint64_t coord[4] = {0, 0, 0, 0};
+      std::size_t tensor[4] = {0, 0, 0, 0};
+      for (int l = 0; l < 4; ++l) {
+        const std::uint64_t g = 4 * block + static_cast<std::uint64_t>(l);
+        if (g < geometry_.offset || g - geometry_.offset >= geometry_.dim) continue;
+        const std::uint64_t c = g - geometry_.offset;
+        const std::size_t k = locate(c, cursor);
+        const StepperTensor& t = tensors_[k];
+        coord[l] = c;
+        tensor[l] = k;
+        io.valid |= 1u << l;
+        io.bf16 |= t.bf16 << l;
+        io.x[l] = load_param(t.bf16, t.data, c - t.begin);
+        if (p.copy) io.backup[l] = load_param(t.bf16, t.backup, c - t.begin);
+      }
+      if (p.read_codes) io.code = codes_[u];
+      stepper_unit_with(p.spec, SpecFlags{p.spec}, td.at(static_cast<std::uint64_t>(i)), io);
+      for (int l = 0; l < 4; ++l) {
+        if (!((io.valid >> l) & 1u)) continue;
+        const StepperTensor& t = tensors_[tensor[l]];
+        store_lane(p, io, t, coord[l] - t.begin, coord[l], l);
+      }
+      if (p.write_codes) codes_[u] = static_cast<std::uint8_t>(io.code);
+    }
+  }
+
   /// The tensor holding local coordinate c; `cursor` caches the last answer of this thread.
   std::size_t locate(std::uint64_t c, std::size_t* cursor) const {
     const StepperTensor& t = tensors_[*cursor];

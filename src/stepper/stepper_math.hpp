@@ -146,18 +146,58 @@ struct SpecFlags {
   }
 };
 
-/// One unit (four coordinates, global Philox block `block`) of the pass `s`, its shape read
-/// through `f` (SpecFlags, or the CUDA engine's compile-time equivalent).
+/// The pass reads its entry direction u_a: to undo the perturbation arithmetically (arithmetic
+/// and residual modes) and for MeZO's flip; copy mode reads the saved base instead.
+ZO_HD ZO_INLINE bool pass_reads_entry(const PassSpec& s) {
+  return s.entry != PassEntry::at_x && (s.mode != RestoreMode::copy || s.arithmetic_flip);
+}
+
+/// Update direction j is the entry direction (reused, not generated again).
+ZO_HD ZO_INLINE bool update_is_entry(const PassSpec& s, std::uint32_t j) {
+  return pass_reads_entry(s) && same_direction(s.update_step, j, s.step_a, s.substream_a);
+}
+
+/// The exit direction is the entry direction (reused, not generated again).
+ZO_HD ZO_INLINE bool exit_is_entry(const PassSpec& s) {
+  return pass_reads_entry(s) && same_direction(s.step_b, s.substream_b, s.step_a, s.substream_a);
+}
+
+/// The directions of a pass at one unit, generated in registers from (seed, step, substream,
+/// block) through `f` (its distribution, sphere scales and, on the GPU, the fast Gaussian): what
+/// the CUDA kernel uses. The CPU loop passes precomputed tiles instead (stepper_cpu.cpp); both
+/// give the same Float4 bit for bit.
 template <class Flags>
-ZO_HD ZO_INLINE void stepper_unit(const PassSpec& s, std::uint64_t block, UnitIO& io,
-                                  const Flags& f) {
+struct GeneratedPassDirections {
+  const PassSpec& s;
+  const Flags& f;
+  std::uint64_t block;
+  ZO_HD ZO_INLINE Float4 entry() const {
+    return f.direction(DirectionKey{s.seed, s.step_a, s.substream_a}, block, f.scale_a());
+  }
+  ZO_HD ZO_INLINE Float4 update(std::uint32_t j) const {
+    return f.direction(DirectionKey{s.seed, s.update_step, j}, block, f.update_scale(j));
+  }
+  ZO_HD ZO_INLINE Float4 exit() const {
+    return f.direction(DirectionKey{s.seed, s.step_b, s.substream_b}, block, f.scale_b());
+  }
+};
+
+/// One unit (four coordinates) of the pass `s`: its shape read through `f` (SpecFlags at run
+/// time, or the CUDA engine's compile-time equivalent, so each specialised kernel compiles only
+/// its own path) and its directions from `dirs` (entry(), update(j), exit(): the Float4 of this
+/// unit's Philox block; only those the pass needs are asked for, see pass_reads_entry /
+/// update_is_entry / exit_is_entry).
+template <class Flags, class Directions>
+ZO_HD ZO_INLINE void stepper_unit_with(const PassSpec& s, const Flags& f, const Directions& dirs,
+                                       UnitIO& io) {
   const float lambda = s.lambda;
   const bool entry_perturbed = f.entry_perturbed();
   // The entry direction is needed to undo the perturbation arithmetically (arithmetic and
-  // residual modes) and by MeZO's flip; copy mode reads the saved base instead.
+  // residual modes) and by MeZO's flip; copy mode reads the saved base instead
+  // (= pass_reads_entry(s) for SpecFlags).
   const bool need_a = entry_perturbed && (f.mode() != RestoreMode::copy || f.flip());
   Float4 ua{};
-  if (need_a) ua = f.direction(DirectionKey{s.seed, s.step_a, s.substream_a}, block, f.scale_a());
+  if (need_a) ua = dirs.entry();
 
   if (f.flip()) {
     const float minus_two_lambda = -2.0f * lambda;  // exact
@@ -203,7 +243,7 @@ ZO_HD ZO_INLINE void stepper_unit(const PassSpec& s, std::uint64_t block, UnitIO
       if (need_a && same_direction(s.update_step, j, s.step_a, s.substream_a)) {
         u = ua;
       } else {
-        u = f.direction(DirectionKey{s.seed, s.update_step, j}, block, f.update_scale(j));
+        u = dirs.update(j);
       }
       const float minus_c = -s.coef[j];
       for (int l = 0; l < 4; ++l) y[l] = fma_f(minus_c, u.v[l], y[l]);
@@ -219,7 +259,7 @@ ZO_HD ZO_INLINE void stepper_unit(const PassSpec& s, std::uint64_t block, UnitIO
     if (need_a && same_direction(s.step_b, s.substream_b, s.step_a, s.substream_a)) {
       ub = ua;
     } else {
-      ub = f.direction(DirectionKey{s.seed, s.step_b, s.substream_b}, block, f.scale_b());
+      ub = dirs.exit();
     }
     const float shift = s.exit_sign > 0 ? lambda : -lambda;
     for (int l = 0; l < 4; ++l) {
@@ -245,7 +285,15 @@ ZO_HD ZO_INLINE void stepper_unit(const PassSpec& s, std::uint64_t block, UnitIO
   io.escape = escape;
 }
 
-/// stepper_unit with the shape read from the PassSpec at run time (the CPU engine).
+/// One unit (four coordinates, global Philox block `block`) of the pass `s`, its shape read
+/// through `f`, generating its directions in registers.
+template <class Flags>
+ZO_HD ZO_INLINE void stepper_unit(const PassSpec& s, std::uint64_t block, UnitIO& io,
+                                  const Flags& f) {
+  stepper_unit_with(s, f, GeneratedPassDirections<Flags>{s, f, block}, io);
+}
+
+/// stepper_unit with the shape read from the PassSpec at run time.
 ZO_HD ZO_INLINE void stepper_unit(const PassSpec& s, std::uint64_t block, UnitIO& io) {
   stepper_unit(s, block, io, SpecFlags{s});
 }

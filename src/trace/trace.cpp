@@ -135,20 +135,22 @@ Buffer<float> build_points(const Frame& fr, std::uint32_t m, float epsilon, Dist
     float* base = o + k * per_point * d;
     float* plus = base + ((center ? 1 : 0) + j) * d;
     float* minus = two_sided ? plus + static_cast<std::uint64_t>(m) * d : nullptr;
-    for (std::uint64_t b = 0; b < blocks; ++b) {
-      Float4 v;
+    // Probe coordinates by tiles of kProbeTile blocks from the SIMD generator (direction_blocks
+    // is trace_probe4 on many blocks, bit for bit), or the caller's vectors.
+    constexpr std::uint64_t kProbeTile = 256;
+    float tile[4 * kProbeTile];
+    for (std::uint64_t first = 0; first < blocks; first += kProbeTile) {
+      const std::uint64_t count = std::min(kProbeTile, blocks - first);
+      const std::uint64_t begin = 4 * first;
+      const std::uint64_t end = std::min<std::uint64_t>(begin + 4 * count, d);
+      const float* v = tile;
       if (vec != nullptr) {
-        for (int lane = 0; lane < 4; ++lane) {
-          const std::uint64_t i = b * 4 + lane;
-          v.v[lane] = i < d ? vec[static_cast<std::uint64_t>(r) * d + i] : 0.0f;
-        }
+        v = vec + static_cast<std::uint64_t>(r) * d + begin;
       } else {
-        v = detail::trace_probe4(dist, seed, substream, j, b);
+        detail::direction_blocks(dist, DirectionKey{seed, j, substream}, first, count, 1.0f, tile);
       }
-      for (int lane = 0; lane < 4; ++lane) {
-        const std::uint64_t i = b * 4 + lane;
-        if (i >= d) break;
-        const float t = detail::mul_f(epsilon, v.v[lane]);
+      for (std::uint64_t i = begin; i < end; ++i) {
+        const float t = detail::mul_f(epsilon, v[i - begin]);
         if (two_sided) {
           detail::symmetric_pair(xk[i], t, &plus[i], &minus[i]);
         } else {
