@@ -13,6 +13,12 @@ if(TARGET zo_x86_64_v3)
                                NAMELINK_SKIP)
 endif()
 install(DIRECTORY include/zo DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+# zo::mpi in an export set of its own, loaded by find_package(zo COMPONENTS mpi) only, so that
+# consumers of zo::zo never need MPI.
+if(TARGET zo_mpi)
+  install(TARGETS zo_mpi EXPORT zoMpiTargets LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
+  install(EXPORT zoMpiTargets NAMESPACE zo:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/zo)
+endif()
 install(EXPORT zoTargets NAMESPACE zo:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/zo)
 
 configure_package_config_file(cmake/zoConfig.cmake.in ${CMAKE_CURRENT_BINARY_DIR}/zoConfig.cmake
