@@ -180,6 +180,22 @@ void rank_error(const std::string& line) {
   if (::write(fd, text.data(), text.size()) < 0) return;
 }
 
+std::shared_ptr<const zo::Objective> data_parallel_linear_model(
+    zo::LinearLoss loss, const zo::BinaryDataset& train, const zo::BinaryDataset& test,
+    const zo::LinearModelOptions& options) {
+#if ZO_HAVE_MPI
+  const std::size_t chunks = std::min<std::size_t>({64, train.rows(), test.rows()});
+  return zo::mpi::make_data_parallel_linear_model(loss, train, &test, chunks, MPI_COMM_WORLD,
+                                                  options);
+#else
+  (void)loss;
+  (void)train;
+  (void)test;
+  (void)options;
+  return nullptr;
+#endif
+}
+
 std::string shard_prefix_of(const std::string& checkpoint_path) {
   const std::filesystem::path p(checkpoint_path);
   return (p.parent_path() / p.stem()).string();

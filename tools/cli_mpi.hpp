@@ -3,8 +3,13 @@
 // command does with several ranks. Nothing here includes <mpi.h>.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
+
+#include "zo/classification_data.hpp"
+#include "zo/linear_model.hpp"
+#include "zo/objective.hpp"
 
 namespace zo_cli {
 
@@ -45,6 +50,12 @@ void rank_error(const std::string& line);
 /// The shard checkpoints of a sharded sweep whose single-process checkpoint is
 /// `checkpoint_path` (out/s.ckpt -> out/s.shard<r>.ckpt), that exist.
 std::vector<std::string> shard_checkpoints_of(const std::string& checkpoint_path);
+/// zo linear under MPI: the model of `train` / `test` with its rows split into
+/// min(64, train rows, test rows) chunks over the ranks (zo::mpi::DataParallelObjective), so
+/// that every rank runs the same grid on the same values for any number of ranks.
+std::shared_ptr<const zo::Objective> data_parallel_linear_model(
+    zo::LinearLoss loss, const zo::BinaryDataset& train, const zo::BinaryDataset& test,
+    const zo::LinearModelOptions& options);
 /// The prefix of those files (out/s.ckpt -> out/s).
 std::string shard_prefix_of(const std::string& checkpoint_path);
 

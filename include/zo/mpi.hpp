@@ -15,7 +15,9 @@
 #include <string>
 #include <vector>
 
+#include "zo/classification_data.hpp"
 #include "zo/error.hpp"
+#include "zo/linear_model.hpp"
 #include "zo/objective.hpp"
 #include "zo/sweep.hpp"
 
@@ -161,6 +163,10 @@ class ZO_MPI_API DataParallelObjective final : public Objective {
   std::vector<std::string> metric_names() const override { return metric_names_; }
   void metrics(const PointBatch& points, double* out) const override;
 
+  /// Every `calls`-th evaluate() (default 64; 0 = never) first verifies with check_replicas()
+  /// that every rank evaluates the same points — that the parameter copies are still identical.
+  void set_replica_check(std::uint64_t calls) { check_every_ = calls; }
+
   /// Bytes this rank has sent in exchanges so far (values, gradients, metrics).
   std::uint64_t bytes_sent() const { return bytes_sent_; }
   /// Number of exchanges (collective calls) so far.
@@ -181,12 +187,26 @@ class ZO_MPI_API DataParallelObjective final : public Objective {
   std::vector<std::size_t> chunk_order_;  // global chunk index of each gathered slot
   MPI_Comm comm_;
   std::size_t dim_ = 0;
-  mutable std::uint64_t bytes_sent_ = 0, exchanges_ = 0;
+  std::uint64_t check_every_ = 64;
+  mutable std::uint64_t bytes_sent_ = 0, exchanges_ = 0, evaluations_ = 0;
 };
 
 /// The rank that owns chunk c of `chunks` spread over `ranks` in contiguous blocks (rank r owns
 /// chunks [r·C/N, (r+1)·C/N)).
 ZO_MPI_API int chunk_owner(std::size_t chunk, std::size_t chunks, int ranks);
+
+/// Rows [begin, end) of a data set (dense or CSR), as a data set of their own.
+ZO_MPI_API BinaryDataset row_range(const BinaryDataset& data, std::size_t begin, std::size_t end);
+
+/// The LinearModel of `train` (and `test`, may be null) split into `chunks` chunks of rows — chunk
+/// c holds train rows [c·n/C, (c+1)·n/C) and the same share of the test rows — of which this
+/// rank builds those it owns (chunk_owner). Weights: the chunk's share of the train rows for
+/// the loss, the trace and train_accuracy, of the test rows for the test_* metrics. The values
+/// are bit-identical for any number of ranks ≤ chunks (and differ from one LinearModel of all
+/// rows only by the order of the double sums). Collective over `comm`.
+ZO_MPI_API std::shared_ptr<DataParallelObjective> make_data_parallel_linear_model(
+    LinearLoss loss, const BinaryDataset& train, const BinaryDataset* test, std::size_t chunks,
+    MPI_Comm comm, LinearModelOptions options = {});
 
 /// A 64-bit checksum of a parameter vector (FNV-1a over its bytes).
 ZO_MPI_API std::uint64_t parameter_checksum(const float* x, std::size_t n);

@@ -111,6 +111,15 @@ std::vector<double> DataParallelObjective::combine(const std::vector<double>& pe
 void DataParallelObjective::evaluate(const PointBatch& points, double* values) const {
   check_batch(*this, points);
   const std::size_t n = points.count;
+  if (check_every_ > 0 && evaluations_++ % check_every_ == 0) {
+    std::vector<float> packed(n * dim_);
+    for (std::size_t p = 0; p < n; ++p)
+      std::copy(points.point(p), points.point(p) + dim_,
+                packed.begin() + static_cast<std::ptrdiff_t>(p * dim_));
+    check_replicas(packed.data(), packed.size(), comm_,
+                   "evaluation " + std::to_string(evaluations_ - 1) + " of the objective");
+    bytes_sent_ += sizeof(std::uint64_t);
+  }
   std::vector<double> per_chunk(local_.size() * n);
   for (std::size_t k = 0; k < local_.size(); ++k) local_[k]->evaluate(points, &per_chunk[k * n]);
   const std::vector<double> out = combine(per_chunk, n, weights_);
