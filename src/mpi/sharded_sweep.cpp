@@ -214,6 +214,7 @@ bool run_config(const Objective& objective, const SweepSpec& spec, Engine engine
   }
   progress.config_steps_done = steps_before + sweep.progress().config_steps_total;
   progress.runs_done += sweep.num_runs();
+  if (callbacks.on_progress) callbacks.on_progress(progress);
   for (auto& r : completed.run) r += first_run;
   *rows = std::move(completed);
   return true;
