@@ -133,6 +133,33 @@ TEST(DataParallel, AgreesWithOneLinearModelToRounding) {
   }
 }
 
+TEST(DataParallel, PerRankCombineSendsOneValuePerPointAndAgreesToRounding) {
+  const auto by_rank = model(MPI_COMM_WORLD);
+  by_rank->set_combine(zo::mpi::DataParallelObjective::Combine::per_rank);
+  by_rank->set_replica_check(0);
+  const auto again = model(MPI_COMM_WORLD);
+  again->set_combine(zo::mpi::DataParallelObjective::Combine::per_rank);
+  again->set_replica_check(0);
+  const auto alone = model(MPI_COMM_SELF);
+  const Trajectory a = run_batch(*by_rank, 300);
+  const Trajectory b = run_batch(*again, 300);
+  const Trajectory c = run_batch(*alone, 300);
+  EXPECT_EQ(0, std::memcmp(a.x.data(), b.x.data(), a.x.size() * sizeof(float)));  // run to run
+  const std::size_t M = by_rank->metric_names().size();
+  for (std::size_t k = 0; k < a.loss.size(); ++k) {
+    const double tol = k == 0 ? 1e-9 : 1e-6;  // as AgreesWithOneLinearModelToRounding
+    EXPECT_LE(relative(a.loss[k], c.loss[k]), tol) << "run " << k;
+    for (std::size_t m = 0; m < M; ++m)
+      EXPECT_LE(relative(a.metrics[k * M + m], c.metrics[k * M + m]), tol) << "run " << k;
+  }
+  // One f value (8 bytes) per evaluated point, whatever the number of chunks this rank holds.
+  const std::vector<float> x(2 * by_rank->dim(), 0.25f);
+  const std::uint64_t before = by_rank->bytes_sent();
+  std::vector<double> values(2);
+  by_rank->evaluate(zo::PointBatch{x.data(), 2, by_rank->dim(), by_rank->dim()}, values.data());
+  EXPECT_EQ(by_rank->bytes_sent() - before, 16u);
+}
+
 TEST(DataParallel, MinimizeIsBitIdenticalForAnyNumberOfRanks) {
   const auto distributed = model(MPI_COMM_WORLD);
   const auto alone = model(MPI_COMM_SELF);

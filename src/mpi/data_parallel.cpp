@@ -85,27 +85,48 @@ bool DataParallelObjective::has_gradient() const { return local_[0]->has_gradien
 
 bool DataParallelObjective::has_exact_trace() const { return local_[0]->has_exact_trace(); }
 
-std::vector<double> DataParallelObjective::combine(const std::vector<double>& per_chunk,
-                                                   std::size_t n,
-                                                   const std::vector<double>& weight) const {
+template <typename WeightOf>
+std::vector<double> DataParallelObjective::combine_with(const std::vector<double>& per_chunk,
+                                                        std::size_t n, WeightOf weight_of) const {
+  const bool by_rank = combine_ == Combine::per_rank;
+  // per_rank: this rank's chunks added first (in chunk order), then one value per point.
+  std::vector<double> local;
+  if (by_rank) {
+    local.assign(n, 0.0);
+    for (std::size_t k = 0; k < local_chunks_.size(); ++k)
+      for (std::size_t i = 0; i < n; ++i)
+        local[i] += weight_of(local_chunks_[k], i) * per_chunk[k * n + i];
+  }
+  const std::vector<double>& mine = by_rank ? local : per_chunk;
   std::vector<int> counts(chunks_of_rank_.size()), offsets(chunks_of_rank_.size());
   int total = 0;
   for (std::size_t r = 0; r < counts.size(); ++r) {
-    counts[r] = chunks_of_rank_[r] * static_cast<int>(n);
+    counts[r] = (by_rank ? 1 : chunks_of_rank_[r]) * static_cast<int>(n);
     offsets[r] = total;
     total += counts[r];
   }
   std::vector<double> all(static_cast<std::size_t>(total));
-  ZO_MPI_TRY(MPI_Allgatherv(per_chunk.data(), static_cast<int>(per_chunk.size()), MPI_DOUBLE,
-                            all.data(), counts.data(), offsets.data(), MPI_DOUBLE, comm_));
-  bytes_sent_ += per_chunk.size() * sizeof(double);
+  ZO_MPI_TRY(MPI_Allgatherv(mine.data(), static_cast<int>(mine.size()), MPI_DOUBLE, all.data(),
+                            counts.data(), offsets.data(), MPI_DOUBLE, comm_));
+  bytes_sent_ += mine.size() * sizeof(double);
   ++exchanges_;
   std::vector<double> out(n, 0.0);
-  for (std::size_t c = 0; c < weight.size(); ++c) {  // chunk order: independent of the ranks
+  if (by_rank) {
+    for (std::size_t r = 0; r < counts.size(); ++r)  // rank order
+      for (std::size_t i = 0; i < n; ++i) out[i] += all[r * n + i];
+    return out;
+  }
+  for (std::size_t c = 0; c < weights_.size(); ++c) {  // chunk order: independent of the ranks
     const double* v = &all[chunk_order_[c] * n];
-    for (std::size_t i = 0; i < n; ++i) out[i] += weight[c] * v[i];
+    for (std::size_t i = 0; i < n; ++i) out[i] += weight_of(c, i) * v[i];
   }
   return out;
+}
+
+std::vector<double> DataParallelObjective::combine(const std::vector<double>& per_chunk,
+                                                   std::size_t n,
+                                                   const std::vector<double>& weight) const {
+  return combine_with(per_chunk, n, [&weight](std::size_t c, std::size_t) { return weight[c]; });
 }
 
 void DataParallelObjective::evaluate(const PointBatch& points, double* values) const {
@@ -158,27 +179,11 @@ void DataParallelObjective::metrics(const PointBatch& points, double* out) const
   if (M == 0) return;
   std::vector<double> per_chunk(local_.size() * n * M);
   for (std::size_t k = 0; k < local_.size(); ++k) local_[k]->metrics(points, &per_chunk[k * n * M]);
-  // One exchange for all metrics; each metric then adds with its own weights.
-  std::vector<int> counts(chunks_of_rank_.size()), offsets(chunks_of_rank_.size());
-  int total = 0;
-  for (std::size_t r = 0; r < counts.size(); ++r) {
-    counts[r] = chunks_of_rank_[r] * static_cast<int>(n * M);
-    offsets[r] = total;
-    total += counts[r];
-  }
-  std::vector<double> all(static_cast<std::size_t>(total));
-  ZO_MPI_TRY(MPI_Allgatherv(per_chunk.data(), static_cast<int>(per_chunk.size()), MPI_DOUBLE,
-                            all.data(), counts.data(), offsets.data(), MPI_DOUBLE, comm_));
-  bytes_sent_ += per_chunk.size() * sizeof(double);
-  ++exchanges_;
-  for (std::size_t p = 0; p < n; ++p) {
-    for (std::size_t m = 0; m < M; ++m) {
-      double sum = 0.0;
-      for (std::size_t c = 0; c < weights_.size(); ++c)
-        sum += metric_weights_[m][c] * all[chunk_order_[c] * n * M + p * M + m];
-      out[p * M + m] = sum;
-    }
-  }
+  // One exchange for all metrics; each metric adds with its own weights.
+  const std::vector<double> all =
+      combine_with(per_chunk, n * M,
+                   [this, M](std::size_t c, std::size_t i) { return metric_weights_[i % M][c]; });
+  std::copy(all.begin(), all.end(), out);
 }
 
 int chunk_owner(std::size_t chunk, std::size_t chunks, int ranks) {
