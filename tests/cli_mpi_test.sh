@@ -23,8 +23,9 @@ same() {  # <what> <file a> <file b>
 }
 
 # 1. Sharded sweeps equal one process, byte for byte (table and summary).
-sweep_args=(--no-plot --d 20 --steps 3000 --seeds 0:3 --lambdas 0.1,0.05,0.02,0.01
-            --methods gd,zo,zo0 --qs 1,2 --log-points 12)
+grid=(--d 20 --steps 3000 --seeds 0:3 --lambdas 0.1,0.05,0.02,0.01 --methods gd,zo,zo0 --qs 1,2
+      --log-points 12)
+sweep_args=(--no-plot "${grid[@]}")
 "$zo" sweep "${sweep_args[@]}" --quiet --out "$work/one/s.csv" >/dev/null || { echo "FAIL: zo sweep"; fail=1; }
 linear_args=(--no-plot --problem logistic --steps 400 --seeds 0:2 --lambdas 0.1,0.05
              --methods zo,gd --log-points 6)
@@ -39,10 +40,20 @@ for n in 1 2 4; do
   same "logistic sweep, $n ranks" "$work/one/l.csv" "$work/np$n/l.csv"
   if ls "$work/np$n/"*.ckpt >/dev/null 2>&1; then echo "FAIL: $n ranks left checkpoints"; fail=1; fi
 done
-# Rank 0's first line names the ranks.
-run_np 2 sweep "${sweep_args[@]}" --out "$work/banner/s.csv" >/dev/null 2>"$work/banner.err"
+# Rank 0's first line names the ranks; with the figure (when matplotlib is there), which is the
+# same bytes too.
+plot=(--no-plot)
+python3 -c "import matplotlib" 2>/dev/null && plot=()
+"$zo" sweep "${grid[@]}" "${plot[@]}" --quiet --out "$work/one/p.csv" >/dev/null 2>&1
+run_np 2 sweep "${grid[@]}" "${plot[@]}" --out "$work/banner/p.csv" >/dev/null 2>"$work/banner.err"
 first=$(head -1 "$work/banner.err")
 [[ "$first" == "zo: 2 ranks (MPI), "* ]] || { echo "FAIL: first line under mpirun: '$first'"; fail=1; }
+same "sweep with figure, 2 ranks" "$work/one/p.csv" "$work/banner/p.csv"
+if [[ ${#plot[@]} -eq 0 ]]; then
+  same "figure, 2 ranks" "$work/one/p.png" "$work/banner/p.png"
+else
+  echo "note: matplotlib missing; the figure is not compared"
+fi
 
 # 2. Interrupted with 4 ranks, resumed with 2 (and a leftover checkpoint is never discarded).
 run_np 4 sweep "${sweep_args[@]}" --quiet --out "$work/res/s.csv" --stop-after-steps 9000 >/dev/null 2>&1

@@ -12,8 +12,12 @@ endif()
 # Open MPI refuses more ranks than cores, and root, unless told; other MPIs need neither.
 set(zo_mpiexec_flags)
 set(zo_mpi_env OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=1)
-if(MPI_CXX_LIBRARY_VERSION_STRING MATCHES "Open MPI" OR MPIEXEC_EXECUTABLE MATCHES "openmpi")
-  set(zo_mpiexec_flags --oversubscribe)
+execute_process(COMMAND ${MPIEXEC_EXECUTABLE} --version OUTPUT_VARIABLE zo_mpiexec_version
+                ERROR_QUIET TIMEOUT 20)
+if(zo_mpiexec_version MATCHES "Open MPI|OpenRTE")
+  # --noprefix: started by absolute path, Open MPI would put its own bin/ first in the ranks'
+  # PATH (another python3 than the user's for the figures).
+  set(zo_mpiexec_flags --oversubscribe --noprefix)
   list(APPEND zo_mpi_env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
        OMPI_MCA_rmaps_base_oversubscribe=1)
 endif()

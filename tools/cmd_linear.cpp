@@ -208,6 +208,7 @@ int cmd_linear(const std::vector<std::string>& args) {
   };
   const GridResult result = run_grid(jobs, output);
   if (result.interrupted) return result.exit_code;
+  if (mpi_rank() != 0) return 0;  // under MPI, rank 0 reports and draws the figure
 
   std::printf("%-14s %12s %12s %12s %10s %10s\n", "run", "train loss", "train trace", "test trace",
               "train acc", "test acc");

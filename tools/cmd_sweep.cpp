@@ -339,6 +339,7 @@ int cmd_sweep(const std::vector<std::string>& args) {
   const GridResult result = run_grid(jobs, output);
   if (result.interrupted && result.exit_code == 1) return 1;  // a sharded sweep's lost ranks
   if (result.interrupted && mpi_active()) return result.exit_code;
+  if (mpi_rank() != 0) return 0;  // under MPI, rank 0 writes every file and reports
   if (result.interrupted) {
     std::fprintf(stderr,
                  "zo sweep: stopped at a step boundary; checkpoint written to %s. Continue with "
