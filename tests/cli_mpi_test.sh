@@ -56,16 +56,17 @@ else
 fi
 
 # 2. Interrupted with 4 ranks, resumed with 2 (and a leftover checkpoint is never discarded).
-run_np 4 sweep "${sweep_args[@]}" --quiet --out "$work/res/s.csv" --stop-after-steps 9000 >/dev/null 2>&1
+# Batches of 3 runs (one configuration): each rank finishes one, then stops inside the next.
+run_np 4 sweep "${sweep_args[@]}" --batch-size 3 --quiet --out "$work/res/s.csv" --stop-after-steps 12000 >/dev/null 2>&1
 rc=$?
 [[ $rc -eq 130 ]] || { echo "FAIL: interrupted sharded sweep exited $rc, expected 130"; fail=1; }
 ls "$work/res/"s.shard*.ckpt >/dev/null 2>&1 || { echo "FAIL: no shard checkpoints"; fail=1; }
 [[ -e "$work/res/s.csv" ]] && { echo "FAIL: an interrupted sweep wrote the table"; fail=1; }
-out=$(run_np 2 sweep "${sweep_args[@]}" --quiet --out "$work/res/s.csv" 2>&1 >/dev/null)
+out=$(run_np 2 sweep "${sweep_args[@]}" --batch-size 3 --quiet --out "$work/res/s.csv" 2>&1 >/dev/null)
 [[ "$out" == *"--resume"* ]] || { echo "FAIL: rerun without --resume: '$out'"; fail=1; }
-out=$("$zo" sweep "${sweep_args[@]}" --quiet --out "$work/res/s.csv" --resume 2>&1 >/dev/null)
+out=$("$zo" sweep "${sweep_args[@]}" --batch-size 3 --quiet --out "$work/res/s.csv" --resume 2>&1 >/dev/null)
 [[ $? -eq 2 && "$out" == *"under mpirun"* ]] || { echo "FAIL: plain resume of shards: '$out'"; fail=1; }
-run_np 2 sweep "${sweep_args[@]}" --out "$work/res/s.csv" --resume >/dev/null 2>"$work/res.err" ||
+run_np 2 sweep "${sweep_args[@]}" --batch-size 3 --out "$work/res/s.csv" --resume >/dev/null 2>"$work/res.err" ||
   { echo "FAIL: resume with 2 ranks"; cat "$work/res.err"; fail=1; }
 grep -q "resumed from checkpoints" "$work/res.err" || { echo "FAIL: resume report"; fail=1; }
 grep -q " 0 resumed" "$work/res.err" && { echo "FAIL: nothing was resumed"; fail=1; }
@@ -74,12 +75,13 @@ same "resumed summary" "$work/one/s_summary.csv" "$work/res/s_summary.csv"
 
 # 3. A rank fails (injected): the others' configurations are kept, the lost ones are listed,
 #    and --resume with another number of ranks runs only those.
-ZO_TEST_FAIL_RANK=1 run_np 2 sweep "${sweep_args[@]}" --quiet --out "$work/fail/s.csv" >/dev/null 2>"$work/fail.err"
+# Batches of 3 runs (one configuration each; the table does not depend on the batch size).
+ZO_TEST_FAIL_RANK=1 run_np 2 sweep "${sweep_args[@]}" --batch-size 3 --quiet --out "$work/fail/s.csv" >/dev/null 2>"$work/fail.err"
 rc=$?
 [[ $rc -ne 0 ]] || { echo "FAIL: a failed rank exited 0"; fail=1; }
 grep -q "rank 1: injected failure" "$work/fail.err" || { echo "FAIL: failure not reported"; cat "$work/fail.err"; fail=1; }
 grep -q "lost: [0-9]" "$work/fail.err" || { echo "FAIL: lost configurations not listed"; fail=1; }
-run_np 4 sweep "${sweep_args[@]}" --out "$work/fail/s.csv" --resume >/dev/null 2>"$work/fail2.err" ||
+run_np 4 sweep "${sweep_args[@]}" --batch-size 3 --out "$work/fail/s.csv" --resume >/dev/null 2>"$work/fail2.err" ||
   { echo "FAIL: resume after a failed rank"; cat "$work/fail2.err"; fail=1; }
 grep -q " 0 resumed" "$work/fail2.err" && { echo "FAIL: the failed run's results were lost"; fail=1; }
 same "after a failed rank" "$work/one/s.csv" "$work/fail/s.csv"
@@ -88,8 +90,9 @@ same "after a failed rank" "$work/one/s.csv" "$work/fail/s.csv"
 #    then are in the shard checkpoints, and --resume completes the same bytes.
 kill_args=(--no-plot --d 100 --steps 30000 --seeds 0:4 --methods zo
            --lambdas 0.2,0.1,0.07,0.05,0.03,0.02,0.01,0.005 --log-points 8)
+kill_batch=(--batch-size 4)  # one configuration per batch: rank 1 checkpoints one at a time
 "$zo" sweep "${kill_args[@]}" --quiet --out "$work/one/k.csv" >/dev/null || { echo "FAIL: zo sweep (kill reference)"; fail=1; }
-run_np 2 sweep "${kill_args[@]}" --quiet --out "$work/kill/k.csv" >/dev/null 2>"$work/kill.err" &
+run_np 2 sweep "${kill_args[@]}" "${kill_batch[@]}" --quiet --out "$work/kill/k.csv" >/dev/null 2>"$work/kill.err" &
 launcher=$!
 victim=""
 for _ in $(seq 1 600); do  # until rank 1 has checkpointed a configuration (at most 60 s)
@@ -109,7 +112,7 @@ if [[ -n "$victim" ]]; then
   rc=$?
   [[ $rc -ne 0 ]] || { echo "FAIL: a job with a killed rank exited 0"; fail=1; }
   [[ -e "$work/kill/k.csv" ]] && { echo "FAIL: a killed job wrote the table"; fail=1; }
-  run_np 1 sweep "${kill_args[@]}" --out "$work/kill/k.csv" --resume >/dev/null 2>"$work/kill2.err" ||
+  run_np 1 sweep "${kill_args[@]}" "${kill_batch[@]}" --out "$work/kill/k.csv" --resume >/dev/null 2>"$work/kill2.err" ||
     { echo "FAIL: resume after a killed rank"; cat "$work/kill2.err"; fail=1; }
   grep -q " 0 resumed" "$work/kill2.err" && { echo "FAIL: the killed job's results were lost"; fail=1; }
   grep -q "(0 configurations run" "$work/kill2.err" && echo "note: rank 1 finished before the kill"

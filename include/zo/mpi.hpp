@@ -110,17 +110,19 @@ ZO_MPI_API std::string shard_checkpoint_path(const std::string& prefix, int rank
 /// The shard checkpoints of `prefix` that exist, in rank order.
 ZO_MPI_API std::vector<std::string> existing_shard_checkpoints(const std::string& prefix);
 
-/// Runs a sweep on the ranks of `comm`, configuration by configuration: the configurations not
-/// finished yet are assigned by estimated cost (assign_configs), each rank runs its own with
-/// zo::Sweep (all seeds of a configuration together) and checkpoints every finished
-/// configuration, and rank 0 gathers the rows and writes the table and the summary — the same
-/// bytes as run_sweep() in one process, for any number of ranks, resumed or not (a run's rows
-/// do not depend on the batch it ran in; the table is formatted in the single-process batches).
-/// Interruption (callbacks.should_stop, polled on each rank) and failure of a rank (an exception
-/// in its share) lose only the configurations in progress: the others stay in the shard
-/// checkpoints, the result lists what was lost, and a call with output.resume runs only that.
-/// A rank killed outright makes the launcher abort the job; the finished configurations are on
-/// disk already. Collective over `comm`; every rank passes the same objective and spec.
+/// Runs a sweep on the ranks of `comm`: the configurations not finished yet are assigned by
+/// estimated cost (assign_configs); each rank runs its configurations as one zo::Sweep (batched
+/// together as one process would, all seeds of a configuration included) and rewrites its shard
+/// checkpoint whenever a configuration's last run finishes; rank 0 gathers the rows and writes
+/// the table and the summary — the same bytes as run_sweep() in one process, for any number of
+/// ranks, resumed or not (a run's rows do not depend on the batch it ran in; the table is
+/// formatted in the single-process batches). Interruption (callbacks.should_stop, polled on each
+/// rank) and failure of a rank (an exception in its share) lose only the configurations not
+/// finished: the others stay in the shard checkpoints, the result lists what was lost, and a
+/// call with output.resume runs only that. A rank killed outright makes the launcher abort the
+/// job; the finished configurations are on disk already. Collective over `comm`; every rank
+/// passes the same objective and spec. The shard checkpoints must be on a file system that
+/// every rank sees.
 ZO_MPI_API ShardedSweepResult run_sweep_sharded(const Objective& objective, const SweepSpec& spec,
                                                 const ShardedSweepOutput& output, MPI_Comm comm,
                                                 const SweepCallbacks& callbacks = {});

@@ -184,39 +184,52 @@ std::string broadcast_bytes(std::string bytes, MPI_Comm comm, int rank) {
   return bytes;
 }
 
-/// Runs configuration `config` to completion (all its seeds), returning its rows with global
-/// run indices, or false when should_stop asked to stop first.
-bool run_config(const Objective& objective, const SweepSpec& spec, Engine engine,
-                std::size_t config, const SweepCallbacks& callbacks, SweepProgress& progress,
-                SweepRows* rows) {
+/// Runs the configurations `share` (global indices) as one sweep — batched together like the
+/// single-process sweep, so a GPU gets as many runs at once — and calls done(config, rows) with
+/// the rows (global run indices, sorted by run and iteration) of each configuration as soon as
+/// all its seeds are finished. Returns false when should_stop asked to stop first.
+template <typename Done>
+bool run_share(const Objective& objective, const SweepSpec& spec, Engine engine,
+               const std::vector<std::size_t>& share, const SweepCallbacks& callbacks,
+               SweepProgress& progress, Done done) {
+  if (share.empty()) return true;
   SweepSpec sub = spec;
-  sub.configs = {spec.configs[config]};
+  sub.configs.clear();
+  for (std::size_t c : share) sub.configs.push_back(spec.configs[c]);
   sub.engine = engine;  // the whole grid's engine, whatever this subset would pick
   Sweep sweep(objective, std::move(sub));
-  const std::size_t first_run = config * spec.seeds.size();
+  const std::size_t seeds = spec.seeds.size();
+  const std::size_t rows_per_config = seeds * sweep.spec().log_iterations.size();
+  std::vector<SweepRows> partial(share.size());  // rows of configurations not finished yet
   using clock = std::chrono::steady_clock;
   std::uint64_t chunk = callbacks.max_steps_per_advance ? callbacks.max_steps_per_advance : 1;
   SweepRows completed;
-  const std::uint64_t steps_before = progress.config_steps_done;
   while (!sweep.done()) {
     if (callbacks.should_stop && callbacks.should_stop(progress)) return false;
     const auto t0 = clock::now();
-    const std::uint64_t done_before = sweep.progress().config_steps_done;
+    completed.clear();
     sweep.advance(chunk, &completed);
     const double elapsed = std::chrono::duration<double>(clock::now() - t0).count();
-    progress.config_steps_done += sweep.progress().config_steps_done - done_before;
+    progress.config_steps_done = sweep.progress().config_steps_done;
+    progress.runs_done = sweep.progress().runs_done;
     if (!callbacks.max_steps_per_advance) {  // aim at ~0.25 s per advance, as run_sweep does
       const double factor = elapsed > 0 ? std::min(4.0, std::max(0.25, 0.25 / elapsed)) : 4.0;
       chunk = std::max<std::uint64_t>(
           1, static_cast<std::uint64_t>(static_cast<double>(chunk) * factor));
     }
+    for (std::size_t i = 0; i < completed.size(); ++i) {
+      const std::size_t local = completed.run[i] / seeds;
+      SweepRows& rows = partial[local];
+      rows.metric_count = completed.metric_count;
+      rows.append_row(completed, i);
+      rows.run.back() = share[local] * seeds + completed.run[i] % seeds;
+      if (rows.size() == rows_per_config) {
+        done(share[local], std::move(rows));
+        rows = SweepRows{};
+      }
+    }
     if (callbacks.on_progress) callbacks.on_progress(progress);
   }
-  progress.config_steps_done = steps_before + sweep.progress().config_steps_total;
-  progress.runs_done += sweep.num_runs();
-  if (callbacks.on_progress) callbacks.on_progress(progress);
-  for (auto& r : completed.run) r += first_run;
-  *rows = std::move(completed);
   return true;
 }
 
@@ -338,25 +351,21 @@ ShardedSweepResult run_sweep_sharded(const Objective& objective, const SweepSpec
   SweepProgress progress;
   progress.runs_total = share.size() * seeds;
   progress.config_steps_total = static_cast<std::uint64_t>(share.size() * seeds) * full.steps;
-  progress.batches = share.size();
   const std::string my_file = shard_checkpoint_path(output.checkpoint_prefix, rank);
-  std::size_t next = 0;
   try {
-    for (; next < share.size(); ++next) {
-      SweepRows rows;
-      if (!run_config(objective, full, global.engine(), share[next], callbacks, progress, &rows)) {
-        report.status = ShardStatus::interrupted;
-        break;
-      }
-      mine.emplace(share[next], std::move(rows));
-      write_shard(my_file, fingerprint, mine);
-      progress.batch = next + 1;
-    }
+    const bool completed =
+        run_share(objective, full, global.engine(), share, callbacks, progress,
+                  [&](std::size_t config, SweepRows&& rows) {
+                    mine.emplace(config, std::move(rows));
+                    write_shard(my_file, fingerprint, mine);  // a finished configuration is kept
+                  });
+    if (!completed) report.status = ShardStatus::interrupted;
   } catch (const std::exception& e) {
     report.status = ShardStatus::failed;
     report.failure = "rank " + std::to_string(rank) + ": " + e.what();
   }
-  for (std::size_t i = next; i < share.size(); ++i) report.lost.push_back(share[i]);
+  for (std::size_t c : share)
+    if (!mine.count(c)) report.lost.push_back(c);
   report.held = std::move(mine);
 
   // Rank 0 gathers every rank's rows and status, writes the files and tells everyone the outcome.
