@@ -2,7 +2,8 @@
 # Strong and weak scaling of zo on MPI ranks (one OpenMP thread per rank, so a rank is a core):
 # a sharded `zo sweep` and data-parallel `zo linear`, with 1, 2 and 4 ranks, next to the same
 # command without mpirun; and bench_mpi_comm (the 16q-byte value exchange against a 4d-byte
-# gradient allreduce). Writes <out>/scaling.csv, <out>/comm.csv and <out>/machine.txt.
+# gradient allreduce). Needs GNU time (/usr/bin/time). Writes <out>/scaling.csv (wall and CPU
+# seconds: user + system of every rank), <out>/comm.csv and <out>/machine.txt.
 # Usage: bench/mpi_scaling.sh <build dir> <out dir> [ranks...]   (default ranks: 1 2 4)
 # Ranks beyond the cores are oversubscribed (Open MPI --oversubscribe): they time-share.
 set -euo pipefail
@@ -20,17 +21,16 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 mpi=(mpirun --oversubscribe -np)
 {
   echo "date: $(date -u +%Y-%m-%dT%H:%MZ)"
-  echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores"
+  echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(grep -c '^processor' /proc/cpuinfo) cores"
+  echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "mpi: $(mpirun --version | head -1)"
   echo "threads per rank: 1 (OMP_NUM_THREADS=1)"
 } >"$out/machine.txt"
 
-seconds() {  # <command...>: wall seconds of one run
-  local t0 t1
-  t0=$(date +%s.%N)
-  "$@" >/dev/null 2>&1
-  t1=$(date +%s.%N)
-  echo "$t1 - $t0" | bc -l | xargs printf '%.3f'
+seconds() {  # <command...>: "wall,cpu" seconds of one run (cpu: user + system of every rank)
+  /usr/bin/time -f "%e %U %S" -o "$work/time" "$@" >/dev/null 2>&1
+  read -r wall user sys <"$work/time"
+  printf '%.3f,%.3f' "$wall" "$(echo "$user + $sys" | bc -l)"
 }
 lambdas() {  # <n>: n distinct lambda values
   local n="$1" i list=""
@@ -38,7 +38,7 @@ lambdas() {  # <n>: n distinct lambda values
   echo "$list"
 }
 
-echo "workload,scaling,ranks,launcher,work_units,seconds" >"$out/scaling.csv"
+echo "workload,scaling,ranks,launcher,work_units,wall_s,cpu_s" >"$out/scaling.csv"
 sweep=(sweep --quiet --no-plot --d 100 --steps 20000 --seeds 0:8 --methods zo --log-points 10)
 linear=(linear --quiet --no-plot --losses logistic --methods zo --iters 1000 --log-points 5
         --n-test 1000)
@@ -63,4 +63,5 @@ done
 for n in "${ranks[@]}"; do
   "${mpi[@]}" "$n" "$build/bench/bench_mpi_comm" | { [[ $n == "${ranks[0]}" ]] && cat || tail -n +2; } >>"$out/comm.csv"
 done
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$out/machine.txt"
 cat "$out/machine.txt" "$out/scaling.csv" "$out/comm.csv"
