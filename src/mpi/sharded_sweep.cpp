@@ -117,8 +117,35 @@ struct RankReport {
   ShardStatus status = ShardStatus::completed;
   std::string failure;
   std::vector<std::uint64_t> lost;
+  /// The configurations' rows: all of them, or with `text` only the final row of each run.
   HeldRows held;
+  /// The table lines of each configuration, formatted by the rank that holds it (zo's long
+  /// format, whose lines do not depend on the batches), so rank 0 only concatenates them.
+  std::map<std::size_t, std::string> text;
 };
+
+void put_text(std::ostream& out, const std::string& text) {
+  put<std::uint64_t>(out, text.size());
+  out.write(text.data(), static_cast<std::streamsize>(text.size()));
+}
+
+std::string get_text(std::istream& in) {
+  const auto n = get<std::uint64_t>(in);
+  if (n > (std::uint64_t{1} << 31)) ZO_FAIL(InvalidArgument, "corrupt report (text size)");
+  std::string text(static_cast<std::size_t>(n), '\0');
+  in.read(&text[0], static_cast<std::streamsize>(n));
+  if (!in) ZO_FAIL(InvalidArgument, "corrupt report (truncated text)");
+  return text;
+}
+
+/// The final row of each run of one configuration's rows (its last logged iteration).
+SweepRows finals_of(const SweepRows& rows, std::size_t seeds) {
+  SweepRows finals;
+  finals.metric_count = rows.metric_count;
+  const std::size_t per_run = rows.size() / seeds;
+  for (std::size_t i = per_run - 1; i < rows.size(); i += per_run) finals.append_row(rows, i);
+  return finals;
+}
 
 std::string serialise(const RankReport& r) {
   std::ostringstream out;
@@ -129,6 +156,11 @@ std::string serialise(const RankReport& r) {
   for (const auto& [config, rows] : r.held) {
     put<std::uint64_t>(out, config);
     put_rows(out, rows);
+  }
+  put<std::uint64_t>(out, r.text.size());
+  for (const auto& [config, text] : r.text) {
+    put<std::uint64_t>(out, config);
+    put_text(out, text);
   }
   return out.str();
 }
@@ -143,6 +175,11 @@ RankReport deserialise(const std::string& bytes) {
   for (std::uint64_t i = 0; i < n; ++i) {
     const auto config = get<std::uint64_t>(in);
     r.held.emplace(static_cast<std::size_t>(config), get_rows(in));
+  }
+  const auto texts = get<std::uint64_t>(in);
+  for (std::uint64_t i = 0; i < texts; ++i) {
+    const auto config = get<std::uint64_t>(in);
+    r.text.emplace(static_cast<std::size_t>(config), get_text(in));
   }
   return r;
 }
@@ -367,6 +404,15 @@ ShardedSweepResult run_sweep_sharded(const Objective& objective, const SweepSpec
   for (std::size_t c : share)
     if (!mine.count(c)) report.lost.push_back(c);
   report.held = std::move(mine);
+  // zo's long format: each rank formats the lines of its configurations (in parallel) and sends
+  // them with the final rows only; other formats order rows within a batch, so rank 0 formats.
+  const bool preformat = !output.format.rows && report.status == ShardStatus::completed;
+  if (preformat) {
+    for (auto& [config, rows] : report.held) {
+      report.text.emplace(config, format_sweep_rows(global, rows));
+      rows = finals_of(rows, seeds);
+    }
+  }
 
   // Rank 0 gathers every rank's rows and status, writes the files and tells everyone the outcome.
   const std::vector<std::string> reports = gather_bytes(serialise(report), comm, rank, size);
@@ -376,6 +422,7 @@ ShardedSweepResult run_sweep_sharded(const Objective& objective, const SweepSpec
     std::vector<std::uint64_t> lost;
     std::vector<std::string> failures;
     HeldRows all = std::move(extra);
+    std::map<std::size_t, std::string> texts;
     for (const auto& bytes : reports) {
       RankReport r = deserialise(bytes);
       if (r.status == ShardStatus::failed) status = ShardStatus::failed;
@@ -384,6 +431,7 @@ ShardedSweepResult run_sweep_sharded(const Objective& objective, const SweepSpec
       if (!r.failure.empty()) failures.push_back(r.failure);
       lost.insert(lost.end(), r.lost.begin(), r.lost.end());
       all.merge(r.held);
+      texts.merge(r.text);
     }
     std::sort(lost.begin(), lost.end());
     std::uint64_t done = all.size();
@@ -410,9 +458,19 @@ ShardedSweepResult run_sweep_sharded(const Objective& objective, const SweepSpec
         batch.metric_count = finals.metric_count = global.metric_names().size();
         for (std::size_t c = 0; c < configs; ++c) {
           const SweepRows& rows = all.at(c);
+          const SweepRows last = finals_of(rows, seeds);
+          for (std::size_t i = 0; i < last.size(); ++i) finals.append_row(last, i);
+          const auto formatted = texts.find(c);
+          if (formatted != texts.end()) {  // the long format, formatted by the rank that ran it
+            table += formatted->second;
+            continue;
+          }
+          if (!output.format.rows) {  // the long format of a configuration resumed from a file
+            table += format_sweep_rows(global, rows);
+            continue;
+          }
           for (std::size_t i = 0; i < rows.size(); ++i) {
             batch.append_row(rows, i);
-            if (i % logged == logged - 1) finals.append_row(rows, i);
             const bool batch_end =
                 (i + 1) % logged == 0 &&
                 ((rows.run[i] + 1) % runs_per_batch == 0 || rows.run[i] + 1 == configs * seeds);
