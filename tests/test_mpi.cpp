@@ -183,6 +183,16 @@ TEST(DataParallel, DivergedReplicasAreReported) {
                zo::mpi::MpiError);
   x[7] = 1.0f;
   EXPECT_NO_THROW(zo::mpi::check_replicas(x.data(), x.size(), MPI_COMM_WORLD, "step 4"));
+
+  // The objective's own periodic check: a rank evaluating other points is caught.
+  const auto f = model(MPI_COMM_WORLD);
+  f->set_replica_check(1);
+  std::vector<float> point(f->dim(), 0.5f);
+  double value = 0;
+  EXPECT_NO_THROW(f->evaluate(zo::PointBatch{point.data(), 1, f->dim(), f->dim()}, &value));
+  if (world_rank() == 0) point[f->dim() - 1] = -0.5f;
+  EXPECT_THROW(f->evaluate(zo::PointBatch{point.data(), 1, f->dim(), f->dim()}, &value),
+               zo::mpi::MpiError);
 }
 
 // ---------------------------------------------------------------------------------------------
