@@ -87,13 +87,14 @@ LaunchInfo detect_launch() {
     info.source = "PMIX_RANK=" + std::to_string(info.rank);
     return info;
   }
-  const int tasks = env_int("SLURM_NTASKS", env_int("SLURM_NPROCS", 1));
-  if (tasks > 1 && std::getenv("SLURM_PROCID") != nullptr && std::getenv("SLURM_STEP_ID")) {
+  // srun sets the task count of its step; a batch script runs outside any such step.
+  const int tasks = env_int("SLURM_STEP_NUM_TASKS", 1);
+  if (tasks > 1 && std::getenv("SLURM_PROCID") != nullptr) {
     info.launched = true;
     info.size = tasks;
     info.rank = env_int("SLURM_PROCID", 0);
     info.local_rank = env_int("SLURM_LOCALID", 0);
-    info.source = "SLURM_NTASKS=" + std::to_string(tasks);
+    info.source = "SLURM_STEP_NUM_TASKS=" + std::to_string(tasks);
   }
   return info;
 }

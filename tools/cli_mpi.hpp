@@ -23,8 +23,8 @@ struct LaunchInfo {
 };
 
 /// Reads OMPI_COMM_WORLD_SIZE/RANK (Open MPI), PMI_SIZE/PMI_RANK (MPICH, Intel MPI),
-/// PMIX_RANK with PMIX/OMPI sizes, and SLURM_NTASKS/SLURM_PROCID (srun; only with more than one
-/// task, since a batch script itself runs with SLURM_PROCID=0).
+/// PMIX_RANK with PMIX/OMPI sizes, and SLURM_STEP_NUM_TASKS/SLURM_PROCID (a task of an srun
+/// step with more than one task; a batch script itself is not in such a step).
 LaunchInfo detect_launch();
 
 /// True when this zo was built with MPI (zo::mpi).
