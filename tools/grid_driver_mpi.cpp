@@ -75,16 +75,15 @@ GridResult run_grid_sharded(std::vector<GridJob>& jobs, const GridOutput& output
   // Rank 0's share (known once the configurations are assigned, at the first report).
   std::unique_ptr<Progress> progress;
   const auto progress_of = [&](std::uint64_t total) -> Progress& {
-    if (!progress)
-      progress = std::make_unique<Progress>(command + " (rank 0's share)", total,
-                                            output.quiet || rank != 0);
+    if (!progress) progress = std::make_unique<Progress>(command, total, output.quiet || rank != 0);
     return *progress;
   };
   zo::SweepCallbacks callbacks;
   callbacks.on_progress = [&](const zo::SweepProgress& s) {
     progress_of(s.config_steps_total)
         .update(s.config_steps_done, "run-steps",
-                "runs " + std::to_string(s.runs_done) + "/" + std::to_string(s.runs_total));
+                "rank 0's share: runs " + std::to_string(s.runs_done) + "/" +
+                    std::to_string(s.runs_total));
   };
   callbacks.should_stop = [&](const zo::SweepProgress& s) {
     if (rank == fail_rank && s.runs_done > 0)
