@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what zo's build, tests and plots need, and nothing that is already there:
 # Debian packages via apt (compiler, CMake, Ninja, GoogleTest, Google Benchmark, nlohmann-json,
-# Python) and Python packages via pip (numpy, matplotlib). The CUDA toolkit is used when nvcc is
+# Open MPI for the zo::mpi component and `mpirun zo ...`, Python) and Python packages via pip (numpy, matplotlib). The CUDA toolkit is used when nvcc is
 # present; without it zo builds its CPU backend only.
 # Usage: scripts/install-deps.sh [--tests]
 set -euo pipefail
@@ -18,6 +18,10 @@ have_cmd cmake || need_apt+=(cmake)
 have_cmd ninja || need_apt+=(ninja-build)
 have_cmd python3 || need_apt+=(python3 python3-pip)
 have_pkg nlohmann-json3-dev || [[ -f /usr/include/nlohmann/json.hpp ]] || need_apt+=(nlohmann-json3-dev)
+# MPI (zo::mpi, sharded sweeps, data-parallel zo linear; the `mpi` tests): Open MPI, unless an
+# MPI is there already.
+have_cmd mpicxx || have_pkg libopenmpi-dev || need_apt+=(libopenmpi-dev)
+have_cmd mpirun || have_pkg openmpi-bin || need_apt+=(openmpi-bin)
 if [[ $want_tests == 1 ]]; then
   have_pkg libgtest-dev || [[ -d /usr/lib/x86_64-linux-gnu/cmake/GTest ]] || need_apt+=(libgtest-dev)
   have_pkg libbenchmark-dev || [[ -d /usr/lib/x86_64-linux-gnu/cmake/benchmark ]] || need_apt+=(libbenchmark-dev)

@@ -1,8 +1,9 @@
 # Installs the build tree into a scratch prefix once, then configures, builds and runs each
 # standalone project in examples/ against it with find_package(zo): consumer (the minimal
 # find_package user), callback (a batched user callback) and, when CUDA is available,
-# device_functor (a device functor compiled by the user's nvcc).
-# Variables: ZO_BUILD_DIR, ZO_SOURCE_DIR, WORK_DIR, GENERATOR, WITH_CUDA, CUDA_COMPILER,
+# device_functor (a device functor compiled by the user's nvcc), and with MPI data_parallel
+# (find_package(zo COMPONENTS mpi)).
+# Variables: ZO_BUILD_DIR, ZO_SOURCE_DIR, WORK_DIR, GENERATOR, WITH_CUDA, WITH_MPI, CUDA_COMPILER,
 # CUDA_ARCHITECTURES.
 file(REMOVE_RECURSE ${WORK_DIR})
 execute_process(COMMAND ${CMAKE_COMMAND} --install ${ZO_BUILD_DIR} --prefix ${WORK_DIR}/prefix
@@ -11,6 +12,11 @@ if(rc)
   message(FATAL_ERROR "cmake --install failed (${rc})")
 endif()
 set(examples consumer callback)
+if(WITH_MPI)
+  list(APPEND examples data_parallel)  # find_package(zo COMPONENTS mpi); runs as one MPI process
+else()
+  message(STATUS "examples/data_parallel skipped: zo::mpi is not built")
+endif()
 if(WITH_CUDA)
   list(APPEND examples device_functor)
 else()

@@ -1,13 +1,14 @@
 # libzo records a DT_NEEDED entry only for the shared libraries it calls into: no cuRAND (unused),
-# no cuBLASLt (cuBLAS's own dependency), no shared cudart (linked statically), and no CUDA library
-# at all in a CPU-only build. Prints the NEEDED list of each library checked.
+# no cuBLASLt (cuBLAS's own dependency), no shared cudart (linked statically), no MPI (only
+# zo::mpi links it), and no CUDA library at all in a CPU-only build. Prints the NEEDED list of
+# each library checked.
 # Variables: READELF, LIBRARIES (';'-separated paths), WITH_CUDA.
 if(NOT READELF)
   message(FATAL_ERROR "readelf not found (CMAKE_READELF is empty)")
 endif()
-set(forbidden "libcurand|libcublasLt|libcudart\\.so|libcufft|libnvrtc")
+set(forbidden "libcurand|libcublasLt|libcudart\\.so|libcufft|libnvrtc|libmpi")
 if(NOT WITH_CUDA)
-  set(forbidden "libcu|libnv")
+  set(forbidden "libcu|libnv|libmpi")
 endif()
 foreach(lib IN LISTS LIBRARIES)
   execute_process(COMMAND ${READELF} -d ${lib} OUTPUT_VARIABLE dyn RESULT_VARIABLE rc)

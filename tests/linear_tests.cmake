@@ -31,7 +31,7 @@ endif()
 add_test(NAME examples_find_package
          COMMAND ${CMAKE_COMMAND} -DZO_BUILD_DIR=${PROJECT_BINARY_DIR} -DZO_SOURCE_DIR=${PROJECT_SOURCE_DIR}
                  -DWORK_DIR=${CMAKE_CURRENT_BINARY_DIR}/examples_work -DGENERATOR=${CMAKE_GENERATOR}
-                 -DWITH_CUDA=${ZO_HAVE_CUDA} -DCUDA_COMPILER=${CMAKE_CUDA_COMPILER}
+                 -DWITH_CUDA=${ZO_HAVE_CUDA} -DWITH_MPI=${ZO_HAVE_MPI} -DCUDA_COMPILER=${CMAKE_CUDA_COMPILER}
                  "-DCUDA_ARCHITECTURES=${CMAKE_CUDA_ARCHITECTURES}"
                  -P ${CMAKE_CURRENT_SOURCE_DIR}/examples_test.cmake)
 set_tests_properties(examples_find_package PROPERTIES LABELS "cpu;packaging" TIMEOUT 900)

@@ -11,6 +11,7 @@
 #include "cli_args.hpp"
 #include "cli_common.hpp"
 #include "cli_linear_data.hpp"
+#include "cli_mpi.hpp"
 #include "commands.hpp"
 #include "grid_driver.hpp"
 #include "zo/backend.hpp"
@@ -143,6 +144,10 @@ int cmd_linear(const std::vector<std::string>& args) {
     GridJob job;
     job.objective =
         std::make_shared<zo::LinearModel>(setup.loss, problem.train, problem.test, model_options);
+    // Under mpirun: the training rows split over the ranks, 2q values exchanged per step.
+    if (mpi_active())
+      job.objective =
+          data_parallel_linear_model(setup.loss, *problem.train, *problem.test, model_options);
     job.label = zo::to_string(setup.loss);
     zo::SweepSpec& spec = job.spec;
     spec.seeds = {seed};
@@ -174,6 +179,7 @@ int cmd_linear(const std::vector<std::string>& args) {
   output.command = "linear";
   output.table_path = csv_path;
   output.quiet = p.has_flag("quiet");
+  output.replicated = true;  // under MPI: data-parallel, every rank runs every job
   output.header = [](const GridJob&, const zo::Sweep&) {
     return std::string(
         "loss,method,lambda,eta,seed,iteration,train_loss,train_trace,train_accuracy,test_loss,"
@@ -202,6 +208,7 @@ int cmd_linear(const std::vector<std::string>& args) {
   };
   const GridResult result = run_grid(jobs, output);
   if (result.interrupted) return result.exit_code;
+  if (mpi_rank() != 0) return 0;  // under MPI, rank 0 reports and draws the figure
 
   std::printf("%-14s %12s %12s %12s %10s %10s\n", "run", "train loss", "train trace", "test trace",
               "train acc", "test acc");

@@ -15,6 +15,7 @@
 #include "cli_args.hpp"
 #include "cli_common.hpp"
 #include "cli_linear_data.hpp"
+#include "cli_mpi.hpp"
 #include "commands.hpp"
 #include "grid_driver.hpp"
 #include "zo/atomic_file.hpp"
@@ -334,7 +335,11 @@ int cmd_sweep(const std::vector<std::string>& args) {
   jobs[0].spec = spec;
   output.quiet = p.has_flag("quiet");
   output.stop_after = static_cast<std::uint64_t>(p.integer("stop-after-steps", 0));
+  output.overwrite = p.has_flag("overwrite");
   const GridResult result = run_grid(jobs, output);
+  if (result.interrupted && result.exit_code == 1) return 1;  // a sharded sweep's lost ranks
+  if (result.interrupted && mpi_active()) return result.exit_code;
+  if (mpi_rank() != 0) return 0;  // under MPI, rank 0 writes every file and reports
   if (result.interrupted) {
     std::fprintf(stderr,
                  "zo sweep: stopped at a step boundary; checkpoint written to %s. Continue with "

@@ -1,14 +1,18 @@
 // The grid driver: zo sweep, zo toy and zo linear all run their grids through run_grid().
 #include "grid_driver.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <numeric>
 
 #include "cli_args.hpp"
 #include "cli_common.hpp"
+#include "cli_mpi.hpp"
 #include "zo/backend.hpp"
 
 namespace zo_cli {
@@ -82,7 +86,36 @@ std::vector<std::size_t> by_iteration(const zo::SweepRows& rows) {
   return order;
 }
 
-GridResult run_grid(std::vector<GridJob>& jobs, const GridOutput& output) {
+GridResult run_grid(std::vector<GridJob>& jobs, const GridOutput& given) {
+  if (mpi_active() && !given.replicated) {
+    InterruptGuard interrupt_guard;
+    return run_grid_sharded(jobs, given, [] { return g_signal.load(); });
+  }
+  if (!mpi_active() && given.resume && !given.checkpoint_path.empty() &&
+      !std::filesystem::exists(given.checkpoint_path) &&
+      !shard_checkpoints_of(given.checkpoint_path).empty())
+    throw UsageError("zo " + given.command + ": the checkpoints of '" + given.table_path +
+                     "' were written by a sweep under mpirun (" +
+                     shard_checkpoints_of(given.checkpoint_path)[0] +
+                     "...): resume it under mpirun, with any number of ranks (-np 1 too)");
+  // Replicated under MPI: ranks other than 0 run the same grid into a private scratch folder.
+  GridOutput output = given;
+  struct Scratch {
+    std::filesystem::path dir;
+    ~Scratch() {
+      std::error_code ec;
+      if (!dir.empty()) std::filesystem::remove_all(dir, ec);
+    }
+  } scratch;
+  if (mpi_active() && mpi_rank() != 0) {
+    scratch.dir = std::filesystem::temp_directory_path() /
+                  ("zo-rank" + std::to_string(mpi_rank()) + "-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(scratch.dir);
+    output.table_path = (scratch.dir / "table.csv").string();
+    output.summary_path = output.summary_path.empty() ? "" : (scratch.dir / "summary.csv").string();
+    output.checkpoint_path.clear();
+    output.quiet = true;
+  }
   GridResult result;
   std::uint64_t total = 0;
   for (auto& job : jobs) {

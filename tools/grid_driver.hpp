@@ -40,6 +40,11 @@ struct GridOutput {
   bool quiet = false;
   /// Testing: behave as if Ctrl-C came once this many run-steps are done (0 = off).
   std::uint64_t stop_after = 0;
+  /// Without resume: discard the checkpoints of an unfinished sweep (the command's --overwrite).
+  bool overwrite = false;
+  /// Under MPI: every rank runs the whole grid on data-parallel objectives and rank 0 writes the
+  /// files (zo linear); otherwise the configurations are sharded over the ranks (zo sweep).
+  bool replicated = false;
 };
 
 /// The outcome of run_grid().
@@ -49,6 +54,12 @@ struct GridResult {
   std::vector<std::unique_ptr<zo::Sweep>> sweeps;  ///< one per job, finished unless interrupted
   std::size_t diverged = 0;                        ///< runs marked diverged, over all jobs
 };
+
+/// Under MPI (tools/cli_mpi.hpp) and not `replicated`: the single job's configurations sharded
+/// over the ranks with zo::mpi::run_sweep_sharded (tools/grid_driver_mpi.cpp); `stop_signal`
+/// returns the signal that asked to stop (0: none).
+GridResult run_grid_sharded(std::vector<GridJob>& jobs, const GridOutput& output,
+                            const std::function<int()>& stop_signal);
 
 /// Runs the jobs one after the other through zo::run_sweep into one table, with a progress line
 /// over all of them (unless quiet). SIGINT and SIGTERM stop at a step boundary: a single-job

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cli_args.hpp"
+#include "cli_mpi.hpp"
 #include "commands.hpp"
 #include "zo/backend.hpp"
 #include "zo/error.hpp"
@@ -45,6 +46,21 @@ void print_version() {
               zo::build_summary().c_str());
 }
 
+/// A runtime failure: on stderr, and under MPI on the failing rank's own stderr (ranks other
+/// than 0 have theirs on /dev/null), since it may be the only rank that failed.
+bool g_failed = false;  // a command ended by an exception (its peers may be in a collective)
+
+void report_failure(const std::string& line) {
+  g_failed = true;
+  if (zo_cli::mpi_active() && zo_cli::mpi_rank() != 0) {
+    zo_cli::rank_error(line);
+  } else {
+    std::fprintf(stderr, "%s\n", line.c_str());
+  }
+}
+
+int run_command(const std::string& name, const std::vector<std::string>& args);
+
 }  // namespace
 
 namespace zo_cli {
@@ -62,6 +78,10 @@ int cmd_info(const std::vector<std::string>& args) {
   std::printf("cuda compiled: %s\n", zo::cuda_compiled() ? "yes" : "no");
   std::printf("cuda device:   %s\n", zo::cuda_device_description().c_str());
   std::printf("backend:       %s\n", zo::to_string(zo::resolve_backend(zo::Backend::automatic)));
+  std::printf("mpi:           %s\n",
+              mpi_compiled() ? (mpi_active() ? mpi_banner().substr(4).c_str()
+                                             : "yes (zo::mpi built; run under mpirun or srun)")
+                             : "no (built without MPI: -DZO_WITH_MPI=OFF or no MPI found)");
   return 0;
 }
 }  // namespace zo_cli
@@ -84,6 +104,45 @@ int main(int argc, char** argv) {
   }
   const std::string name = argv[1];
   const std::vector<std::string> args(argv + 2, argv + argc);
+  // Under mpirun / srun: one job over all ranks, never N independent copies of the same work.
+  const zo_cli::LaunchInfo launch = zo_cli::detect_launch();
+  if (launch.launched && launch.size > 1 && !zo_cli::mpi_compiled()) {
+    if (launch.rank == 0)
+      std::fprintf(stderr,
+                   "zo: started by an MPI launcher with %d processes (%s), but this zo was built "
+                   "without MPI support (-DZO_WITH_MPI=ON needs an MPI such as libopenmpi-dev); "
+                   "run one process without the launcher, or rebuild with MPI\n",
+                   launch.size, launch.source.c_str());
+    return 2;
+  }
+  const bool sharded = name == "sweep" || name == "linear" || name == "info";
+  if (launch.launched && launch.size > 1 && !sharded) {
+    if (launch.rank == 0)
+      std::fprintf(stderr,
+                   "zo %s: runs in one process; under an MPI launcher (%d processes) use zo sweep "
+                   "(configurations sharded over the ranks) or zo linear (data-parallel)\n",
+                   name.c_str(), launch.size);
+    return 2;
+  }
+  try {
+    zo_cli::start_mpi(&argc, &argv, launch);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "zo: cannot start MPI: %s\n", e.what());
+    return 1;
+  }
+  bool quiet = false;
+  for (const auto& a : args) quiet = quiet || a == "--quiet";
+  const std::string banner = zo_cli::mpi_active() ? zo_cli::mpi_banner() : "";  // collective
+  if (!banner.empty() && zo_cli::mpi_rank() == 0 && !quiet && name != "info")
+    std::fprintf(stderr, "%s\n", banner.c_str());
+  const int code = run_command(name, args);
+  // A runtime failure on one rank may leave the others waiting in a collective: abort the job.
+  zo_cli::stop_mpi(code, g_failed);
+  return code;
+}
+
+namespace {
+int run_command(const std::string& name, const std::vector<std::string>& args) {
   for (const auto& c : kCommands) {
     if (name != c.name) continue;
     // Exit codes: 0 success; 1 runtime failure; 2 usage or input error (bad option, missing,
@@ -104,10 +163,10 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "zo %s: %s%s\n", name.c_str(), e.what(), where(e).c_str());
       return 2;
     } catch (const zo::Error& e) {
-      std::fprintf(stderr, "zo %s: error: %s%s\n", name.c_str(), e.what(), where(e).c_str());
+      report_failure("zo " + name + ": error: " + e.what() + where(e));
       return 1;
     } catch (const std::exception& e) {
-      std::fprintf(stderr, "zo %s: error: %s\n", name.c_str(), e.what());
+      report_failure("zo " + name + ": error: " + e.what());
       return 1;
     }
   }
@@ -115,3 +174,4 @@ int main(int argc, char** argv) {
   print_usage();
   return 2;
 }
+}  // namespace

@@ -66,7 +66,7 @@ struct SweepSpec {
 /// A long-format table: one row per (run, logged iteration). `metrics` is row-major with
 /// metric_count columns (the objective's metric_names()). A row is `diverged` when the run was
 /// frozen by a non-finite value at step diverged_at < iteration.
-struct SweepRows {
+struct ZO_API SweepRows {
   std::size_t metric_count = 0;
   std::vector<std::uint64_t> run;
   std::vector<std::uint64_t> iteration;
@@ -232,6 +232,9 @@ struct SweepSummaryRow {
 /// Mean, standard error (sample standard deviation / √n; NaN for n < 2) and median of the
 /// final values of each configuration over its non-diverged seeds.
 ZO_API std::vector<SweepSummaryRow> summarize(const Sweep& sweep);
+/// The same statistics from final rows gathered elsewhere (one per run, as Sweep::finals()
+/// lists them), e.g. by a sweep sharded over several processes.
+ZO_API std::vector<SweepSummaryRow> summarize(const Sweep& sweep, const SweepRows& finals);
 
 /// The header line of the long table (no newline).
 ZO_API std::string sweep_table_header(const Sweep& sweep);

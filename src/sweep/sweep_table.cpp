@@ -66,7 +66,10 @@ std::string format_sweep_rows(const Sweep& sweep, const SweepRows& rows) {
 }
 
 std::vector<SweepSummaryRow> summarize(const Sweep& sweep) {
-  const SweepRows& f = sweep.finals();
+  return summarize(sweep, sweep.finals());
+}
+
+std::vector<SweepSummaryRow> summarize(const Sweep& sweep, const SweepRows& f) {
   const std::size_t configs = sweep.spec().configs.size();
   const std::size_t M = sweep.metric_names().size();
   std::vector<std::vector<std::size_t>> members(configs);

@@ -1,0 +1,22 @@
+# ZO_WITH_MPI: the optional zo::mpi component (src/mpi/, include/zo/mpi.hpp): sharded sweeps and
+# data-parallel ZO over MPI. libzo itself never links MPI; zo_mpi links it PUBLIC (its header
+# takes MPI_Comm). Sets ZO_HAVE_MPI.
+set(ZO_WITH_MPI AUTO CACHE STRING "Build the MPI component zo::mpi: AUTO (when MPI is found), ON or OFF")
+set_property(CACHE ZO_WITH_MPI PROPERTY STRINGS AUTO ON OFF)
+set(ZO_HAVE_MPI OFF)
+if(ZO_WITH_MPI STREQUAL "ON")
+  find_package(MPI REQUIRED COMPONENTS CXX)
+  set(ZO_HAVE_MPI ON)
+elseif(ZO_WITH_MPI STREQUAL "AUTO")
+  find_package(MPI QUIET COMPONENTS CXX)
+  if(MPI_CXX_FOUND)
+    set(ZO_HAVE_MPI ON)
+  else()
+    message(STATUS "zo: MPI not found; zo::mpi is not built (apt install libopenmpi-dev openmpi-bin)")
+  endif()
+elseif(NOT ZO_WITH_MPI STREQUAL "OFF")
+  message(FATAL_ERROR "ZO_WITH_MPI must be AUTO, ON or OFF (got '${ZO_WITH_MPI}')")
+endif()
+if(ZO_HAVE_MPI)
+  message(STATUS "zo: MPI ${MPI_CXX_VERSION} found; building zo::mpi")
+endif()
