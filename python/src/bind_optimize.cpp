@@ -13,6 +13,7 @@
 
 #include "arrays.hpp"
 #include "bindings.hpp"
+#include "gc_slots.hpp"
 #include "objective_arg.hpp"
 #include "py_objective.hpp"
 
@@ -91,6 +92,13 @@ class PyRunBatch {
   zo::RunBatch& get() { return *batch_; }
   const zo::RunBatch& get() const { return *batch_; }
   const zo::Objective* objective() const { return objective_.objective; }
+  /// Garbage collector: the objective is held (it cannot be dropped while the C++ object
+  /// refers to it; a cycle is broken at the objective's callables).
+  int traverse(visitproc visit, void* arg) const {
+    Py_VISIT(objective_.keep.ptr());
+    return 0;
+  }
+  void clear() {}
   nb::object objective_object() const { return objective_.keep; }
 
  private:
@@ -159,7 +167,7 @@ void bind_optimize(nb::module_& m) {
           nb::arg("points"), "f at each row of `points` (a (points, dim) float32 array).");
 
   nb::class_<CallbackObjective, zo::Objective>(
-      m, "CallbackObjective",
+      m, "CallbackObjective", nb::type_slots(gc_slots<CallbackObjective>()),
       "An objective from Python functions of a whole batch: fun(points) → values, with points a "
       "fresh float32 array of shape (P, dim) and values P numbers. Optional: gradient(points) → "
       "(P, dim), hvp(points, vectors) → (P, dim), exact_trace(points) → (P,). An exception "
@@ -230,7 +238,7 @@ void bind_optimize(nb::module_& m) {
       "iterate (a diverged run, zo.ObjectiveError).");
 
   nb::class_<PyRunBatch>(
-      m, "RunBatch",
+      m, "RunBatch", nb::type_slots(gc_slots<PyRunBatch>()),
       "K independent runs advancing together: each step evaluates all 2·K·q perturbed points in "
       "one batched objective call. x0: (K, dim) float32 host array (copied).")
       .def(nb::init<nb::handle, std::vector<zo::RunSpec>, nb::handle, const std::string&,

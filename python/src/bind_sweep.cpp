@@ -12,6 +12,7 @@
 
 #include "arrays.hpp"
 #include "bindings.hpp"
+#include "gc_slots.hpp"
 #include "objective_arg.hpp"
 #include "py_objective.hpp"
 
@@ -74,6 +75,13 @@ class PySweep {
   }
   zo::Sweep& get() { return *sweep_; }
   const zo::Objective* objective() const { return objective_.objective; }
+  /// Garbage collector: the objective is held (it cannot be dropped while the C++ object
+  /// refers to it; a cycle is broken at the objective's callables).
+  int traverse(visitproc visit, void* arg) const {
+    Py_VISIT(objective_.keep.ptr());
+    return 0;
+  }
+  void clear() {}
 
  private:
   ObjectiveArg objective_;
@@ -119,7 +127,7 @@ void bind_sweep(nb::module_& m) {
       "The Cartesian product methods × λ × η × q (λ for 'zo' only, q for 'zo' and 'zo0').");
 
   nb::class_<PySweep>(
-      m, "Sweep",
+      m, "Sweep", nb::type_slots(gc_slots<PySweep>()),
       "Runs (configs × seeds) of one objective advanced in batches. Run r uses "
       "configs[r // len(seeds)] and seeds[r % len(seeds)]; it starts at init_scale · "
       "zo.gaussian_fill(seed, dim) unless initial_point is given.")

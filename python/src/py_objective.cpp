@@ -119,4 +119,13 @@ void CallbackObjective::reraise_kept_error(const char* zo_message) const {
 
 void CallbackObjective::clear_kept_error() const { kept_.reset(); }
 
+int CallbackObjective::traverse(visitproc visit, void* arg) const {
+  for (const nb::object* o : {&fun_, &gradient_, &hvp_, &exact_trace_}) Py_VISIT(o->ptr());
+  return 0;
+}
+
+void CallbackObjective::clear() {
+  for (nb::object* o : {&fun_, &gradient_, &hvp_, &exact_trace_}) *o = nb::none();
+}
+
 }  // namespace zo_py

@@ -44,6 +44,11 @@ class CallbackObjective final : public zo::Objective {
   /// Forgets a kept exception (GIL held).
   void clear_kept_error() const;
 
+  /// Garbage collector: visits the Python callables.
+  int traverse(visitproc visit, void* arg) const;
+  /// Garbage collector, on an unreachable cycle: drops the callables.
+  void clear();
+
  private:
   template <typename F>
   void call_python(const char* what, F&& body) const;

@@ -51,3 +51,24 @@ def test_wrong_order_is_invalid_argument_and_changes_nothing():
         s.flip()
     np.testing.assert_array_equal(x, before)
     assert s.phase == "ready"
+
+
+def test_objects_referenced_from_their_own_callbacks_are_collected():
+    # A RunBatch whose objective's function refers back to it through the module globals is a
+    # reference cycle; nanobind reports instances still alive at exit as leaks.
+    import subprocess
+    import sys
+    script = (
+        "import numpy as np, zo\n"
+        "zo.set_log_quiet(True)\n"
+        "def f(p):\n"
+        "    return (p.astype(np.float64) ** 2).sum(1) + 0 * len(batches)\n"
+        "batches = []\n"
+        "b = zo.RunBatch(f, [zo.RunSpec()], np.ones((1, 3), np.float32))\n"
+        "batches.append(b)\n"
+        "b.run(2)\n"
+        "s = zo.Sweep(zo.CallbackObjective(3, f), zo.sweep_grid(['zo'], [0.1], [1e-3]), [0], 3)\n"
+    )
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "leaked" not in r.stderr, r.stderr
