@@ -9,6 +9,7 @@ products. See docs/python.md.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass
 from typing import Callable, Iterable, List, Optional, Sequence
@@ -27,6 +28,13 @@ def _current_stream(device: _torch.device):
     if device.type == "cuda":
         return _torch.cuda.current_stream(device)
     return None
+
+
+def _on_device(device: _torch.device):
+    # zo's CUDA backend works on the current device: make the tensors' device current.
+    if device.type == "cuda":
+        return _torch.cuda.device(device)
+    return contextlib.nullcontext()
 
 
 def _tensor_key(p: _torch.Tensor):
@@ -55,7 +63,8 @@ class ZOSGD(_torch.optim.Optimizer):
             rounding).
         distribution: "gaussian" (default) or "rademacher".
 
-    ``step`` returns (f₊ + f₋)/2 of the last direction as a tensor (f at x_t up to O(λ²)).
+    Every tensor passed is updated (pass only the trainable ones, e.g. ``[p for p in
+    model.parameters() if p.requires_grad]``). ``step`` returns (f₊ + f₋)/2 of the last direction as a tensor (f at x_t up to O(λ²)).
     ``zero_grad`` does nothing (no gradients are used). ``state_dict`` holds the seed and the
     step, so a run resumes exactly with ``load_state_dict``. If the closure raises, the
     parameters are restored to x_t before the exception propagates; a NaN/Inf loss raises
@@ -83,7 +92,7 @@ class ZOSGD(_torch.optim.Optimizer):
         self.restore_mode = restore
         self.distribution = distribution
         self.steps_taken = 0
-        self._steppers: List[_zo.Stepper] = []
+        self._steppers = []  # (zo.Stepper, device) per run of same-device parameters
         self._key = None
 
     # -- torch.optim conventions ------------------------------------------------------------
@@ -157,11 +166,13 @@ class ZOSGD(_torch.optim.Optimizer):
                     raise ValueError("ZOSGD updates parameters in place and needs them "
                                      "contiguous; call .contiguous() on the model's parameters")
                 contiguous.append(p.detach())
-            steppers.append(_zo.Stepper(
-                contiguous, lam=float(group["lam"]), eta=float(group["lr"]), q=self.q,
-                seed=self.seed, distribution=self.distribution, restore=self.restore_mode,
-                start_step=self.steps_taken, coordinate_offset=offset,
-                stream=_current_stream(tensors[0].device)))
+            device = tensors[0].device
+            with _on_device(device):
+                steppers.append((_zo.Stepper(
+                    contiguous, lam=float(group["lam"]), eta=float(group["lr"]), q=self.q,
+                    seed=self.seed, distribution=self.distribution, restore=self.restore_mode,
+                    start_step=self.steps_taken, coordinate_offset=offset,
+                    stream=_current_stream(device)), device))
         self._steppers = steppers
         self._key = key
         return steppers
@@ -169,7 +180,7 @@ class ZOSGD(_torch.optim.Optimizer):
     @property
     def record_bytes(self) -> int:
         """Bytes held for the exact restore (0 in arithmetic mode)."""
-        return sum(s.record_bytes for s in self._steppers)
+        return sum(s.record_bytes for s, _ in self._steppers)
 
     # -- the step -----------------------------------------------------------------------------
 
@@ -179,20 +190,22 @@ class ZOSGD(_torch.optim.Optimizer):
             raise ValueError("ZOSGD.step needs a closure that returns the loss at the current "
                              "parameters (it is evaluated twice per direction)")
         steppers = self._build()
+
+        def each(call, *args):
+            for s, device in steppers:
+                with _on_device(device):
+                    getattr(s, call)(*args)
+
         f_plus = f_minus = float("nan")
         try:
             for _ in range(self.q):
-                for s in steppers:
-                    s.perturb()
+                each("perturb")
                 f_plus = float(closure())
-                for s in steppers:
-                    s.flip()
+                each("flip")
                 f_minus = float(closure())
-                for s in steppers:
-                    s.update(f_plus, f_minus)
+                each("update", f_plus, f_minus)
         except BaseException:
-            for s in steppers:
-                s.restore()
+            each("restore")
             raise
         self.steps_taken += 1
         self._key = self._key[:1] + (self.steps_taken,) + self._key[2:]
@@ -260,14 +273,16 @@ def expected_sharpness(model_fn: Callable[[], float], params: Iterable[_torch.Te
     detached = [p.detach() for p in params]
     device = params[0].device
     for j in range(samples):
-        s = _zo.Stepper(detached, lam=float(delta), eta=0.0, seed=seed, start_step=j,
-                        restore=restore, distribution=distribution,
-                        stream=_current_stream(device))
-        s.perturb()
+        with _on_device(device):
+            s = _zo.Stepper(detached, lam=float(delta), eta=0.0, seed=seed, start_step=j,
+                            restore=restore, distribution=distribution,
+                            stream=_current_stream(device))
+            s.perturb()
         try:
             fp = float(model_fn())
         finally:
-            s.restore()
+            with _on_device(device):
+                s.restore()
         terms.append(2.0 * (fp - f0) / (delta * delta))
     est, se = _mean_se(terms)
     return TraceResult(est, se, samples, terms)
