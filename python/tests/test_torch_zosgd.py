@@ -33,10 +33,10 @@ def loss_of(params):
     return float(((torch.tanh(X @ w1.T + b1) @ w2.T - Y) ** 2).mean())
 
 
-def plain_loop(params, steps, groups, q, seed, exact):
+def plain_loop(params, steps, groups, q, seed, exact, start=0):
     """The textbook ZO-SGD step with zo's directions; `groups` = [(indices, lr, lam)]."""
     x = [p.detach().clone() for p in params]
-    for t in range(steps):
+    for t in range(start, start + steps):
         pairs = []
         for j in range(q):
             u = direction_like(x, seed, t, j)
@@ -87,6 +87,19 @@ def test_param_groups_each_with_lr_and_lam():
                 lr=0.05, lam=0.01, q=2, seed=3)
     for _ in range(5):
         opt.step(closure_for(params))
+    for p, e in zip(params, expected):
+        assert torch.equal(p.detach(), e)
+
+
+def test_learning_rate_changed_by_a_scheduler_is_used():
+    params = make_model()
+    first = plain_loop(params, 3, [([0, 1, 2], 0.05, 0.01)], 1, seed=2, exact=True)
+    expected = plain_loop(first, 3, [([0, 1, 2], 0.025, 0.01)], 1, seed=2, exact=True, start=3)
+    opt = ZOSGD(params, lr=0.05, lam=0.01, seed=2)
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=3, gamma=0.5)
+    for _ in range(6):
+        opt.step(closure_for(params))
+        sched.step()
     for p, e in zip(params, expected):
         assert torch.equal(p.detach(), e)
 
