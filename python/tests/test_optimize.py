@@ -146,6 +146,17 @@ def test_trace_estimators_with_python_objectives():
         zo.estimate_trace(zo.CallbackObjective(5, quadratic), x, "hutchinson")
 
 
+def test_trace_from_python_gradients_and_gd():
+    f = zo.CallbackObjective(5, quadratic, gradient=lambda p: p * DIAG.astype(np.float32))
+    x = np.full(5, 0.3, np.float32)
+    # central differences of an exactly linear gradient: Rademacher probes give tr H to rounding
+    h = zo.estimate_trace(f, x, "hutchinson", probes=8, hessian="gradient")
+    assert h.estimate == pytest.approx(15.0, rel=1e-5) and h.gradient_evaluations == 16
+    y = np.ones(5, np.float32)
+    zo.minimize(f, y, 200, method="gd", eta=0.1)
+    np.testing.assert_allclose(y, (1 - 0.1 * DIAG) ** 200, atol=1e-6)
+
+
 def test_trace_estimator_exception_propagates():
     def bad_hvp(points, vectors):
         raise_boom()
