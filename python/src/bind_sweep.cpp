@@ -201,14 +201,20 @@ void bind_sweep(nb::module_& m) {
             out.resume = resume;
             out.checkpoint_seconds = checkpoint_seconds;
             zo::SweepCallbacks callbacks;
-            if (!should_stop.is_none()) {
-              callbacks.should_stop = [should_stop](const zo::SweepProgress& p) {
-                nb::gil_scoped_acquire gil;
-                return nb::cast<bool>(should_stop(progress_dict(p)));
-              };
-            }
+            // Ctrl-C (a pending Python signal) stops the sweep like should_stop, at a step
+            // boundary with the checkpoint written; the KeyboardInterrupt is raised afterwards.
+            std::unique_ptr<nb::python_error> signal;
+            callbacks.should_stop = [&should_stop, &signal](const zo::SweepProgress& p) {
+              nb::gil_scoped_acquire gil;
+              if (PyErr_CheckSignals() != 0) {
+                signal = std::make_unique<nb::python_error>();
+                return true;
+              }
+              return !should_stop.is_none() && nb::cast<bool>(should_stop(progress_dict(p)));
+            };
             const zo::SweepStatus status =
                 without_gil(s.objective(), [&] { return zo::run_sweep(s.get(), out, callbacks); });
+            if (signal) throw nb::python_error(std::move(*signal));
             return status == zo::SweepStatus::completed ? "completed" : "interrupted";
           },
           nb::arg("table"), nb::kw_only(), nb::arg("summary") = "", nb::arg("checkpoint") = "",
@@ -216,7 +222,9 @@ void bind_sweep(nb::module_& m) {
           nb::arg("should_stop") = nb::none(),
           "Runs the sweep to completion, writing the long table (and the summary and checkpoints "
           "when paths are given), each atomically. should_stop(progress) → True interrupts at a "
-          "step boundary (checkpoint written). Returns 'completed' or 'interrupted'.");
+          "step boundary (checkpoint written; without a checkpoint path the complete rows go to "
+          "<stem>.partial.csv). Ctrl-C does the same, then raises KeyboardInterrupt. Returns "
+          "'completed' or 'interrupted'.");
 }
 
 }  // namespace zo_py

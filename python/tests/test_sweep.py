@@ -41,3 +41,22 @@ def test_sweep_with_a_python_objective_and_interruption(tmp_path):
                        should_stop=lambda progress: True)
     assert status == "interrupted"
     assert (tmp_path / "c.bin").exists() and not (tmp_path / "t.csv").exists()
+
+
+def test_ctrl_c_stops_at_a_step_boundary_with_a_checkpoint(tmp_path):
+    import os
+    import signal
+    import threading
+
+    # Example 2.1 runs in C++ only, so the signal is seen where zo polls between steps
+    sweep = zo.Sweep(zo.Example21(50), zo.sweep_grid(["zo"], [0.1], [1e-4]), [0], 4_000_000,
+                     backend="cpu")
+    timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            sweep.run(str(tmp_path / "t.csv"), checkpoint=str(tmp_path / "c.bin"))
+    finally:
+        timer.cancel()
+    assert (tmp_path / "c.bin").exists() and not (tmp_path / "t.csv").exists()
+    assert not sweep.done
