@@ -5,8 +5,10 @@
 # are pip-installed only when missing. Torch is optional for the suite: the tests that
 # need it skip themselves without it. Extra arguments go to pytest.
 #
-# ZO_PY_CMAKE_ARGS adds scikit-build-core settings, e.g. "-C cmake.define.ZO_WITH_CUDA=OFF".
-# The CMake build directory build-python/ persists between runs (incremental rebuilds).
+# ZO_WITH_CUDA (AUTO, ON or OFF; default AUTO: the CUDA backend when nvcc is found) is passed
+# to CMake on every run, so that the persistent build directory build-python/ (incremental
+# rebuilds) never keeps a setting from an earlier run. ZO_PY_CMAKE_ARGS adds scikit-build-core
+# settings.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv="${ZO_VENV:-$HOME/.cache/zo/venv}"
@@ -30,7 +32,8 @@ fi
 # --no-build-isolation: build with the environment's scikit-build-core and nanobind (no
 # download per build); the build directory keeps the objects between runs.
 # shellcheck disable=SC2086
-"$py" -m pip install -q --no-build-isolation -C build-dir=build-python ${ZO_PY_CMAKE_ARGS:-} .
-# Run from outside the checkout so that `import zo` is the installed package.
+"$py" -m pip install -q --no-build-isolation -C build-dir=build-python \
+  -C "cmake.define.ZO_WITH_CUDA=${ZO_WITH_CUDA:-AUTO}" ${ZO_PY_CMAKE_ARGS:-} .
+# `import zo` finds the installed package (python/ itself is never on the path).
 cd python/tests
 "$py" -m pytest -q "$@"
