@@ -42,7 +42,7 @@ zo::DirectionKey make_key(std::uint64_t seed, std::uint64_t step, std::uint32_t 
 /// The Python zo.Stepper: the C++ Stepper plus the references that keep its tensors alive.
 class PyStepper {
  public:
-  PyStepper(nb::sequence params, float lam, float eta, std::uint32_t q, std::uint64_t seed,
+  PyStepper(nb::iterable params, float lam, float eta, std::uint32_t q, std::uint64_t seed,
             const std::string& distribution, const std::string& restore, bool merge,
             const std::string& on_non_finite, const std::string& backend, nb::object stream,
             std::uint64_t start_step, std::uint64_t coordinate_offset, double max_escape_fraction) {
@@ -127,7 +127,7 @@ void bind_stepper(nb::module_& m) {
       "'residual': bit-exact, d/4 bytes) or 'copy'. Device tensors are updated on `stream` "
       "(default: torch's current stream for torch tensors, else the legacy default stream); the "
       "calls are then asynchronous. The step-t directions are zo.direction(seed, t, j, d).")
-      .def(nb::init<nb::sequence, float, float, std::uint32_t, std::uint64_t, const std::string&,
+      .def(nb::init<nb::iterable, float, float, std::uint32_t, std::uint64_t, const std::string&,
                     const std::string&, bool, const std::string&, const std::string&, nb::object,
                     std::uint64_t, std::uint64_t, double>(),
            nb::arg("params"), nb::kw_only(), nb::arg("lam"), nb::arg("eta"), nb::arg("q") = 1,

@@ -197,7 +197,7 @@ def test_lifetime_delete_in_any_order():
             opt.step(closure_for(ps))
             assert not torch.equal(ps[0].detach(), kept[0])
     x = torch.zeros(9)
-    s = zo.Stepper([x], lam=1.0, eta=0.0)
+    s = zo.Stepper(iter([x]), lam=1.0, eta=0.0)  # any iterable, e.g. model.parameters()
     del x
     gc.collect()
     s.perturb()
