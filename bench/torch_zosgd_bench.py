@@ -5,8 +5,10 @@
   the parameters (+λz, −2λz, +λz, then the update −η·g·z), each regenerating the noise z with a
   reseeded ``torch.Generator`` into one scratch buffer (``normal_`` then ``add_``).
 * ``zosgd-exact`` / ``zosgd-arith``: ``ZOSGD.step`` with restore="exact" (bit-exact, d/4 bytes of
-  record) and restore="arithmetic" (MeZO's sequence): zo's two fused passes per step, with the
-  directions regenerated from zo's counter-based generator.
+  record) and restore="arithmetic" (MeZO's sequence): three fused passes per step (perturb, flip,
+  restore + update), the directions regenerated from zo's counter-based generator.
+* ``zosgd-merged``: restore="exact" with merge_next_perturbation=True: two passes per step (the
+  next step's perturbation fused into the update).
 
 The objective is excluded: the closure returns fixed values (f₊ = 1, f₋ = 0.5), so what is timed
 is the parameter traffic and the noise. The d parameters are split into tensors of at most 2^24
@@ -28,6 +30,7 @@ import sys
 import tempfile
 import time
 
+IMPLS = ("mezo", "zosgd-exact", "zosgd-arith", "zosgd-merged")
 LAMBDA = 1e-3
 LR = 1e-6
 MAX_TENSOR = 1 << 24
@@ -74,9 +77,10 @@ class MezoStep:
 
 
 class ZosgdStep:
-    def __init__(self, torch, params, restore):
+    def __init__(self, torch, params, restore, merge=False):
         from zo.torch import ZOSGD
-        self.opt = ZOSGD(params, lr=LR, lam=LAMBDA, restore=restore)
+        self.opt = ZOSGD(params, lr=LR, lam=LAMBDA, restore=restore,
+                         merge_next_perturbation=merge)
         self.values = [1.0, 0.5]
         self.calls = 0
 
@@ -115,12 +119,13 @@ def worker(args):
         torch.set_num_threads(args.threads)
     records = []
     for d in args.sizes:
-        for name in ("mezo", "zosgd-exact", "zosgd-arith"):
+        for name in IMPLS:
             params = make_params(torch, d, args.device)
             if name == "mezo":
                 step = MezoStep(torch, params)
             else:
-                step = ZosgdStep(torch, params, "exact" if name == "zosgd-exact" else "arithmetic")
+                step = ZosgdStep(torch, params, "arithmetic" if name == "zosgd-arith" else "exact",
+                                 merge=name == "zosgd-merged")
             times = time_steps(torch, step, args.device, args.reps)
             records.append(dict(impl=name, d=d, device=args.device, threads=args.threads,
                                 reps=args.reps, median_s=statistics.median(times),
@@ -148,13 +153,14 @@ def atomic_write(path, text):
 
 def markdown(records):
     rows = ["| device | threads | d | MeZO-style torch step (s) | ZOSGD exact (s) | speed-up | "
-            "ZOSGD arithmetic (s) | speed-up |", "|---|---|---|---|---|---|---|---|"]
+            "ZOSGD arithmetic (s) | speed-up | ZOSGD exact, merged (s) | speed-up |",
+            "|---|---|---|---|---|---|---|---|---|---|"]
     keys = sorted({(r["device"], r["threads"], r["d"]) for r in records})
     by = {(r["device"], r["threads"], r["d"], r["impl"]): r["median_s"] for r in records}
     for dev, th, d in keys:
-        m, e, a = (by[(dev, th, d, k)] for k in ("mezo", "zosgd-exact", "zosgd-arith"))
+        m, e, a, g = (by[(dev, th, d, k)] for k in IMPLS)
         rows.append(f"| {dev} | {th} | {d:.0e} | {m:.3f} | {e:.3f} | {m / e:.2f}× | {a:.3f} | "
-                    f"{m / a:.2f}× |")
+                    f"{m / a:.2f}× | {g:.3f} | {m / g:.2f}× |")
     return "\n".join(rows) + "\n"
 
 

@@ -79,6 +79,26 @@ def test_exact_restore_is_bit_identical_to_the_plain_loop(dtype, q):
         assert torch.equal(p.detach(), e)
 
 
+def test_merged_perturbation_is_the_same_trajectory_in_two_passes():
+    params = make_model()
+    expected = plain_loop(params, 5, [([0, 1, 2], 0.05, 0.01)], 2, seed=6, exact=True)
+    opt = ZOSGD(params, lr=0.05, lam=0.01, q=2, seed=6, merge_next_perturbation=True)
+    for _ in range(5):
+        opt.step(closure_for(params))
+    # between steps the parameters hold x_t + λu_t ...
+    assert not torch.equal(params[0].detach(), expected[0])
+    opt.restore()
+    for p, e in zip(params, expected):
+        assert torch.equal(p.detach(), e)
+    # ... and a restore between steps does not change the trajectory
+    more = plain_loop(expected, 2, [([0, 1, 2], 0.05, 0.01)], 2, seed=6, exact=True, start=5)
+    for _ in range(2):
+        opt.step(closure_for(params))
+    opt.restore()
+    for p, e in zip(params, more):
+        assert torch.equal(p.detach(), e)
+
+
 def test_param_groups_each_with_lr_and_lam():
     params = make_model()
     groups = [([0, 1], 0.05, 0.01), ([2], 0.2, 0.004)]

@@ -62,6 +62,10 @@ class ZOSGD(_torch.optim.Optimizer):
             (a copy of the parameters) or "arithmetic" (MeZO's +λu, −2λu, +λu; drifts by
             rounding).
         distribution: "gaussian" (default) or "rademacher".
+        merge_next_perturbation: fuse the next step's +λu into the update pass: two passes
+            per step instead of three, but between steps the parameters then hold
+            x_t + λu_t; call ``restore()`` before reading them (evaluation, saving, trace
+            estimates). The trajectory is the same.
 
     Every tensor passed is updated (pass only the trainable ones, e.g. ``[p for p in
     model.parameters() if p.requires_grad]``). ``step`` returns (f₊ + f₋)/2 of the last direction as a tensor (f at x_t up to O(λ²)).
@@ -72,7 +76,8 @@ class ZOSGD(_torch.optim.Optimizer):
     """
 
     def __init__(self, params, lr: float = 1e-6, lam: float = 1e-3, q: int = 1, seed: int = 0,
-                 restore: str = "exact", distribution: str = "gaussian"):
+                 restore: str = "exact", distribution: str = "gaussian",
+                 merge_next_perturbation: bool = False):
         if not (lr >= 0.0 and math.isfinite(lr)):
             raise ValueError(f"lr must be a finite number >= 0, got {lr}")
         if not (lam > 0.0 and math.isfinite(lam)):
@@ -91,6 +96,7 @@ class ZOSGD(_torch.optim.Optimizer):
         self.seed = int(seed)
         self.restore_mode = restore
         self.distribution = distribution
+        self.merge_next_perturbation = bool(merge_next_perturbation)
         self.steps_taken = 0
         self._steppers = []  # (zo.Stepper, device) per run of same-device parameters
         self._key = None
@@ -103,7 +109,8 @@ class ZOSGD(_torch.optim.Optimizer):
     def state_dict(self):
         sd = super().state_dict()
         sd["zo"] = {"seed": self.seed, "step": self.steps_taken, "q": self.q,
-                    "restore": self.restore_mode, "distribution": self.distribution}
+                    "restore": self.restore_mode, "distribution": self.distribution,
+                    "merge_next_perturbation": self.merge_next_perturbation}
         return sd
 
     def load_state_dict(self, state_dict) -> None:
@@ -117,6 +124,8 @@ class ZOSGD(_torch.optim.Optimizer):
         self.q = int(zo_state["q"])
         self.restore_mode = zo_state["restore"]
         self.distribution = zo_state["distribution"]
+        self.merge_next_perturbation = bool(zo_state.get("merge_next_perturbation", False))
+        self.restore()
         self._steppers, self._key = [], None
 
     # -- steppers -----------------------------------------------------------------------------
@@ -154,9 +163,10 @@ class ZOSGD(_torch.optim.Optimizer):
                     streams[p.device] = _torch.cuda.current_stream(p.device).cuda_stream
         key.append(tuple(sorted((str(d), s) for d, s in streams.items())))
         key = (tuple(key), self.steps_taken, self.q, self.seed, self.restore_mode,
-               self.distribution)
+               self.distribution, self.merge_next_perturbation)
         if key == self._key:
             return self._steppers
+        self.restore()  # a merged perturbation of the old passes must not outlive them
         self._steppers = []  # free the old records first
         steppers = []
         for group, tensors, offset in self._segments():
@@ -172,10 +182,18 @@ class ZOSGD(_torch.optim.Optimizer):
                     contiguous, lam=float(group["lam"]), eta=float(group["lr"]), q=self.q,
                     seed=self.seed, distribution=self.distribution, restore=self.restore_mode,
                     start_step=self.steps_taken, coordinate_offset=offset,
+                    merge_next_perturbation=self.merge_next_perturbation,
                     stream=_current_stream(device)), device))
         self._steppers = steppers
         self._key = key
         return steppers
+
+    def restore(self) -> None:
+        """Brings the parameters back to the current iterate x_t (exactly, unless
+        restore="arithmetic"). Needed only with merge_next_perturbation, before reading them."""
+        for s, device in self._steppers:
+            with _on_device(device):
+                s.restore()
 
     @property
     def record_bytes(self) -> int:
