@@ -25,6 +25,8 @@ have_cmd mpirun || have_pkg openmpi-bin || need_apt+=(openmpi-bin)
 if [[ $want_tests == 1 ]]; then
   have_pkg libgtest-dev || [[ -d /usr/lib/x86_64-linux-gnu/cmake/GTest ]] || need_apt+=(libgtest-dev)
   have_pkg libbenchmark-dev || [[ -d /usr/lib/x86_64-linux-gnu/cmake/benchmark ]] || need_apt+=(libbenchmark-dev)
+  # scripts/test-python.sh creates a virtual environment for the Python package's tests
+  python3 -c "import ensurepip, venv" 2>/dev/null || need_apt+=(python3-venv)
 fi
 
 if ((${#need_apt[@]})); then
