@@ -33,15 +33,9 @@ import time
 IMPLS = ("mezo", "zosgd-exact", "zosgd-arith", "zosgd-merged")
 LAMBDA = 1e-3
 LR = 1e-6
-MAX_TENSOR = 1 << 24
 
-
-def split_sizes(d):
-    sizes = []
-    while d > 0:
-        sizes.append(min(d, MAX_TENSOR))
-        d -= sizes[-1]
-    return sizes
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torch_step_bench import MAX_TENSOR, split_sizes  # noqa: E402  the same tensor split
 
 
 def make_params(torch, d, device):

@@ -93,6 +93,18 @@ std::shared_ptr<zo::mpi::DataParallelObjective> model(MPI_Comm comm) {
                                                   zo::LinearModelOptions{zo::Backend::cpu});
 }
 
+/// `steps` two-point ZO steps of `s` (perturb, flip, update) with the loss `f`.
+template <class F>
+void mezo_steps(zo::Stepper& s, const F& f, int steps) {
+  for (int t = 0; t < steps; ++t) {
+    s.perturb();
+    const double fp = f();
+    s.flip();
+    const double fm = f();
+    s.update(fp, fm);
+  }
+}
+
 double relative(double a, double b) {
   return a == b ? 0.0 : std::fabs(a - b) / std::max(std::fabs(a), std::fabs(b));
 }
@@ -258,13 +270,7 @@ TEST(ModelParallel, StepperWithColumnShardsEqualsOneProcess) {
       return logistic_loss(a, data().train.labels, all_blocks, full.data(), 0,
                            [](const std::vector<double>& p) { return p; });
     };
-    for (int t = 0; t < 60; ++t) {
-      s.perturb();
-      const double fp = f();
-      s.flip();
-      const double fm = f();
-      s.update(fp, fm);
-    }
+    mezo_steps(s, f, 60);
   }
 
   // This rank's blocks and its shard [begin, end) of the parameters.
@@ -298,13 +304,7 @@ TEST(ModelParallel, StepperWithColumnShardsEqualsOneProcess) {
   const auto f = [&] {
     return logistic_loss(a, data().train.labels, mine, shard.data(), begin, gather);
   };
-  for (int t = 0; t < 60; ++t) {
-    s.perturb();
-    const double fp = f();
-    s.flip();
-    const double fm = f();
-    s.update(fp, fm);
-  }
+  mezo_steps(s, f, 60);
   EXPECT_EQ(0, std::memcmp(shard.data(), full.data() + begin, shard.size() * sizeof(float)))
       << "rank " << rank << " shard [" << begin << ", " << end << ")";
   EXPECT_NE(0, std::memcmp(full.data(), x0.data(), d * sizeof(float)));  // it moved

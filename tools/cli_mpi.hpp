@@ -30,6 +30,25 @@ LaunchInfo detect_launch();
 /// True when this zo was built with MPI (zo::mpi).
 bool mpi_compiled();
 
+/// Why `command` must not run under `launch`, as one line for rank 0's stderr (every rank then
+/// exits 2 before any work), or "" when it may run: several processes but no MPI support built
+/// (never N independent copies of the same work), or several processes for a command that runs
+/// in one process only (everything but zo sweep, zo linear and zo info).
+inline std::string launch_refusal(const LaunchInfo& launch, bool mpi_built,
+                                  const std::string& command) {
+  if (!launch.launched || launch.size <= 1) return "";
+  const std::string n = std::to_string(launch.size);
+  if (!mpi_built)
+    return "zo: started by an MPI launcher with " + n + " processes (" + launch.source +
+           "), but this zo was built without MPI support (-DZO_WITH_MPI=ON needs an MPI such as "
+           "libopenmpi-dev); run one process without the launcher, or rebuild with MPI";
+  if (command != "sweep" && command != "linear" && command != "info")
+    return "zo " + command + ": runs in one process; under an MPI launcher (" + n +
+           " processes) use zo sweep (configurations sharded over the ranks) or zo linear "
+           "(data-parallel)";
+  return "";
+}
+
 /// Starts MPI when `launch.launched` (MPI builds only), first pointing the CUDA runtime at one
 /// GPU per local rank when a node has several (CUDA_VISIBLE_DEVICES, unless the user set one
 /// device already). Ranks other than 0 get stdout and stderr on /dev/null; rank_error() writes

@@ -106,22 +106,9 @@ int main(int argc, char** argv) {
   const std::vector<std::string> args(argv + 2, argv + argc);
   // Under mpirun / srun: one job over all ranks, never N independent copies of the same work.
   const zo_cli::LaunchInfo launch = zo_cli::detect_launch();
-  if (launch.launched && launch.size > 1 && !zo_cli::mpi_compiled()) {
-    if (launch.rank == 0)
-      std::fprintf(stderr,
-                   "zo: started by an MPI launcher with %d processes (%s), but this zo was built "
-                   "without MPI support (-DZO_WITH_MPI=ON needs an MPI such as libopenmpi-dev); "
-                   "run one process without the launcher, or rebuild with MPI\n",
-                   launch.size, launch.source.c_str());
-    return 2;
-  }
-  const bool sharded = name == "sweep" || name == "linear" || name == "info";
-  if (launch.launched && launch.size > 1 && !sharded) {
-    if (launch.rank == 0)
-      std::fprintf(stderr,
-                   "zo %s: runs in one process; under an MPI launcher (%d processes) use zo sweep "
-                   "(configurations sharded over the ranks) or zo linear (data-parallel)\n",
-                   name.c_str(), launch.size);
+  const std::string refusal = zo_cli::launch_refusal(launch, zo_cli::mpi_compiled(), name);
+  if (!refusal.empty()) {
+    if (launch.rank == 0) std::fprintf(stderr, "%s\n", refusal.c_str());
     return 2;
   }
   try {
