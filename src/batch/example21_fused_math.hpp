@@ -233,8 +233,8 @@ ZO_HD void fused_run_steps_with(const Group& group, Directions& dirs, std::uint3
   const auto dist = static_cast<Distribution>(run.distribution);
   const std::uint32_t q = run.q;
   std::uint32_t next_log = 0;
-  float coef[kFusedMaxQ];  // update coefficients of this step (q > 1 only)
-  Float4 uy[PB], uz[PB];   // this step's direction, kept when q == 1
+  float coef[kFusedMaxQ];     // update coefficients of this step (q > 1 only)
+  Float4 uy[PB]{}, uz[PB]{};  // this step's direction, kept when q == 1
 
   for (std::uint64_t t = begin;; ++t) {
     while (next_log < n_log && log_its[next_log] == t) {
