@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Builds the Python package zo with `pip install .` into a virtual environment and runs its pytest
 # suite (python/tests). The environment is created once, outside the checkout, and reused:
-# ZO_VENV (default ~/.cache/zo/venv). Its test dependencies (build backend, numpy, torch, pytest)
-# are pip-installed only when missing. Torch is optional for the suite: the tests that
-# need it skip themselves without it. Extra arguments go to pytest.
+# ZO_VENV (default ~/.cache/zo/venv). Its test dependencies (build backend, numpy, torch, jax, pytest)
+# are pip-installed only when missing. Torch and JAX are optional for the suite: the tests that
+# need them skip themselves without them. Extra arguments go to pytest.
 #
 # ZO_WITH_CUDA (AUTO, ON or OFF; default AUTO: the CUDA backend when nvcc is found) is passed
 # to CMake on every run, so that the persistent build directory build-python/ (incremental
@@ -22,7 +22,7 @@ fi
 py="$venv/bin/python"
 missing=()
 for pair in scikit_build_core:scikit-build-core nanobind:nanobind numpy:numpy pytest:pytest \
-  torch:torch; do
+  torch:torch jax:jax; do
   "$py" -c "import ${pair%%:*}" 2>/dev/null || missing+=("${pair##*:}")
 done
 if ((${#missing[@]})); then

@@ -59,6 +59,15 @@ ArrayRef import_array(nb::handle obj, const std::string& name, Access access, bo
   ArrayRef ref;
   ref.source = nb::borrow(obj);
   nb::object view = ref.source;
+  // JAX arrays are immutable (XLA may share or reuse their buffers) but their DLPack export does
+  // not say so: never write into one.
+  if (access == Access::write) {
+    const std::string module = nb::cast<std::string>(obj.type().attr("__module__"));
+    if (module.rfind("jax", 0) == 0) {
+      value_error(name + " is a JAX array, which is immutable, but zo updates it in place (pass " +
+                  "a numpy or torch array, e.g. np.array(x))");
+    }
+  }
   // torch refuses to export tensors that require grad; detach() shares their memory.
   if (nb::hasattr(obj, "requires_grad") && nb::hasattr(obj, "detach") &&
       nb::cast<bool>(obj.attr("requires_grad"))) {

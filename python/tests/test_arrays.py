@@ -95,3 +95,19 @@ def test_mixed_devices_are_refused():
         pytest.skip("needs a CUDA device")
     with pytest.raises(ValueError, match=r"params\[1\] is on cuda:0 but params\[0\] is on cpu"):
         zo.Stepper([torch.zeros(3), torch.zeros(3, device="cuda")], lam=0.1, eta=0.1)
+
+
+def test_jax_arrays_are_read_but_never_written():
+    jnp = pytest.importorskip("jax.numpy")
+    x0 = np.linspace(-1, 1, 2 * 7).astype(np.float32)
+    objective = lambda p: (p ** 2).sum(1)  # noqa: E731
+    runs = [zo.RunSpec(lam=0.1, eta=0.05, seed=s) for s in (1, 2)]
+    from_numpy = zo.RunBatch(objective, runs, x0.reshape(2, 7))
+    from_jax = zo.RunBatch(objective, runs, jnp.asarray(x0).reshape(2, 7))
+    from_numpy.run(20)
+    from_jax.run(20)
+    np.testing.assert_array_equal(from_numpy.points(), from_jax.points())
+    with pytest.raises(ValueError, match=r"params\[0\] is a JAX array, which is immutable"):
+        zo.Stepper([jnp.zeros(5, jnp.float32)], lam=0.1, eta=0.1)
+    with pytest.raises(ValueError, match=r"x is a JAX array"):
+        zo.minimize(objective, jnp.zeros((1, 3), jnp.float32), 1)
