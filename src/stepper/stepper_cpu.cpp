@@ -50,6 +50,13 @@ void store_param(bool bf16, void* data, std::uint64_t e, float v) {
 #define ZO_FLATTEN
 #endif
 
+/// SpecFlags with the restore mode fixed at compile time: the whole-tile loop of each mode compiles
+/// only its own record path (no per-coordinate test of the mode).
+template <RestoreMode M>
+struct ModeFlags : SpecFlags {
+  ZO_INLINE RestoreMode mode() const { return M; }
+};
+
 /// Units per tile: the directions of a tile are generated together (the SIMD generator) before
 /// its units run through stepper_unit_with.
 constexpr std::int64_t kTileUnits = 128;
@@ -181,11 +188,7 @@ class CpuStepperEngine final : public StepperEngine {
           const std::uint64_t c0 = g0 - geometry_.offset;
           const StepperTensor& t = tensors_[locate(c0, &cursor)];
           if (g1 - geometry_.offset <= t.begin + t.count) {
-            if (t.bf16) {
-              whole_tile<true>(p, td, t, c0, u0, n);
-            } else {
-              whole_tile<false>(p, td, t, c0, u0, n);
-            }
+            whole_tile_dtype(p, td, t, c0, u0, n);
             continue;
           }
         }
@@ -240,12 +243,40 @@ class CpuStepperEngine final : public StepperEngine {
     if (p.spec.write_backup) store_param(bf, t.backup, e, io.backup[l]);
   }
 
-  /// A tile of n units inside tensor t, from local coordinate c0 (all lanes valid, one dtype):
-  /// stepper_unit_with inlined (flatten) with the dtype known at compile time.
+  /// whole_tile with the dtype and the restore mode of the pass as template arguments.
+  void whole_tile_dtype(Pass& p, const TileDirections& td, const StepperTensor& t, std::uint64_t c0,
+                        std::int64_t u0, std::int64_t n) {
+    if (t.bf16) {
+      whole_tile_mode<true>(p, td, t, c0, u0, n);
+    } else {
+      whole_tile_mode<false>(p, td, t, c0, u0, n);
+    }
+  }
+
   template <bool BF16>
+  void whole_tile_mode(Pass& p, const TileDirections& td, const StepperTensor& t, std::uint64_t c0,
+                       std::int64_t u0, std::int64_t n) {
+    switch (p.spec.mode) {
+      case RestoreMode::arithmetic:
+        whole_tile<BF16, RestoreMode::arithmetic>(p, td, t, c0, u0, n);
+        break;
+      case RestoreMode::copy:
+        whole_tile<BF16, RestoreMode::copy>(p, td, t, c0, u0, n);
+        break;
+      case RestoreMode::residual:
+        whole_tile<BF16, RestoreMode::residual>(p, td, t, c0, u0, n);
+        break;
+    }
+  }
+
+  /// A tile of n units inside tensor t, from local coordinate c0 (all lanes valid, one dtype):
+  /// stepper_unit_with inlined (flatten) with the dtype and the restore mode known at compile
+  /// time.
+  template <bool BF16, RestoreMode M>
   ZO_FLATTEN void whole_tile(Pass& p, const TileDirections& td, const StepperTensor& t,
                              std::uint64_t c0, std::int64_t u0, std::int64_t n) {
     const PassSpec& spec = p.spec;
+    const ModeFlags<M> flags{{spec}};
     for (std::int64_t i = 0; i < n; ++i) {
       const std::uint64_t c = c0 + 4 * static_cast<std::uint64_t>(i);
       const std::uint64_t e = c - t.begin;
@@ -254,12 +285,17 @@ class CpuStepperEngine final : public StepperEngine {
       io.bf16 = BF16 ? 0xFu : 0u;
       io.code = p.read_codes ? codes_[u0 + i] : 0u;
       for (int l = 0; l < 4; ++l) io.x[l] = load_param(BF16, t.data, e + l);
-      if (p.copy) {
+      if (M == RestoreMode::copy) {
         for (int l = 0; l < 4; ++l) io.backup[l] = load_param(BF16, t.backup, e + l);
       }
-      stepper_unit_with(spec, SpecFlags{spec}, td.at(static_cast<std::uint64_t>(i)), io);
-      if (io.escape == 0 && !spec.write_backup) {
+      stepper_unit_with(spec, flags, td.at(static_cast<std::uint64_t>(i)), io);
+      // Only residual mode has exceptions (io.escape is 0 in the others); only copy mode writes
+      // a backup (write_backup).
+      if (M != RestoreMode::residual || io.escape == 0) {
         for (int l = 0; l < 4; ++l) store_param(BF16, t.data, e + l, io.x[l]);
+        if (M == RestoreMode::copy && spec.write_backup) {
+          for (int l = 0; l < 4; ++l) store_param(BF16, t.backup, e + l, io.backup[l]);
+        }
       } else {
         for (int l = 0; l < 4; ++l) store_lane(p, io, t, e + l, c + l, l);
       }
