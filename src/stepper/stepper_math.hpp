@@ -263,7 +263,7 @@ ZO_HD ZO_INLINE void stepper_unit_with(const PassSpec& s, const Flags& f, const 
     }
     const float shift = s.exit_sign > 0 ? lambda : -lambda;
     // GCC leaves this loop rolled for bf16 residual passes unless told, which keeps the CPU loop
-    // over units (stepper_cpu.cpp) from vectorising; nvcc unrolls it on its own.
+    // over units (stepper_cpu.cpp) from vectorising. The hint is for GCC's host code only.
 #if defined(__GNUC__) && !defined(__clang__) && !defined(__CUDACC__)
 #pragma GCC unroll 4
 #endif
