@@ -50,6 +50,26 @@ void store_param(bool bf16, void* data, std::uint64_t e, float v) {
 #define ZO_FLATTEN
 #endif
 
+/// SpecFlags with the restore mode fixed at compile time: the whole-tile loop of each mode compiles
+/// only its own record path (no per-coordinate test of the mode).
+template <RestoreMode M>
+struct ModeFlags : SpecFlags {
+  ZO_INLINE RestoreMode mode() const { return M; }
+};
+
+/// ModeFlags with the whole shape of the pass fixed at compile time (no flip; entry state, q and
+/// exit as given), so the whole-tile loop is straight-line code.
+template <RestoreMode M, bool Entry, std::uint32_t Q, bool Exit>
+struct ShapeFlags : SpecFlags {
+  ZO_INLINE RestoreMode mode() const { return M; }
+  ZO_INLINE bool entry_perturbed() const { return Entry; }
+  ZO_INLINE bool flip() const { return false; }
+  ZO_INLINE std::uint32_t num_updates() const { return Q; }
+  ZO_INLINE bool has_exit() const { return Exit; }
+  /// Copy-mode passes write the backup, the others never (whole_tile_shape checks).
+  ZO_INLINE bool write_backup() const { return M == RestoreMode::copy; }
+};
+
 /// Units per tile: the directions of a tile are generated together (the SIMD generator) before
 /// its units run through stepper_unit_with.
 constexpr std::int64_t kTileUnits = 128;
@@ -62,7 +82,7 @@ struct UnitDirections {
   std::uint64_t offset;  ///< 4 · (unit index in the tile)
   static Float4 load(const float* p) {
     Float4 u;
-    std::memcpy(u.v, p, sizeof u.v);
+    for (int l = 0; l < 4; ++l) u.v[l] = p[l];  // element-wise: vectorisable across units
     return u;
   }
   Float4 entry() const { return load(entry_ + offset); }
@@ -76,6 +96,18 @@ struct TileDirections {
   const float* exit = nullptr;
   const float* update[kMaxStepperQ] = {};
   UnitDirections at(std::uint64_t i) const { return UnitDirections{entry, exit, update, 4 * i}; }
+};
+
+/// UnitDirections for a pass with at most one update (simd_tile): the slots held by value, so
+/// the loop over units reads no pointer from memory.
+struct UnitDirections1 {
+  const float* entry_;
+  const float* exit_;
+  const float* update0_;
+  std::uint64_t offset;  ///< 4 · (unit index in the tile)
+  Float4 entry() const { return UnitDirections::load(entry_ + offset); }
+  Float4 exit() const { return UnitDirections::load(exit_ + offset); }
+  Float4 update(std::uint32_t) const { return UnitDirections::load(update0_ + offset); }
 };
 
 /// Generates, into `buffer` (slots of 4 · kTileUnits floats: entry, exit, update 0 … q−1), the
@@ -181,11 +213,7 @@ class CpuStepperEngine final : public StepperEngine {
           const std::uint64_t c0 = g0 - geometry_.offset;
           const StepperTensor& t = tensors_[locate(c0, &cursor)];
           if (g1 - geometry_.offset <= t.begin + t.count) {
-            if (t.bf16) {
-              whole_tile<true>(p, td, t, c0, u0, n);
-            } else {
-              whole_tile<false>(p, td, t, c0, u0, n);
-            }
+            whole_tile_dtype(p, td, t, c0, u0, n);
             continue;
           }
         }
@@ -240,12 +268,144 @@ class CpuStepperEngine final : public StepperEngine {
     if (p.spec.write_backup) store_param(bf, t.backup, e, io.backup[l]);
   }
 
-  /// A tile of n units inside tensor t, from local coordinate c0 (all lanes valid, one dtype):
-  /// stepper_unit_with inlined (flatten) with the dtype known at compile time.
+  /// whole_tile with the dtype and the restore mode of the pass as template arguments.
+  void whole_tile_dtype(Pass& p, const TileDirections& td, const StepperTensor& t, std::uint64_t c0,
+                        std::int64_t u0, std::int64_t n) {
+    if (t.bf16) {
+      whole_tile_mode<true>(p, td, t, c0, u0, n);
+    } else {
+      whole_tile_mode<false>(p, td, t, c0, u0, n);
+    }
+  }
+
   template <bool BF16>
+  void whole_tile_mode(Pass& p, const TileDirections& td, const StepperTensor& t, std::uint64_t c0,
+                       std::int64_t u0, std::int64_t n) {
+    switch (p.spec.mode) {
+      case RestoreMode::arithmetic:
+        whole_tile_shape<BF16, RestoreMode::arithmetic>(p, td, t, c0, u0, n);
+        break;
+      case RestoreMode::copy:
+        whole_tile_shape<BF16, RestoreMode::copy>(p, td, t, c0, u0, n);
+        break;
+      case RestoreMode::residual:
+        whole_tile_shape<BF16, RestoreMode::residual>(p, td, t, c0, u0, n);
+        break;
+    }
+  }
+
+  /// The passes of a step with q ≤ 1 (perturb, the record modes' plus-to-minus pass, update,
+  /// merged update) run simd_tile; the others (MeZO's flip, q > 1) whole_tile. simd_tile writes
+  /// the backup exactly in copy mode (every copy-mode pass does, see Stepper).
+  template <bool BF16, RestoreMode M>
+  void whole_tile_shape(Pass& p, const TileDirections& td, const StepperTensor& t, std::uint64_t c0,
+                        std::int64_t u0, std::int64_t n) {
+    const PassSpec& s = p.spec;
+    const bool backup_ok = (s.write_backup != 0) == (M == RestoreMode::copy);
+    if (!s.arithmetic_flip && s.num_updates <= 1 && backup_ok) {
+      const bool entry = s.entry != PassEntry::at_x;
+      const bool update = s.num_updates == 1;
+      const bool exit = s.exit_sign != 0;
+      if (!entry && !update && exit) return simd_tile<BF16, M, false, 0, true>(p, td, t, c0, u0, n);
+      if (entry && !update && exit) return simd_tile<BF16, M, true, 0, true>(p, td, t, c0, u0, n);
+      if (entry && update && !exit) return simd_tile<BF16, M, true, 1, false>(p, td, t, c0, u0, n);
+      if (entry && update && exit) return simd_tile<BF16, M, true, 1, true>(p, td, t, c0, u0, n);
+    }
+    whole_tile<BF16, M>(p, td, t, c0, u0, n);
+  }
+
+  /// whole_tile for a pass of the shape (Entry, Q, Exit), no flip: every unit is straight-line
+  /// code, so the loop runs one unit per SIMD lane; the exceptions are listed afterwards, in unit
+  /// order.
+  template <bool BF16, RestoreMode M, bool Entry, std::uint32_t Q, bool Exit>
+  ZO_FLATTEN void simd_tile(Pass& p, const TileDirections& td, const StepperTensor& t,
+                            std::uint64_t c0, std::int64_t u0, std::int64_t n) {
+    const ShapeFlags<M, Entry, Q, Exit> flags{{p.spec}};
+    // The tile's slots hold every direction the pass reads; a reused entry direction is read
+    // from the entry slot. The units get a copy of the spec whose keys are distinct constants,
+    // so stepper_unit_with's reuse tests fold away at compile time (they only choose where a
+    // direction is read from; on the CPU the keys never enter the arithmetic) and the loop body
+    // has no branch.
+    PassSpec spec = p.spec;
+    const float* const entry = td.entry;
+    const float* const exit = exit_is_entry(p.spec) ? td.entry : td.exit;
+    const float* const update0 = Q == 0                       ? nullptr
+                                 : update_is_entry(p.spec, 0) ? td.entry
+                                                              : td.update[0];
+    spec.step_a = 1;
+    spec.substream_a = 1;
+    spec.update_step = 0;
+    spec.step_b = 0;
+    spec.substream_b = 0;
+    const std::uint64_t e0 = c0 - t.begin;
+    void* const data = t.data;
+    void* const backup = t.backup;
+    std::uint8_t* const codes = M == RestoreMode::residual ? codes_.data() + u0 : nullptr;
+    // Residual mode: the codes, exception mask and unperturbed values of each unit (32-bit in
+    // the loop: no narrow type in it, so it vectorises).
+    std::uint32_t code[kTileUnits];
+    std::uint32_t escape[kTileUnits];
+    float base[4 * kTileUnits];
+    if (M == RestoreMode::residual) {
+      for (std::int64_t i = 0; i < n; ++i) code[i] = codes[i];
+    }
+    // The units are independent (the exceptions are listed after the loop): one unit per lane.
+#pragma omp simd
+    for (std::int64_t i = 0; i < n; ++i) {
+      const std::uint64_t e = e0 + 4 * static_cast<std::uint64_t>(i);
+      UnitIO io;
+      io.valid = 0xFu;
+      io.bf16 = BF16 ? 0xFu : 0u;
+      // Read in every pass: stepper_unit_with uses it only when the entry is perturbed.
+      const std::uint32_t code_in = M == RestoreMode::residual ? code[i] : 0u;
+      io.code = code_in;
+      for (int l = 0; l < 4; ++l) io.x[l] = load_param(BF16, data, e + l);
+      if (M == RestoreMode::copy) {
+        for (int l = 0; l < 4; ++l) io.backup[l] = load_param(BF16, backup, e + l);
+      }
+      stepper_unit_with(spec, flags,
+                        UnitDirections1{entry, exit, update0, 4 * static_cast<std::uint64_t>(i)},
+                        io);
+      for (int l = 0; l < 4; ++l) store_param(BF16, data, e + l, io.x[l]);
+      if (M == RestoreMode::copy) {  // write_backup (see whole_tile_shape)
+        for (int l = 0; l < 4; ++l) store_param(BF16, backup, e + l, io.backup[l]);
+      }
+      if (M == RestoreMode::residual) {
+        code[i] = Exit ? io.code : code_in;  // a pass writes codes iff it ends perturbed
+        escape[i] = io.escape;
+        for (int l = 0; l < 4; ++l) base[4 * i + l] = io.base[l];
+      }
+    }
+    // Each escaped coordinate takes the next slot of the list or, with none left, stays at its
+    // unperturbed value (as store_lane does).
+    if (M == RestoreMode::residual) {
+      for (std::int64_t i = 0; i < n; ++i) codes[i] = static_cast<std::uint8_t>(code[i]);
+      for (std::int64_t i = 0; i < n; ++i) {
+        if (escape[i] == 0) continue;
+        const std::uint64_t e = e0 + 4 * static_cast<std::uint64_t>(i);
+        for (int l = 0; l < 4; ++l) {
+          if (!((escape[i] >> l) & 1u)) continue;
+          const float b = base[4 * i + l];
+          const std::uint64_t slot = p.count.fetch_add(1, std::memory_order_relaxed);
+          if (slot < p.capacity) {
+            escape_index_[slot] = c0 + 4 * static_cast<std::uint64_t>(i) + l;
+            escape_bits_[slot] = param_bits(BF16, b);
+          } else {
+            store_param(BF16, data, e + l, b);
+          }
+        }
+      }
+    }
+  }
+
+  /// A tile of n units inside tensor t, from local coordinate c0 (all lanes valid, one dtype):
+  /// stepper_unit_with inlined (flatten) with the dtype and the restore mode known at compile
+  /// time.
+  template <bool BF16, RestoreMode M>
   ZO_FLATTEN void whole_tile(Pass& p, const TileDirections& td, const StepperTensor& t,
                              std::uint64_t c0, std::int64_t u0, std::int64_t n) {
     const PassSpec& spec = p.spec;
+    const ModeFlags<M> flags{{spec}};
     for (std::int64_t i = 0; i < n; ++i) {
       const std::uint64_t c = c0 + 4 * static_cast<std::uint64_t>(i);
       const std::uint64_t e = c - t.begin;
@@ -254,12 +414,17 @@ class CpuStepperEngine final : public StepperEngine {
       io.bf16 = BF16 ? 0xFu : 0u;
       io.code = p.read_codes ? codes_[u0 + i] : 0u;
       for (int l = 0; l < 4; ++l) io.x[l] = load_param(BF16, t.data, e + l);
-      if (p.copy) {
+      if (M == RestoreMode::copy) {
         for (int l = 0; l < 4; ++l) io.backup[l] = load_param(BF16, t.backup, e + l);
       }
-      stepper_unit_with(spec, SpecFlags{spec}, td.at(static_cast<std::uint64_t>(i)), io);
-      if (io.escape == 0 && !spec.write_backup) {
+      stepper_unit_with(spec, flags, td.at(static_cast<std::uint64_t>(i)), io);
+      // Only residual mode has exceptions (io.escape is 0 in the others); only copy mode writes
+      // a backup (write_backup).
+      if (M != RestoreMode::residual || io.escape == 0) {
         for (int l = 0; l < 4; ++l) store_param(BF16, t.data, e + l, io.x[l]);
+        if (M == RestoreMode::copy && spec.write_backup) {
+          for (int l = 0; l < 4; ++l) store_param(BF16, t.backup, e + l, io.backup[l]);
+        }
       } else {
         for (int l = 0; l < 4; ++l) store_lane(p, io, t, e + l, c + l, l);
       }

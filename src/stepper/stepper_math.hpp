@@ -262,6 +262,11 @@ ZO_HD ZO_INLINE void stepper_unit_with(const PassSpec& s, const Flags& f, const 
       ub = dirs.exit();
     }
     const float shift = s.exit_sign > 0 ? lambda : -lambda;
+    // GCC leaves this loop rolled for bf16 residual passes unless told, which keeps the CPU loop
+    // over units (stepper_cpu.cpp) from vectorising. The hint is for GCC's host code only.
+#if defined(__GNUC__) && !defined(__clang__) && !defined(__CUDACC__)
+#pragma GCC unroll 4
+#endif
     for (int l = 0; l < 4; ++l) {
       if (!((io.valid >> l) & 1u)) continue;
       const bool bf = (io.bf16 >> l) & 1u;
