@@ -95,12 +95,28 @@ class LinearMarginsEngine final : public BatchEngine {
     since_refresh = 0;
   }
 
-  /// (1/N) Σ_i ℓ(m_i + s·w_i), in double and row order.
+  /// (1/N) Σ_i ℓ(m_i + s·w_i), in double and row order. The terms are computed a block at a time
+  /// by a branch-free loop that vectorises (the same bits as linear_loss_terms), then added in
+  /// row order.
   double loss_along(const double* m, const double* w, double s) const {
-    const auto& labels = model.data(DataSplit::train)->labels;
+    const float* labels = model.data(DataSplit::train)->labels.data();
+    constexpr std::size_t kBlock = 256;
+    double terms[kBlock];
     double sum = 0.0;
-    for (std::size_t i = 0; i < n; ++i)
-      sum += detail::linear_loss_terms(loss_kind, m[i] + s * w[i], labels[i]).value;
+    for (std::size_t i0 = 0; i0 < n; i0 += kBlock) {
+      const std::size_t len = std::min(kBlock, n - i0);
+      const double* mb = m + i0;
+      const double* wb = w + i0;
+      const float* bb = labels + i0;
+      if (loss_kind == 1) {
+        for (std::size_t i = 0; i < len; ++i)
+          terms[i] = detail::logistic_value(mb[i] + s * wb[i], 0.5 * (double{bb[i]} + 1.0));
+      } else {
+        for (std::size_t i = 0; i < len; ++i)
+          terms[i] = detail::squared_hinge_terms(mb[i] + s * wb[i], bb[i]).value;
+      }
+      for (std::size_t i = 0; i < len; ++i) sum += terms[i];
+    }
     return sum / static_cast<double>(n);
   }
 
