@@ -8,6 +8,9 @@
 // results are bit-identical for any thread count, and a point's values do not depend on its
 // batchmates.
 #include <algorithm>
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#endif
 #include <cstring>
 #include <memory>
 #include <vector>
@@ -110,6 +113,56 @@ template <int R>
   }
 }
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define ZO_DENSE_AVX512 1
+/// dense_rows_dots<8> with AVX-512, bit for bit: a row's 16 partial sums are two 8-lane
+/// registers, and every lane performs acc + double(a)·x as a separate multiply and add (no fma),
+/// in the scalar order; the pairwise tree and the tail are the scalar code. Eight rows share each
+/// load of x. Called only where the CPU has AVX-512F (checked at run time).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push  // GCC 12 warns inside _mm512_cvtps_pd (its undefined-vector idiom)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+__attribute__((target("avx512f"))) void dense_rows8_avx512(const float* a, std::size_t d,
+                                                           const double* x, double* out) {
+  constexpr int kRows = 8;
+  __m512d lo[kRows], hi[kRows];
+  for (int r = 0; r < kRows; ++r) lo[r] = hi[r] = _mm512_setzero_pd();
+  const std::size_t d16 = d & ~std::size_t{15};
+  for (std::size_t j = 0; j < d16; j += 16) {
+    const __m512d xl = _mm512_loadu_pd(x + j);
+    const __m512d xh = _mm512_loadu_pd(x + j + 8);
+    for (int r = 0; r < kRows; ++r) {
+      const float* row = a + static_cast<std::size_t>(r) * d + j;
+      lo[r] = _mm512_add_pd(lo[r], _mm512_mul_pd(_mm512_cvtps_pd(_mm256_loadu_ps(row)), xl));
+      hi[r] = _mm512_add_pd(hi[r], _mm512_mul_pd(_mm512_cvtps_pd(_mm256_loadu_ps(row + 8)), xh));
+    }
+  }
+  for (int r = 0; r < kRows; ++r) {
+    double c[16];
+    _mm512_storeu_pd(c, lo[r]);
+    _mm512_storeu_pd(c + 8, hi[r]);
+    for (int width = 8; width >= 1; width /= 2)
+      for (int l = 0; l < width; ++l) c[l] = c[l] + c[l + width];
+    double s = c[0];
+    const float* row = a + static_cast<std::size_t>(r) * d;
+    for (std::size_t j = d16; j < d; ++j) s += static_cast<double>(row[j]) * x[j];
+    out[r] = s;
+  }
+}
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
+bool cpu_has_avx512() {
+  static const bool has = __builtin_cpu_supports("avx512f");
+  return has;
+}
+#else
+#define ZO_DENSE_AVX512 0
+#endif
+
 /// Dot products of one CSR row with Q points, entries in order.
 template <int Q>
 [[gnu::always_inline]] inline void csr_row_dots(const std::int32_t* cols, const float* vals,
@@ -137,6 +190,11 @@ template <int Q>
 ZO_CPU_CLONES void dense_rows(const float* a, std::size_t d, std::size_t i0, std::size_t i1,
                               const double* const* x, int q_count, double* out, std::size_t ldo) {
   std::size_t i = i0;
+#if ZO_DENSE_AVX512
+  if (q_count == 1 && cpu_has_avx512()) {
+    for (; i + 8 <= i1; i += 8) dense_rows8_avx512(a + i * d, d, x[0], out + i);
+  }
+#endif
   if (q_count == 1) {  // four rows at a time: more of A in flight (the same bits per row)
     for (; i + 4 <= i1; i += 4) {
       double r[4];
@@ -156,9 +214,37 @@ ZO_CPU_CLONES void dense_rows(const float* a, std::size_t d, std::size_t i0, std
   }
 }
 
+/// csr_row_dots<1> of the four rows i..i+3 (each row's entries still added in order, so the same
+/// bits): four independent chains of additions in flight instead of one.
+[[gnu::always_inline]] inline void csr_four_rows(const CsrMatrix& m, std::size_t i, const double* x,
+                                                 double* out) {
+  const std::int64_t* off = m.row_offsets.data() + i;
+  const std::int32_t* cols = m.col_indices.data();
+  const float* vals = m.values.data();
+  std::int64_t k[4] = {off[0], off[1], off[2], off[3]};
+  const std::int64_t e[4] = {off[1], off[2], off[3], off[4]};
+  std::int64_t common = e[0] - k[0];
+  for (int r = 1; r < 4; ++r) common = std::min(common, e[r] - k[r]);
+  double acc[4] = {0.0, 0.0, 0.0, 0.0};
+  for (std::int64_t t = 0; t < common; ++t) {
+    for (int r = 0; r < 4; ++r) {
+      const std::size_t at = static_cast<std::size_t>(k[r] + t);
+      acc[r] += static_cast<double>(vals[at]) * x[static_cast<std::size_t>(cols[at])];
+    }
+  }
+  for (int r = 0; r < 4; ++r) {
+    for (std::int64_t at = k[r] + common; at < e[r]; ++at)
+      acc[r] += static_cast<double>(vals[at]) * x[static_cast<std::size_t>(cols[at])];
+    out[r] = acc[r];
+  }
+}
+
 /// out[q·ldo + i] = φ_iᵀ x_q for CSR rows [i0, i1), q < q_count ≤ 4.
 ZO_CPU_CLONES void csr_rows(const CsrMatrix& m, std::size_t i0, std::size_t i1,
                             const double* const* x, int q_count, double* out, std::size_t ldo) {
+  if (q_count == 1) {
+    for (; i0 + 4 <= i1; i0 += 4) csr_four_rows(m, i0, x[0], out + i0);
+  }
   for (std::size_t i = i0; i < i1; ++i) {
     const std::int64_t b = m.row_offsets[i];
     const std::int64_t nnz = m.row_offsets[i + 1] - b;
@@ -374,9 +460,10 @@ class CpuLinearKernels final : public LinearSplitKernels {
       return;
     }
     const auto& dense = std::get<DenseMatrix>(split_->data->features);
-    // Rows in blocks that stay in cache while every group of points passes over them.
+    // Rows in blocks that stay in cache while every group of points passes over them; at least
+    // eight, so that the one-point kernels always have several rows (streams of A) in flight.
     const std::size_t block =
-        std::max<std::size_t>(1, (std::size_t{256} << 10) / (4 * std::max<std::size_t>(d(), 1)));
+        std::max<std::size_t>(8, (std::size_t{256} << 10) / (4 * std::max<std::size_t>(d(), 1)));
     const auto blocks = static_cast<std::int64_t>((n_rows + block - 1) / block);
 #pragma omp parallel for schedule(static) if (n_rows * d() * pc > kParallelWork)
     for (std::int64_t bi = 0; bi < blocks; ++bi) {
