@@ -7,6 +7,10 @@
 #include <memory>
 #include <string>
 
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
 #include "batch/example21_fused_engine.hpp"
 #include "core/parallel.hpp"
 #include "zo/directions.hpp"
@@ -280,15 +284,22 @@ class CpuFusedExample21 final : public FusedExample21Engine {
     const std::uint64_t begin = next_step;
     const auto n_log = static_cast<std::uint32_t>(log_its.size());
     // Runs are independent: any schedule gives the same bits. Chunks of kRunLanes runs go through
-    // the SIMD loop when they can share it, the rest run one by one.
-    const auto chunks = static_cast<std::int64_t>((K + kRunLanes - 1) / kRunLanes);
-#pragma omp parallel if (K * d * steps >= kMinParallelWork)
+    // the SIMD loop when they can share it, the rest run one by one; chunks of one run when there
+    // are too few runs to give every thread a chunk of kRunLanes.
+    const bool parallel = K * d * steps >= kMinParallelWork;
+    std::size_t threads = 1;
+#if defined(_OPENMP)
+    if (parallel) threads = static_cast<std::size_t>(omp_get_max_threads());
+#endif
+    const std::size_t width = K >= threads * kRunLanes ? kRunLanes : 1;
+    const auto chunks = static_cast<std::int64_t>((K + width - 1) / width);
+#pragma omp parallel if (parallel)
     {
       std::unique_ptr<RunGroup> group;
 #pragma omp for schedule(dynamic, 1)
       for (std::int64_t chunk = 0; chunk < chunks; ++chunk) {
-        const std::size_t k0 = static_cast<std::size_t>(chunk) * kRunLanes;
-        const std::size_t k1 = std::min<std::size_t>(K, k0 + kRunLanes);
+        const std::size_t k0 = static_cast<std::size_t>(chunk) * width;
+        const std::size_t k1 = std::min<std::size_t>(K, k0 + width);
         double* chunk_metrics = metrics ? metrics + k0 * kFusedMetrics : nullptr;
         if (k1 - k0 == kRunLanes && group_eligible(&params()[k0])) {
           if (!group) group = std::make_unique<RunGroup>();
