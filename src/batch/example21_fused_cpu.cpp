@@ -4,7 +4,12 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <memory>
 #include <string>
+
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
 
 #include "batch/example21_fused_engine.hpp"
 #include "core/parallel.hpp"
@@ -76,6 +81,184 @@ struct HostFusedDirections {
   }
 };
 
+/// Runs advanced together by the CPU loop, one run per SIMD lane.
+constexpr int kRunLanes = 8;
+
+/// A group of kRunLanes runs, stored lane-minor ([coordinate][lane]) so that the loops over the
+/// lanes are SIMD loops: every lane performs exactly the scalar operations of fused_run_steps_with
+/// (G = 1) for its run, in its order, so each run keeps its bits.
+struct alignas(64) RunGroup {
+  float y[kFusedMaxHalfDim][kRunLanes];
+  float z[kFusedMaxHalfDim][kRunLanes];
+  float uy[kFusedMaxHalfDim][kRunLanes];  // direction u_j of every lane, y part
+  float uz[kFusedMaxHalfDim][kRunLanes];  // z part
+  double acc_a[kFusedVirtualLanes][kRunLanes];
+  double acc_b[kFusedVirtualLanes][kRunLanes];
+  double acc_c[kFusedVirtualLanes][kRunLanes];
+  float coef[kFusedMaxQ][kRunLanes];
+  float lambda[kRunLanes], neg_lambda[kRunLanes], eta[kRunLanes];
+  float u[kRunLanes][4 * kHostDirectionBlocks];  // one direction per lane, as generated
+};
+
+/// True when runs [k, k + kRunLanes) can share the SIMD loop: all ZO with the same q and
+/// distribution (λ, η and seeds may differ).
+bool group_eligible(const RunDescription* run) {
+  for (int w = 0; w < kRunLanes; ++w) {
+    if (run[w].method != kFusedZo || run[w].q != run[0].q ||
+        run[w].distribution != run[0].distribution || run[w].q < 1 || run[w].q > kFusedMaxQ) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/// The canonical sum (canonical_sum<1>) of every lane's 32 virtual-lane sums, in place: acc[0].
+inline void group_canonical_sum(double (*acc)[kRunLanes]) {
+  for (int half = kFusedVirtualLanes / 2; half >= 1; half /= 2) {
+    for (int m = 0; m < half; ++m) {
+#pragma omp simd
+      for (int w = 0; w < kRunLanes; ++w) acc[m][w] = acc[m][w] + acc[m + half][w];
+    }
+  }
+}
+
+inline void group_clear(double (*acc)[kRunLanes]) {
+  for (int m = 0; m < kFusedVirtualLanes; ++m) {
+    for (int w = 0; w < kRunLanes; ++w) acc[m][w] = 0.0;
+  }
+}
+
+/// Direction (seed_w, t, j) of every lane into g.uy / g.uz (the values of fused_direction()).
+void group_directions(RunGroup& g, const RunDescription* run, std::uint32_t d, std::uint64_t t,
+                      std::uint32_t j) {
+  const auto dist = static_cast<Distribution>(run[0].distribution);
+  const std::uint64_t nb = (d + 3) / 4;
+  for (int w = 0; w < kRunLanes; ++w) {
+    const DirectionKey key{run[w].seed, static_cast<std::uint32_t>(t), j};
+    direction_blocks(dist, key, 0, (d + 4 * nb + 3) / 4, 1.0f, g.u[w]);
+  }
+  for (std::uint32_t c = 0; c < d; ++c) {
+    for (int w = 0; w < kRunLanes; ++w) {
+      g.uy[c][w] = g.u[w][c];
+      g.uz[c][w] = g.u[w][d + c];
+    }
+  }
+}
+
+/// fused_measure<1> of every lane into metrics + w·kFusedMetrics.
+void group_measure(RunGroup& g, std::uint32_t d, double* metrics) {
+  group_clear(g.acc_a);
+  group_clear(g.acc_b);
+  group_clear(g.acc_c);
+  for (std::uint32_t c = 0; c < d; ++c) {
+    const std::uint32_t m = (c / 4) % kFusedVirtualLanes;
+#pragma omp simd
+    for (int w = 0; w < kRunLanes; ++w) {
+      const double y = g.y[c][w], z = g.z[c][w];
+      g.acc_a[m][w] += y * z;
+      g.acc_b[m][w] += y * y;
+      g.acc_c[m][w] += z * z;
+    }
+  }
+  group_canonical_sum(g.acc_a);
+  group_canonical_sum(g.acc_b);
+  group_canonical_sum(g.acc_c);
+  for (int w = 0; w < kRunLanes; ++w) {
+    const double syz = g.acc_a[0][w], syy = g.acc_b[0][w], szz = g.acc_c[0][w];
+    double* out = metrics + static_cast<std::size_t>(w) * kFusedMetrics;
+    out[0] = example21_value(syz);
+    out[1] = syy + szz;
+    out[2] = 0.5 * (syy - szz);
+  }
+}
+
+/// fused_run_steps_with<1> for the kRunLanes ZO runs of a group (group_eligible), x of lane w at
+/// x + w·2d. Bit for bit the scalar loop: a lane past d of a pair-block would add +0.0 to a sum
+/// that is never −0.0, so the loops stop at d; a frozen lane computes but keeps its point.
+void run_group_steps(RunGroup& g, const RunDescription* run, float* x, std::uint32_t d,
+                     FusedRunState* state, std::uint64_t begin, std::uint64_t end,
+                     const std::uint64_t* log_its, std::uint32_t n_log, double* metrics,
+                     std::size_t metric_stride) {
+  const std::uint32_t q = run[0].q;
+  for (int w = 0; w < kRunLanes; ++w) {
+    g.lambda[w] = run[w].lambda;
+    g.neg_lambda[w] = -run[w].lambda;
+    g.eta[w] = run[w].eta;
+    for (std::uint32_t c = 0; c < d; ++c) {
+      g.y[c][w] = x[static_cast<std::size_t>(w) * 2 * d + c];
+      g.z[c][w] = x[static_cast<std::size_t>(w) * 2 * d + d + c];
+    }
+  }
+  std::uint32_t next_log = 0;
+  for (std::uint64_t t = begin;; ++t) {
+    while (next_log < n_log && log_its[next_log] == t) {
+      group_measure(g, d, metrics + static_cast<std::size_t>(next_log) * metric_stride);
+      ++next_log;
+    }
+    if (t >= end) break;
+    bool any_live = false;
+    for (int w = 0; w < kRunLanes; ++w) any_live = any_live || !state[w].diverged;
+    if (!any_live) continue;
+
+    bool bad[kRunLanes] = {};
+    for (std::uint32_t j = 0; j < q; ++j) {
+      group_directions(g, run, d, t, j);
+      group_clear(g.acc_a);
+      group_clear(g.acc_b);
+      for (std::uint32_t c = 0; c < d; ++c) {
+        const std::uint32_t m = (c / 4) % kFusedVirtualLanes;
+#pragma omp simd
+        for (int w = 0; w < kRunLanes; ++w) {
+          const float yp = perturb(g.y[c][w], g.lambda[w], g.uy[c][w]);
+          const float zp = perturb(g.z[c][w], g.lambda[w], g.uz[c][w]);
+          const float ym = perturb(g.y[c][w], g.neg_lambda[w], g.uy[c][w]);
+          const float zm = perturb(g.z[c][w], g.neg_lambda[w], g.uz[c][w]);
+          g.acc_a[m][w] += static_cast<double>(yp) * static_cast<double>(zp);
+          g.acc_b[m][w] += static_cast<double>(ym) * static_cast<double>(zm);
+        }
+      }
+      group_canonical_sum(g.acc_a);
+      group_canonical_sum(g.acc_b);
+      for (int w = 0; w < kRunLanes; ++w) {
+        const double f_plus = example21_value(g.acc_a[0][w]);
+        const double f_minus = example21_value(g.acc_b[0][w]);
+        const double gr = projected_gradient(f_plus, f_minus, g.lambda[w]);
+        const float c = update_coefficient(gr, g.eta[w], q);
+        bad[w] = bad[w] || !(is_finite(gr) && is_finite(c));
+        g.coef[j][w] = c;
+      }
+    }
+    std::int32_t keep[kRunLanes];  // lanes that stay where they are this step (0 or 1)
+    for (int w = 0; w < kRunLanes; ++w) {
+      keep[w] = state[w].diverged != 0 ? 1 : 0;
+      if (keep[w] == 0 && bad[w]) {
+        state[w].diverged = 1;
+        state[w].diverged_at = t;
+        keep[w] = 1;
+      }
+    }
+    for (std::uint32_t j = 0; j < q; ++j) {
+      if (q > 1) group_directions(g, run, d, t, j);  // regenerate u_j
+      const float* coef = g.coef[j];
+      for (std::uint32_t c = 0; c < d; ++c) {
+#pragma omp simd
+        for (int w = 0; w < kRunLanes; ++w) {
+          const float yn = apply_update(g.y[c][w], coef[w], g.uy[c][w]);
+          const float zn = apply_update(g.z[c][w], coef[w], g.uz[c][w]);
+          g.y[c][w] = keep[w] != 0 ? g.y[c][w] : yn;
+          g.z[c][w] = keep[w] != 0 ? g.z[c][w] : zn;
+        }
+      }
+    }
+  }
+  for (int w = 0; w < kRunLanes; ++w) {
+    for (std::uint32_t c = 0; c < d; ++c) {
+      x[static_cast<std::size_t>(w) * 2 * d + c] = g.y[c][w];
+      x[static_cast<std::size_t>(w) * 2 * d + d + c] = g.z[c][w];
+    }
+  }
+}
+
 class CpuFusedExample21 final : public FusedExample21Engine {
  public:
   CpuFusedExample21(const Objective& objective, std::vector<RunSpec> runs, const float* x0,
@@ -100,18 +283,43 @@ class CpuFusedExample21 final : public FusedExample21Engine {
     const std::uint32_t d = half_dim();
     const std::uint64_t begin = next_step;
     const auto n_log = static_cast<std::uint32_t>(log_its.size());
-    const auto count = static_cast<std::int64_t>(K);
-    // Runs are independent: any schedule gives the same bits.
-#pragma omp parallel for schedule(dynamic, 1) if (K * d * steps >= kMinParallelWork)
-    for (std::int64_t k = 0; k < count; ++k) {
-      FusedLaneState<kHostPairBlocks> s;
-      HostFusedDirections dirs;
-      float* x = &x_[static_cast<std::size_t>(k) * 2 * d];
-      fused_load<1, kHostPairBlocks>(0, d, x, s);
-      fused_run_steps_with<1, kHostPairBlocks>(
-          HostLaneGroup{}, dirs, d, params()[k], s, states[k], begin, begin + steps, log_its.data(),
-          n_log, metrics ? metrics + k * kFusedMetrics : nullptr, K * kFusedMetrics);
-      fused_store<1, kHostPairBlocks>(0, d, s, x);
+    // Runs are independent: any schedule gives the same bits. Chunks of kRunLanes runs go through
+    // the SIMD loop when they can share it, the rest run one by one; chunks of one run when there
+    // are too few runs to give every thread a chunk of kRunLanes.
+    const bool parallel = K * d * steps >= kMinParallelWork;
+    std::size_t threads = 1;
+#if defined(_OPENMP)
+    if (parallel) threads = static_cast<std::size_t>(omp_get_max_threads());
+#endif
+    const std::size_t width = K >= threads * kRunLanes ? kRunLanes : 1;
+    const auto chunks = static_cast<std::int64_t>((K + width - 1) / width);
+#pragma omp parallel if (parallel)
+    {
+      std::unique_ptr<RunGroup> group;
+#pragma omp for schedule(dynamic, 1)
+      for (std::int64_t chunk = 0; chunk < chunks; ++chunk) {
+        const std::size_t k0 = static_cast<std::size_t>(chunk) * width;
+        const std::size_t k1 = std::min<std::size_t>(K, k0 + width);
+        double* chunk_metrics = metrics ? metrics + k0 * kFusedMetrics : nullptr;
+        if (k1 - k0 == kRunLanes && group_eligible(&params()[k0])) {
+          if (!group) group = std::make_unique<RunGroup>();
+          run_group_steps(*group, &params()[k0], &x_[k0 * 2 * d], d, &states[k0], begin,
+                          begin + steps, log_its.data(), metrics ? n_log : 0, chunk_metrics,
+                          K * kFusedMetrics);
+          continue;
+        }
+        for (std::size_t k = k0; k < k1; ++k) {
+          FusedLaneState<kHostPairBlocks> s;
+          HostFusedDirections dirs;
+          float* x = &x_[k * 2 * d];
+          fused_load<1, kHostPairBlocks>(0, d, x, s);
+          fused_run_steps_with<1, kHostPairBlocks>(
+              HostLaneGroup{}, dirs, d, params()[k], s, states[k], begin, begin + steps,
+              log_its.data(), n_log, metrics ? metrics + k * kFusedMetrics : nullptr,
+              K * kFusedMetrics);
+          fused_store<1, kHostPairBlocks>(0, d, s, x);
+        }
+      }
     }
     last_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   }
