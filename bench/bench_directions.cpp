@@ -93,6 +93,30 @@ void BM_GaussianBlocks(benchmark::State& state, HostSimd path) {
       benchmark::Counter(coordinates / scalar_rate(), benchmark::Counter::kIsRate);
 }
 
+/// gaussian_lanes8 on a given path: the directions of 8 runs (one per lane) of `blocks` blocks
+/// each, lane-minor, as the fused sweep loop consumes them.
+void BM_GaussianLanes8(benchmark::State& state, HostSimd path) {
+  const auto blocks = static_cast<std::uint64_t>(state.range(0));
+  const std::uint64_t seeds[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+  std::vector<float> out(32 * blocks);
+  try {
+    zo::detail::gaussian_lanes8(path, seeds, 0, 0, 0, 1, out.data());
+  } catch (const zo::NotSupported& e) {
+    state.SkipWithError(e.what());
+    return;
+  }
+  std::uint32_t step = 0;
+  for (auto _ : state) {
+    zo::detail::gaussian_lanes8(path, seeds, step++, 0, 0, blocks, out.data());
+    benchmark::DoNotOptimize(out.data());
+    benchmark::ClobberMemory();
+  }
+  const double coordinates = 32.0 * static_cast<double>(blocks) * state.iterations();
+  report(state, coordinates);
+  state.counters["of_scalar"] =
+      benchmark::Counter(coordinates / scalar_rate(), benchmark::Counter::kIsRate);
+}
+
 /// zo::fill_direction on one thread (the widest SIMD path inside).
 void BM_FillDirection(benchmark::State& state, zo::Distribution dist) {
   const int saved = omp_get_max_threads();
@@ -119,6 +143,10 @@ void register_all() {
         benchmark::RegisterBenchmark((std::string("BM_GaussianBlocks/") + name_of(path)).c_str(),
                                      [path](benchmark::State& s) { BM_GaussianBlocks(s, path); });
     for (std::int64_t blocks : kBlocks) b->Arg(blocks);
+    // 50 blocks: one direction of the sweep benchmark (Example 2.1, d = 2 · 100).
+    benchmark::RegisterBenchmark((std::string("BM_GaussianLanes8/") + name_of(path)).c_str(),
+                                 [path](benchmark::State& s) { BM_GaussianLanes8(s, path); })
+        ->Arg(50);
   }
   benchmark::RegisterBenchmark("BM_FillDirection/gaussian", [](benchmark::State& s) {
     BM_FillDirection(s, zo::Distribution::gaussian);

@@ -61,6 +61,20 @@ ZO_API void gaussian_blocks(DirectionKey key, std::uint64_t first_block, std::ui
 ZO_API void gaussian_blocks(HostSimd path, DirectionKey key, std::uint64_t first_block,
                             std::uint64_t count, float* out);
 
+/// Internal API for zo's CPU loops that advance 8 runs together, one run per SIMD lane: the
+/// Gaussian directions (seeds[w], step, substream), w = 0 … 7, blocks [first_block, first_block +
+/// count), written lane-minor: out[8·(4·i + c) + w] = gaussian4({seeds[w], step, substream},
+/// first_block + i).v[c]. Bit-identical to gaussian4(); the widest SIMD path of this CPU (two
+/// blocks of the 8 runs per AVX-512 register, one per AVX2 register). Single-threaded.
+ZO_API void gaussian_lanes8(const std::uint64_t* seeds, std::uint32_t step, std::uint32_t substream,
+                            std::uint64_t first_block, std::uint64_t count, float* out);
+
+/// gaussian_lanes8() on a given path (tests and benchmarks); zo::NotSupported if this CPU lacks
+/// it.
+ZO_API void gaussian_lanes8(HostSimd path, const std::uint64_t* seeds, std::uint32_t step,
+                            std::uint32_t substream, std::uint64_t first_block, std::uint64_t count,
+                            float* out);
+
 /// Internal API for zo's CPU loops: the coordinates [4·first_block, 4·(first_block + count)) of
 /// the direction (`dist`, `key`) to out[0 … 4·count), bit-identical to direction4(dist, key,
 /// first_block + i, sphere_scale) for every i. Gaussian and sphere through gaussian_blocks()

@@ -16,6 +16,13 @@
 #include "zo/directions.hpp"
 #include "zo/error.hpp"
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define ZO_GROUP_AVX512 1
+#else
+#define ZO_GROUP_AVX512 0
+#endif
+
 namespace zo {
 namespace detail {
 
@@ -90,14 +97,16 @@ constexpr int kRunLanes = 8;
 struct alignas(64) RunGroup {
   float y[kFusedMaxHalfDim][kRunLanes];
   float z[kFusedMaxHalfDim][kRunLanes];
-  float uy[kFusedMaxHalfDim][kRunLanes];  // direction u_j of every lane, y part
-  float uz[kFusedMaxHalfDim][kRunLanes];  // z part
+  // Direction u_j of every lane, coordinate-major: y part ul[0 … d), z part ul[d … 2d) (one
+  // block more than a direction's blocks: the AVX-512 generator writes blocks in pairs).
+  float ul[4 * (kHostDirectionBlocks + 1)][kRunLanes];
   double acc_a[kFusedVirtualLanes][kRunLanes];
   double acc_b[kFusedVirtualLanes][kRunLanes];
   double acc_c[kFusedVirtualLanes][kRunLanes];
   float coef[kFusedMaxQ][kRunLanes];
   float lambda[kRunLanes], neg_lambda[kRunLanes], eta[kRunLanes];
-  float u[kRunLanes][4 * kHostDirectionBlocks];  // one direction per lane, as generated
+  float u[kRunLanes][4 * kHostDirectionBlocks];  // one direction per lane (non-Gaussian)
+  std::uint64_t seed[kRunLanes];
 };
 
 /// True when runs [k, k + kRunLanes) can share the SIMD loop: all ZO with the same q and
@@ -128,20 +137,23 @@ inline void group_clear(double (*acc)[kRunLanes]) {
   }
 }
 
-/// Direction (seed_w, t, j) of every lane into g.uy / g.uz (the values of fused_direction()).
+/// Direction (seed_w, t, j) of every lane into g.ul (the values of fused_direction()): Gaussian
+/// directions straight from the lane-minor generator, the others a run at a time.
 void group_directions(RunGroup& g, const RunDescription* run, std::uint32_t d, std::uint64_t t,
                       std::uint32_t j) {
   const auto dist = static_cast<Distribution>(run[0].distribution);
+  const std::uint64_t blocks = (2 * static_cast<std::uint64_t>(d) + 3) / 4;
+  if (dist == Distribution::gaussian) {
+    gaussian_lanes8(g.seed, static_cast<std::uint32_t>(t), j, 0, blocks, &g.ul[0][0]);
+    return;
+  }
   const std::uint64_t nb = (d + 3) / 4;
   for (int w = 0; w < kRunLanes; ++w) {
     const DirectionKey key{run[w].seed, static_cast<std::uint32_t>(t), j};
     direction_blocks(dist, key, 0, (d + 4 * nb + 3) / 4, 1.0f, g.u[w]);
   }
-  for (std::uint32_t c = 0; c < d; ++c) {
-    for (int w = 0; w < kRunLanes; ++w) {
-      g.uy[c][w] = g.u[w][c];
-      g.uz[c][w] = g.u[w][d + c];
-    }
+  for (std::uint32_t c = 0; c < 2 * d; ++c) {
+    for (int w = 0; w < kRunLanes; ++w) g.ul[c][w] = g.u[w][c];
   }
 }
 
@@ -172,6 +184,77 @@ void group_measure(RunGroup& g, std::uint32_t d, double* metrics) {
   }
 }
 
+#if ZO_GROUP_AVX512
+// GCC 12 warns about _mm512_undefined_pd() inside its own intrinsics (a self-initialised
+// variable in avx512fintrin.h); not a bug of this code.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+
+/// The evaluation loop of run_group_steps (f₊ and f₋ sums of every lane, canonical sums in
+/// acc_a[0], acc_b[0]) with the 8 lanes in one register: 8 floats in 256 bits, their 8 double
+/// products in 512 bits. The same operations lane by lane: a product of two floats is exact in
+/// double, so fma(a, b, s) rounds exactly as s + a·b does; a virtual lane's first term is added
+/// to 0.0 as after group_clear. Virtual lanes that no coordinate reaches stay 0 (cleared once
+/// when the group is loaded; the canonical sum only adds zeros into them).
+__attribute__((target("avx512f,avx2,fma"))) void group_evaluate_avx512(RunGroup& g,
+                                                                       const float (*uy)[kRunLanes],
+                                                                       const float (*uz)[kRunLanes],
+                                                                       std::uint32_t d) {
+  const __m256 lam = _mm256_loadu_ps(g.lambda);
+  const __m256 nlam = _mm256_loadu_ps(g.neg_lambda);
+  for (std::uint32_t c0 = 0, b = 0; c0 < d; c0 += 4, ++b) {
+    const std::uint32_t m = b % kFusedVirtualLanes;
+    __m512d a = b < kFusedVirtualLanes ? _mm512_setzero_pd() : _mm512_load_pd(g.acc_a[m]);
+    __m512d e = b < kFusedVirtualLanes ? _mm512_setzero_pd() : _mm512_load_pd(g.acc_b[m]);
+    const std::uint32_t c1 = std::min(d, c0 + 4);
+    for (std::uint32_t c = c0; c < c1; ++c) {
+      const __m256 y = _mm256_load_ps(g.y[c]);
+      const __m256 z = _mm256_load_ps(g.z[c]);
+      const __m256 u = _mm256_load_ps(uy[c]);
+      const __m256 v = _mm256_load_ps(uz[c]);
+      const __m256 yp = _mm256_fmadd_ps(lam, u, y);  // perturb(): fma(λ, u, x)
+      const __m256 zp = _mm256_fmadd_ps(lam, v, z);
+      const __m256 ym = _mm256_fmadd_ps(nlam, u, y);
+      const __m256 zm = _mm256_fmadd_ps(nlam, v, z);
+      a = _mm512_fmadd_pd(_mm512_cvtps_pd(yp), _mm512_cvtps_pd(zp), a);
+      e = _mm512_fmadd_pd(_mm512_cvtps_pd(ym), _mm512_cvtps_pd(zm), e);
+    }
+    _mm512_store_pd(g.acc_a[m], a);
+    _mm512_store_pd(g.acc_b[m], e);
+  }
+  for (int half = kFusedVirtualLanes / 2; half >= 1; half /= 2) {  // group_canonical_sum
+    for (int m = 0; m < half; ++m) {
+      _mm512_store_pd(g.acc_a[m],
+                      _mm512_add_pd(_mm512_load_pd(g.acc_a[m]), _mm512_load_pd(g.acc_a[m + half])));
+      _mm512_store_pd(g.acc_b[m],
+                      _mm512_add_pd(_mm512_load_pd(g.acc_b[m]), _mm512_load_pd(g.acc_b[m + half])));
+    }
+  }
+}
+
+/// The update loop of run_group_steps for direction j (apply_update(): fma(−c, u, x); lanes with
+/// keep[w] ≠ 0 keep their point), 8 lanes in one register.
+__attribute__((target("avx512f,avx2,fma"))) void group_update_avx512(RunGroup& g, const float* coef,
+                                                                     const std::int32_t* keep,
+                                                                     const float (*uy)[kRunLanes],
+                                                                     const float (*uz)[kRunLanes],
+                                                                     std::uint32_t d) {
+  const __m256 negc = _mm256_xor_ps(_mm256_loadu_ps(coef), _mm256_set1_ps(-0.0f));  // −c exactly
+  const __m256 kept = _mm256_castsi256_ps(_mm256_cmpgt_epi32(
+      _mm256_loadu_si256(reinterpret_cast<const __m256i*>(keep)), _mm256_setzero_si256()));
+  for (std::uint32_t c = 0; c < d; ++c) {
+    const __m256 y = _mm256_load_ps(g.y[c]);
+    const __m256 z = _mm256_load_ps(g.z[c]);
+    const __m256 yn = _mm256_fmadd_ps(negc, _mm256_load_ps(uy[c]), y);
+    const __m256 zn = _mm256_fmadd_ps(negc, _mm256_load_ps(uz[c]), z);
+    _mm256_store_ps(g.y[c], _mm256_blendv_ps(yn, y, kept));
+    _mm256_store_ps(g.z[c], _mm256_blendv_ps(zn, z, kept));
+  }
+}
+#pragma GCC diagnostic pop
+#endif
+
 /// fused_run_steps_with<1> for the kRunLanes ZO runs of a group (group_eligible), x of lane w at
 /// x + w·2d. Bit for bit the scalar loop: a lane past d of a pair-block would add +0.0 to a sum
 /// that is never −0.0, so the loops stop at d; a frozen lane computes but keeps its point.
@@ -180,10 +263,20 @@ void run_group_steps(RunGroup& g, const RunDescription* run, float* x, std::uint
                      const std::uint64_t* log_its, std::uint32_t n_log, double* metrics,
                      std::size_t metric_stride) {
   const std::uint32_t q = run[0].q;
+  const float(*uy)[kRunLanes] = g.ul;      // y part of the direction
+  const float(*uz)[kRunLanes] = g.ul + d;  // z part
+#if ZO_GROUP_AVX512
+  static const bool avx512 = host_simd() == HostSimd::avx512;
+  if (avx512) {  // see group_evaluate_avx512
+    group_clear(g.acc_a);
+    group_clear(g.acc_b);
+  }
+#endif
   for (int w = 0; w < kRunLanes; ++w) {
     g.lambda[w] = run[w].lambda;
     g.neg_lambda[w] = -run[w].lambda;
     g.eta[w] = run[w].eta;
+    g.seed[w] = run[w].seed;
     for (std::uint32_t c = 0; c < d; ++c) {
       g.y[c][w] = x[static_cast<std::size_t>(w) * 2 * d + c];
       g.z[c][w] = x[static_cast<std::size_t>(w) * 2 * d + d + c];
@@ -203,22 +296,29 @@ void run_group_steps(RunGroup& g, const RunDescription* run, float* x, std::uint
     bool bad[kRunLanes] = {};
     for (std::uint32_t j = 0; j < q; ++j) {
       group_directions(g, run, d, t, j);
-      group_clear(g.acc_a);
-      group_clear(g.acc_b);
-      for (std::uint32_t c = 0; c < d; ++c) {
-        const std::uint32_t m = (c / 4) % kFusedVirtualLanes;
+#if ZO_GROUP_AVX512
+      if (avx512) {
+        group_evaluate_avx512(g, uy, uz, d);
+      } else
+#endif
+      {
+        group_clear(g.acc_a);
+        group_clear(g.acc_b);
+        for (std::uint32_t c = 0; c < d; ++c) {
+          const std::uint32_t m = (c / 4) % kFusedVirtualLanes;
 #pragma omp simd
-        for (int w = 0; w < kRunLanes; ++w) {
-          const float yp = perturb(g.y[c][w], g.lambda[w], g.uy[c][w]);
-          const float zp = perturb(g.z[c][w], g.lambda[w], g.uz[c][w]);
-          const float ym = perturb(g.y[c][w], g.neg_lambda[w], g.uy[c][w]);
-          const float zm = perturb(g.z[c][w], g.neg_lambda[w], g.uz[c][w]);
-          g.acc_a[m][w] += static_cast<double>(yp) * static_cast<double>(zp);
-          g.acc_b[m][w] += static_cast<double>(ym) * static_cast<double>(zm);
+          for (int w = 0; w < kRunLanes; ++w) {
+            const float yp = perturb(g.y[c][w], g.lambda[w], uy[c][w]);
+            const float zp = perturb(g.z[c][w], g.lambda[w], uz[c][w]);
+            const float ym = perturb(g.y[c][w], g.neg_lambda[w], uy[c][w]);
+            const float zm = perturb(g.z[c][w], g.neg_lambda[w], uz[c][w]);
+            g.acc_a[m][w] += static_cast<double>(yp) * static_cast<double>(zp);
+            g.acc_b[m][w] += static_cast<double>(ym) * static_cast<double>(zm);
+          }
         }
+        group_canonical_sum(g.acc_a);
+        group_canonical_sum(g.acc_b);
       }
-      group_canonical_sum(g.acc_a);
-      group_canonical_sum(g.acc_b);
       for (int w = 0; w < kRunLanes; ++w) {
         const double f_plus = example21_value(g.acc_a[0][w]);
         const double f_minus = example21_value(g.acc_b[0][w]);
@@ -240,11 +340,17 @@ void run_group_steps(RunGroup& g, const RunDescription* run, float* x, std::uint
     for (std::uint32_t j = 0; j < q; ++j) {
       if (q > 1) group_directions(g, run, d, t, j);  // regenerate u_j
       const float* coef = g.coef[j];
+#if ZO_GROUP_AVX512
+      if (avx512) {
+        group_update_avx512(g, coef, keep, uy, uz, d);
+        continue;
+      }
+#endif
       for (std::uint32_t c = 0; c < d; ++c) {
 #pragma omp simd
         for (int w = 0; w < kRunLanes; ++w) {
-          const float yn = apply_update(g.y[c][w], coef[w], g.uy[c][w]);
-          const float zn = apply_update(g.z[c][w], coef[w], g.uz[c][w]);
+          const float yn = apply_update(g.y[c][w], coef[w], uy[c][w]);
+          const float zn = apply_update(g.z[c][w], coef[w], uz[c][w]);
           g.y[c][w] = keep[w] != 0 ? g.y[c][w] : yn;
           g.z[c][w] = keep[w] != 0 ? g.z[c][w] : zn;
         }
@@ -347,16 +453,40 @@ DirectionThroughput generate_directions(Backend backend, std::size_t runs, std::
   }
   const auto start = std::chrono::steady_clock::now();
   const std::uint64_t blocks = (dim + 3) / 4;
-  const auto count = static_cast<std::int64_t>(runs);
+  using detail::kRunLanes;
+  // As the fused CPU loop generates them: runs kRunLanes at a time, lane-minor (the rest one by
+  // one); each run's block sums are added in block order either way.
+  const std::size_t groups = runs / kRunLanes;
+  const auto count = static_cast<std::int64_t>(groups + runs % kRunLanes);
   std::vector<double> per_run(runs, 0.0);
 #pragma omp parallel
   {
-    std::vector<float> u(4 * blocks);  // one direction, from the SIMD generator as the CPU loops
+    std::vector<float> u(4 * kRunLanes * (blocks + 1));
 #pragma omp for schedule(static)
-    for (std::int64_t k = 0; k < count; ++k) {
+    for (std::int64_t item = 0; item < count; ++item) {
+      const auto i = static_cast<std::size_t>(item);
+      if (i < groups) {
+        std::uint64_t seeds[kRunLanes];
+        double sums[kRunLanes] = {};
+        for (int w = 0; w < kRunLanes; ++w) seeds[w] = i * kRunLanes + static_cast<std::size_t>(w);
+        for (std::uint64_t t = 0; t < steps; ++t) {
+          detail::gaussian_lanes8(seeds, static_cast<std::uint32_t>(t), 0, 0, blocks, u.data());
+          for (std::uint64_t b = 0; b < blocks; ++b) {
+            const float* v = &u[4 * kRunLanes * b];
+            for (int w = 0; w < kRunLanes; ++w) {
+              sums[w] += static_cast<double>((v[w] + v[kRunLanes + w]) +
+                                             (v[2 * kRunLanes + w] + v[3 * kRunLanes + w]));
+            }
+          }
+        }
+        for (int w = 0; w < kRunLanes; ++w)
+          per_run[i * kRunLanes + static_cast<std::size_t>(w)] = sums[w];
+        continue;
+      }
+      const std::size_t k = groups * kRunLanes + (i - groups);
       double sum = 0.0;
       for (std::uint64_t t = 0; t < steps; ++t) {
-        const DirectionKey key{static_cast<std::uint64_t>(k), static_cast<std::uint32_t>(t), 0};
+        const DirectionKey key{k, static_cast<std::uint32_t>(t), 0};
         detail::gaussian_blocks(key, 0, blocks, u.data());
         for (std::uint64_t b = 0; b < blocks; ++b) {
           const float* v = &u[4 * b];

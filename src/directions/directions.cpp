@@ -20,6 +20,17 @@ void scalar_blocks(DirectionKey key, std::uint64_t first_block, std::uint64_t co
   }
 }
 
+/// gaussian4() one block and one run at a time: the reference of the lane-minor layout.
+void scalar_lanes8(const std::uint64_t* seeds, std::uint32_t step, std::uint32_t substream,
+                   std::uint64_t first_block, std::uint64_t count, float* out) {
+  for (std::uint64_t i = 0; i < count; ++i) {
+    for (int w = 0; w < 8; ++w) {
+      const Float4 g = gaussian4(DirectionKey{seeds[w], step, substream}, first_block + i);
+      for (int c = 0; c < 4; ++c) out[8 * (4 * i + c) + w] = g.v[c];
+    }
+  }
+}
+
 #if ZO_HAVE_X86_SIMD
 
 // GCC 12 warns about _mm512_undefined_ps() inside its own intrinsics (a self-initialised
@@ -52,10 +63,36 @@ __attribute__((target("avx2,fma"))) void avx2_blocks(DirectionKey key, std::uint
   ZO_SIMD_BLOCKS(8, simd::gaussian_8_blocks)
 }
 
+/// Groups of 16 blocks; a group whose low counter word would wrap (once per 2^32 blocks) through
+/// the scalar path, and the plan redone when the high word changes.
 __attribute__((target("avx512f,avx2,fma"))) void avx512_groups(DirectionKey key,
                                                                std::uint64_t first_block,
                                                                std::uint64_t count, float* out) {
-  ZO_SIMD_BLOCKS(16, simd::gaussian_16_blocks)
+  if (count == 0) return;
+  auto plan_hi = static_cast<std::uint32_t>(first_block >> 32);
+  simd::PhiloxPlan16 plan = simd::philox_plan16(key, plan_hi);
+  std::uint64_t i = 0;
+  while (i < count) {
+    const std::uint64_t block = first_block + i;
+    const std::uint64_t n = count - i < 16 ? count - i : 16;
+    if (static_cast<std::uint32_t>(block) > 0xFFFFFFFFu - 15) {
+      scalar_blocks(key, block, n, out + 4 * i);
+      i += n;
+      continue;
+    }
+    if (static_cast<std::uint32_t>(block >> 32) != plan_hi) {
+      plan_hi = static_cast<std::uint32_t>(block >> 32);
+      plan = simd::philox_plan16(key, plan_hi);
+    }
+    if (n == 16) {
+      simd::gaussian_16_blocks(plan, block, out + 4 * i);
+    } else {
+      float buffer[64];
+      simd::gaussian_16_blocks(plan, block, buffer);
+      std::memcpy(out + 4 * i, buffer, 4 * n * sizeof(float));
+    }
+    i += n;
+  }
 }
 
 /// Groups of 16; a last part of at most 8 blocks takes one 8-wide AVX2 group (the same bits)
@@ -67,6 +104,63 @@ __attribute__((target("avx512f,avx2,fma"))) void avx512_blocks(DirectionKey key,
   const std::uint64_t whole = tail != 0 && tail <= 8 ? count - tail : count;
   avx512_groups(key, first_block, whole, out);
   if (whole != count) avx2_blocks(key, first_block + whole, count - whole, out + 4 * whole);
+}
+
+/// The seeds' low and high words, one run per lane.
+__attribute__((target("avx2,fma"))) void seed_words8(const std::uint64_t* seeds, __m256i* k0,
+                                                     __m256i* k1) {
+  alignas(32) std::uint32_t lo[8], hi[8];
+  for (int w = 0; w < 8; ++w) {
+    lo[w] = static_cast<std::uint32_t>(seeds[w]);
+    hi[w] = static_cast<std::uint32_t>(seeds[w] >> 32);
+  }
+  *k0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(lo));
+  *k1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(hi));
+}
+
+__attribute__((target("avx2,fma"))) void avx2_lanes8(const std::uint64_t* seeds, std::uint32_t step,
+                                                     std::uint32_t substream,
+                                                     std::uint64_t first_block, std::uint64_t count,
+                                                     float* out) {
+  __m256i k0, k1;
+  seed_words8(seeds, &k0, &k1);
+  for (std::uint64_t i = 0; i < count; ++i) {
+    simd::gaussian_1_block_8_runs(k0, k1, step, substream, first_block + i, out + 32 * i);
+  }
+}
+
+/// Two blocks per call (both halves of a 512-bit register); an odd last block, and a pair whose
+/// low counter word would wrap, through the 8-lane path (the same bits).
+__attribute__((target("avx512f,avx2,fma"))) void avx512_lanes8(const std::uint64_t* seeds,
+                                                               std::uint32_t step,
+                                                               std::uint32_t substream,
+                                                               std::uint64_t first_block,
+                                                               std::uint64_t count, float* out) {
+  __m256i k0, k1;
+  seed_words8(seeds, &k0, &k1);
+  const __m512i k0x2 = _mm512_inserti64x4(_mm512_castsi256_si512(k0), k0, 1);
+  const __m512i k1x2 = _mm512_inserti64x4(_mm512_castsi256_si512(k1), k1, 1);
+  std::uint32_t plan_hi = 0;
+  bool planned = false;
+  simd::PhiloxPlan16 plan;
+  std::uint64_t i = 0;
+  for (; i + 2 <= count; i += 2) {
+    const std::uint64_t block = first_block + i;
+    if (static_cast<std::uint32_t>(block) == 0xFFFFFFFFu) {
+      simd::gaussian_1_block_8_runs(k0, k1, step, substream, block, out + 32 * i);
+      simd::gaussian_1_block_8_runs(k0, k1, step, substream, block + 1, out + 32 * (i + 1));
+      continue;
+    }
+    if (!planned || static_cast<std::uint32_t>(block >> 32) != plan_hi) {
+      plan_hi = static_cast<std::uint32_t>(block >> 32);
+      plan = simd::philox_plan16(plan_hi, step, substream, k0x2, k1x2);
+      planned = true;
+    }
+    simd::gaussian_2_blocks_8_runs(plan, block, out + 32 * i);
+  }
+  if (i < count) {
+    simd::gaussian_1_block_8_runs(k0, k1, step, substream, first_block + i, out + 32 * i);
+  }
 }
 
 #undef ZO_SIMD_BLOCKS
@@ -94,6 +188,18 @@ BlocksFn blocks_fn(HostSimd path) {
 #endif
   (void)path;
   return scalar_blocks;
+}
+
+using Lanes8Fn = void (*)(const std::uint64_t*, std::uint32_t, std::uint32_t, std::uint64_t,
+                          std::uint64_t, float*);
+
+Lanes8Fn lanes8_fn(HostSimd path) {
+#if ZO_HAVE_X86_SIMD
+  if (path == HostSimd::avx512) return avx512_lanes8;
+  if (path == HostSimd::avx2) return avx2_lanes8;
+#endif
+  (void)path;
+  return scalar_lanes8;
 }
 
 HostSimd detect_host_simd() {
@@ -141,6 +247,23 @@ void gaussian_blocks(HostSimd path, DirectionKey key, std::uint64_t first_block,
                               " path");
   }
   blocks_fn(path)(key, first_block, count, out);
+}
+
+void gaussian_lanes8(const std::uint64_t* seeds, std::uint32_t step, std::uint32_t substream,
+                     std::uint64_t first_block, std::uint64_t count, float* out) {
+  static const Lanes8Fn fn = lanes8_fn(host_simd());
+  fn(seeds, step, substream, first_block, count, out);
+}
+
+void gaussian_lanes8(HostSimd path, const std::uint64_t* seeds, std::uint32_t step,
+                     std::uint32_t substream, std::uint64_t first_block, std::uint64_t count,
+                     float* out) {
+  if (!cpu_supports(path)) {
+    ZO_FAIL(NotSupported, "gaussian_lanes8: this CPU (or build) has no " +
+                              std::string(path == HostSimd::avx512 ? "AVX-512F" : "AVX2/FMA") +
+                              " path");
+  }
+  lanes8_fn(path)(seeds, step, substream, first_block, count, out);
 }
 
 void direction_blocks(Distribution dist, DirectionKey key, std::uint64_t first_block,
