@@ -148,47 +148,52 @@ TEST(FusedExample21Cpu, RunsAdvancedTogetherKeepTheirBits) {
   const int threads = omp_get_max_threads();
   omp_set_num_threads(1);
 #endif
+  // With 19 seeds every group has 8 seeds; with 2 seeds (as a sweep's configurations share
+  // them) the runs are regrouped by seed: one group whose lanes share one direction, one group of
+  // two seeds, and 3 runs alone.
   const std::size_t K = 19;
-  for (std::size_t d : {37, 100}) {
-    for (std::uint32_t q : {1u, 3u}) {
-      for (zo::Distribution dist : {zo::Distribution::gaussian, zo::Distribution::rademacher}) {
-        SCOPED_TRACE("d = " + std::to_string(d) + ", q = " + std::to_string(q));
-        std::vector<zo::RunSpec> runs(K);
-        for (std::size_t k = 0; k < K; ++k) {
-          runs[k].method = zo::Method::zo;
-          runs[k].q = q;
-          runs[k].distribution = dist;
-          runs[k].lambda = 0.01f + 0.02f * static_cast<float>(k % 5);
-          runs[k].eta = k % 4 == 1 ? std::numeric_limits<float>::max()
-                                   : 0.001f + 0.0005f * static_cast<float>(k % 3);
-          runs[k].seed = 500 + 13 * k;
-        }
-        const auto x0 = initial_points(K, 2 * d, 21);
-        const auto whole = run_fused(d, runs, x0, 300, kLogIts, zo::Backend::cpu);
-        std::size_t diverged = 0;
-        for (std::size_t k = 0; k < K; ++k) {
-          const auto alone =
-              run_fused(d, {runs[k]},
-                        std::vector<float>(x0.begin() + k * 2 * d, x0.begin() + (k + 1) * 2 * d),
-                        300, kLogIts, zo::Backend::cpu);
-          EXPECT_EQ(0, std::memcmp(alone.x.data(), &whole.x[k * 2 * d], 2 * d * sizeof(float)))
-              << "run " << k;
-          for (std::size_t i = 0; i < kLogIts.size(); ++i) {
-            for (int c = 0; c < 3; ++c) {
-              const double a = alone.metrics[i * 3 + c], w = whole.metrics[(i * K + k) * 3 + c];
-              EXPECT_EQ(0, std::memcmp(&a, &w, sizeof a)) << "run " << k << ", log " << i;
-            }
+  for (std::size_t seeds : {K, std::size_t{2}})
+    for (std::size_t d : {37, 100}) {
+      for (std::uint32_t q : {1u, 3u}) {
+        for (zo::Distribution dist : {zo::Distribution::gaussian, zo::Distribution::rademacher}) {
+          SCOPED_TRACE("d = " + std::to_string(d) + ", q = " + std::to_string(q) +
+                       ", seeds = " + std::to_string(seeds));
+          std::vector<zo::RunSpec> runs(K);
+          for (std::size_t k = 0; k < K; ++k) {
+            runs[k].method = zo::Method::zo;
+            runs[k].q = q;
+            runs[k].distribution = dist;
+            runs[k].lambda = 0.01f + 0.02f * static_cast<float>(k % 5);
+            runs[k].eta = k % 4 == 1 ? std::numeric_limits<float>::max()
+                                     : 0.001f + 0.0005f * static_cast<float>(k % 3);
+            runs[k].seed = 500 + 13 * (k % seeds);
           }
-          EXPECT_EQ(alone.status[0].diverged, whole.status[k].diverged) << "run " << k;
-          EXPECT_EQ(alone.status[0].diverged_at, whole.status[k].diverged_at) << "run " << k;
-          diverged += whole.status[k].diverged ? 1 : 0;
+          const auto x0 = initial_points(K, 2 * d, 21);
+          const auto whole = run_fused(d, runs, x0, 300, kLogIts, zo::Backend::cpu);
+          std::size_t diverged = 0;
+          for (std::size_t k = 0; k < K; ++k) {
+            const auto alone =
+                run_fused(d, {runs[k]},
+                          std::vector<float>(x0.begin() + k * 2 * d, x0.begin() + (k + 1) * 2 * d),
+                          300, kLogIts, zo::Backend::cpu);
+            EXPECT_EQ(0, std::memcmp(alone.x.data(), &whole.x[k * 2 * d], 2 * d * sizeof(float)))
+                << "run " << k;
+            for (std::size_t i = 0; i < kLogIts.size(); ++i) {
+              for (int c = 0; c < 3; ++c) {
+                const double a = alone.metrics[i * 3 + c], w = whole.metrics[(i * K + k) * 3 + c];
+                EXPECT_EQ(0, std::memcmp(&a, &w, sizeof a)) << "run " << k << ", log " << i;
+              }
+            }
+            EXPECT_EQ(alone.status[0].diverged, whole.status[k].diverged) << "run " << k;
+            EXPECT_EQ(alone.status[0].diverged_at, whole.status[k].diverged_at) << "run " << k;
+            diverged += whole.status[k].diverged ? 1 : 0;
+          }
+          // Both frozen and moving lanes were exercised.
+          EXPECT_GT(diverged, 0u);
+          EXPECT_LT(diverged, K);
         }
-        // Both frozen and moving lanes were exercised.
-        EXPECT_GT(diverged, 0u);
-        EXPECT_LT(diverged, K);
       }
     }
-  }
 #if defined(_OPENMP)
   omp_set_num_threads(threads);
 #endif

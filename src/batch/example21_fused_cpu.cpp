@@ -137,17 +137,34 @@ inline void group_clear(double (*acc)[kRunLanes]) {
   }
 }
 
-/// Direction (seed_w, t, j) of every lane into g.ul (the values of fused_direction()): Gaussian
-/// directions straight from the lane-minor generator, the others a run at a time.
-void group_directions(RunGroup& g, const RunDescription* run, std::uint32_t d, std::uint64_t t,
-                      std::uint32_t j) {
+/// True when every lane of the group has the same seed (then they share their directions).
+bool group_shares_seed(const RunDescription* run) {
+  for (int w = 1; w < kRunLanes; ++w) {
+    if (run[w].seed != run[0].seed) return false;
+  }
+  return true;
+}
+
+/// Direction (seed_w, t, j) of every lane into g.ul (the values of fused_direction()): generated
+/// once and copied to every lane when the lanes share a seed, else Gaussian directions straight
+/// from the lane-minor generator and the others a run at a time.
+void group_directions(RunGroup& g, const RunDescription* run, bool shared, std::uint32_t d,
+                      std::uint64_t t, std::uint32_t j) {
   const auto dist = static_cast<Distribution>(run[0].distribution);
-  const std::uint64_t blocks = (2 * static_cast<std::uint64_t>(d) + 3) / 4;
+  const std::uint64_t nb = (d + 3) / 4;
+  if (shared) {
+    const DirectionKey key{run[0].seed, static_cast<std::uint32_t>(t), j};
+    direction_blocks(dist, key, 0, (d + 4 * nb + 3) / 4, 1.0f, g.u[0]);
+    for (std::uint32_t c = 0; c < 2 * d; ++c) {
+      for (int w = 0; w < kRunLanes; ++w) g.ul[c][w] = g.u[0][c];
+    }
+    return;
+  }
   if (dist == Distribution::gaussian) {
+    const std::uint64_t blocks = (2 * static_cast<std::uint64_t>(d) + 3) / 4;
     gaussian_lanes8(g.seed, static_cast<std::uint32_t>(t), j, 0, blocks, &g.ul[0][0]);
     return;
   }
-  const std::uint64_t nb = (d + 3) / 4;
   for (int w = 0; w < kRunLanes; ++w) {
     const DirectionKey key{run[w].seed, static_cast<std::uint32_t>(t), j};
     direction_blocks(dist, key, 0, (d + 4 * nb + 3) / 4, 1.0f, g.u[w]);
@@ -158,7 +175,7 @@ void group_directions(RunGroup& g, const RunDescription* run, std::uint32_t d, s
 }
 
 /// fused_measure<1> of every lane into metrics + w·kFusedMetrics.
-void group_measure(RunGroup& g, std::uint32_t d, double* metrics) {
+void group_measure(RunGroup& g, std::uint32_t d, const std::size_t* index, double* metrics) {
   group_clear(g.acc_a);
   group_clear(g.acc_b);
   group_clear(g.acc_c);
@@ -177,7 +194,7 @@ void group_measure(RunGroup& g, std::uint32_t d, double* metrics) {
   group_canonical_sum(g.acc_c);
   for (int w = 0; w < kRunLanes; ++w) {
     const double syz = g.acc_a[0][w], syy = g.acc_b[0][w], szz = g.acc_c[0][w];
-    double* out = metrics + static_cast<std::size_t>(w) * kFusedMetrics;
+    double* out = metrics + index[w] * kFusedMetrics;
     out[0] = example21_value(syz);
     out[1] = syy + szz;
     out[2] = 0.5 * (syy - szz);
@@ -258,10 +275,13 @@ __attribute__((target("avx512f,avx2,fma"))) void group_update_avx512(RunGroup& g
 /// fused_run_steps_with<1> for the kRunLanes ZO runs of a group (group_eligible), x of lane w at
 /// x + w·2d. Bit for bit the scalar loop: a lane past d of a pair-block would add +0.0 to a sum
 /// that is never −0.0, so the loops stop at d; a frozen lane computes but keeps its point.
-void run_group_steps(RunGroup& g, const RunDescription* run, float* x, std::uint32_t d,
-                     FusedRunState* state, std::uint64_t begin, std::uint64_t end,
+void run_group_steps(RunGroup& g, const RunDescription* run, const std::size_t* index, float* x,
+                     std::uint32_t d, FusedRunState* states, std::uint64_t begin, std::uint64_t end,
                      const std::uint64_t* log_its, std::uint32_t n_log, double* metrics,
                      std::size_t metric_stride) {
+  FusedRunState* state[kRunLanes];
+  for (int w = 0; w < kRunLanes; ++w) state[w] = &states[index[w]];
+  const bool shared = group_shares_seed(run);
   const std::uint32_t q = run[0].q;
   const float(*uy)[kRunLanes] = g.ul;      // y part of the direction
   const float(*uz)[kRunLanes] = g.ul + d;  // z part
@@ -278,24 +298,24 @@ void run_group_steps(RunGroup& g, const RunDescription* run, float* x, std::uint
     g.eta[w] = run[w].eta;
     g.seed[w] = run[w].seed;
     for (std::uint32_t c = 0; c < d; ++c) {
-      g.y[c][w] = x[static_cast<std::size_t>(w) * 2 * d + c];
-      g.z[c][w] = x[static_cast<std::size_t>(w) * 2 * d + d + c];
+      g.y[c][w] = x[index[w] * 2 * d + c];
+      g.z[c][w] = x[index[w] * 2 * d + d + c];
     }
   }
   std::uint32_t next_log = 0;
   for (std::uint64_t t = begin;; ++t) {
     while (next_log < n_log && log_its[next_log] == t) {
-      group_measure(g, d, metrics + static_cast<std::size_t>(next_log) * metric_stride);
+      group_measure(g, d, index, metrics + static_cast<std::size_t>(next_log) * metric_stride);
       ++next_log;
     }
     if (t >= end) break;
     bool any_live = false;
-    for (int w = 0; w < kRunLanes; ++w) any_live = any_live || !state[w].diverged;
+    for (int w = 0; w < kRunLanes; ++w) any_live = any_live || !state[w]->diverged;
     if (!any_live) continue;
 
     bool bad[kRunLanes] = {};
     for (std::uint32_t j = 0; j < q; ++j) {
-      group_directions(g, run, d, t, j);
+      group_directions(g, run, shared, d, t, j);
 #if ZO_GROUP_AVX512
       if (avx512) {
         group_evaluate_avx512(g, uy, uz, d);
@@ -330,15 +350,15 @@ void run_group_steps(RunGroup& g, const RunDescription* run, float* x, std::uint
     }
     std::int32_t keep[kRunLanes];  // lanes that stay where they are this step (0 or 1)
     for (int w = 0; w < kRunLanes; ++w) {
-      keep[w] = state[w].diverged != 0 ? 1 : 0;
+      keep[w] = state[w]->diverged != 0 ? 1 : 0;
       if (keep[w] == 0 && bad[w]) {
-        state[w].diverged = 1;
-        state[w].diverged_at = t;
+        state[w]->diverged = 1;
+        state[w]->diverged_at = t;
         keep[w] = 1;
       }
     }
     for (std::uint32_t j = 0; j < q; ++j) {
-      if (q > 1) group_directions(g, run, d, t, j);  // regenerate u_j
+      if (q > 1) group_directions(g, run, shared, d, t, j);  // regenerate u_j
       const float* coef = g.coef[j];
 #if ZO_GROUP_AVX512
       if (avx512) {
@@ -359,10 +379,34 @@ void run_group_steps(RunGroup& g, const RunDescription* run, float* x, std::uint
   }
   for (int w = 0; w < kRunLanes; ++w) {
     for (std::uint32_t c = 0; c < d; ++c) {
-      x[static_cast<std::size_t>(w) * 2 * d + c] = g.y[c][w];
-      x[static_cast<std::size_t>(w) * 2 * d + d + c] = g.z[c][w];
+      x[index[w] * 2 * d + c] = g.y[c][w];
+      x[index[w] * 2 * d + d + c] = g.z[c][w];
     }
   }
+}
+
+/// The order in which run_fused takes the runs: the runs that can share the SIMD loop (ZO, q in
+/// range) first, by (q, distribution, seed, index), so that consecutive runs of one seed (a sweep's
+/// configurations of that seed) fall in one group and share their directions; then the others
+/// in index order.
+std::vector<std::size_t> simd_order(const std::vector<RunDescription>& runs) {
+  std::vector<std::size_t> order(runs.size());
+  for (std::size_t k = 0; k < order.size(); ++k) order[k] = k;
+  const auto simd = [&](std::size_t k) {
+    const RunDescription& r = runs[k];
+    return r.method == kFusedZo && r.q >= 1 && r.q <= kFusedMaxQ;
+  };
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    const bool sa = simd(a), sb = simd(b);
+    if (sa != sb) return sa;
+    if (!sa) return false;  // stable: index order
+    const RunDescription& ra = runs[a];
+    const RunDescription& rb = runs[b];
+    if (ra.q != rb.q) return ra.q < rb.q;
+    if (ra.distribution != rb.distribution) return ra.distribution < rb.distribution;
+    return ra.seed < rb.seed;
+  });
+  return order;
 }
 
 class CpuFusedExample21 final : public FusedExample21Engine {
@@ -370,7 +414,8 @@ class CpuFusedExample21 final : public FusedExample21Engine {
   CpuFusedExample21(const Objective& objective, std::vector<RunSpec> runs, const float* x0,
                     const BatchOptions& options)
       : FusedExample21Engine(objective, std::move(runs), options),
-        x_(x0, x0 + this->runs().size() * 2 * static_cast<std::size_t>(half_dim())) {}
+        x_(x0, x0 + this->runs().size() * 2 * static_cast<std::size_t>(half_dim())),
+        order_(simd_order(params())) {}
 
   Backend backend() const override { return Backend::cpu; }
 
@@ -389,7 +434,8 @@ class CpuFusedExample21 final : public FusedExample21Engine {
     const std::uint32_t d = half_dim();
     const std::uint64_t begin = next_step;
     const auto n_log = static_cast<std::uint32_t>(log_its.size());
-    // Runs are independent: any schedule gives the same bits. Chunks of kRunLanes runs go through
+    // Runs are independent: any schedule gives the same bits. The runs are taken in order_
+    // (runs that can share the SIMD loop together, by seed); chunks of kRunLanes runs go through
     // the SIMD loop when they can share it, the rest run one by one; chunks of one run when there
     // are too few runs to give every thread a chunk of kRunLanes.
     const bool parallel = K * d * steps >= kMinParallelWork;
@@ -406,15 +452,19 @@ class CpuFusedExample21 final : public FusedExample21Engine {
       for (std::int64_t chunk = 0; chunk < chunks; ++chunk) {
         const std::size_t k0 = static_cast<std::size_t>(chunk) * width;
         const std::size_t k1 = std::min<std::size_t>(K, k0 + width);
-        double* chunk_metrics = metrics ? metrics + k0 * kFusedMetrics : nullptr;
-        if (k1 - k0 == kRunLanes && group_eligible(&params()[k0])) {
-          if (!group) group = std::make_unique<RunGroup>();
-          run_group_steps(*group, &params()[k0], &x_[k0 * 2 * d], d, &states[k0], begin,
-                          begin + steps, log_its.data(), metrics ? n_log : 0, chunk_metrics,
-                          K * kFusedMetrics);
-          continue;
+        const std::size_t* index = &order_[k0];
+        if (k1 - k0 == kRunLanes) {
+          RunDescription lanes[kRunLanes];
+          for (int w = 0; w < kRunLanes; ++w) lanes[w] = params()[index[w]];
+          if (group_eligible(lanes)) {
+            if (!group) group = std::make_unique<RunGroup>();
+            run_group_steps(*group, lanes, index, x_.data(), d, states.data(), begin, begin + steps,
+                            log_its.data(), metrics ? n_log : 0, metrics, K * kFusedMetrics);
+            continue;
+          }
         }
-        for (std::size_t k = k0; k < k1; ++k) {
+        for (std::size_t i = k0; i < k1; ++i) {
+          const std::size_t k = order_[i];
           FusedLaneState<kHostPairBlocks> s;
           HostFusedDirections dirs;
           float* x = &x_[k * 2 * d];
@@ -432,6 +482,7 @@ class CpuFusedExample21 final : public FusedExample21Engine {
 
  private:
   std::vector<float> x_;
+  std::vector<std::size_t> order_;  // the runs in the order the chunks take them
 };
 
 }  // namespace
