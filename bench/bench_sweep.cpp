@@ -29,24 +29,29 @@ namespace {
 using namespace zo_bench_sweep;
 using clock_type = std::chrono::steady_clock;
 
-std::vector<zo::RunSpec> runs_of(std::int64_t K) {
+/// K runs as `zo sweep --seeds 0:S --lambdas <L values>` lays them out (S = K / L seeds, run k
+/// with seed k mod S and the (k div S)-th λ of Figure 1's list, η = 10^-3, q = 1), each starting
+/// from its seed's point. L = 1: K seeds at λ = 0.1 (every run its own directions).
+std::vector<zo::RunSpec> runs_of(std::int64_t K, std::int64_t L = 1) {
+  constexpr float kLambdas[] = {0.2f, 0.1f, 0.07f, 0.05f, 0.03f, 0.02f, 0.01f, 0.005f};
+  const std::int64_t S = std::max<std::int64_t>(1, K / L);
   std::vector<zo::RunSpec> runs(static_cast<std::size_t>(K));
   for (std::int64_t k = 0; k < K; ++k) {
     zo::RunSpec& s = runs[static_cast<std::size_t>(k)];
     s.method = zo::Method::zo;
-    s.lambda = 0.1f;
+    s.lambda = L == 1 ? 0.1f : kLambdas[(k / S) % 8];
     s.eta = 1e-3f;
     s.q = 1;
-    s.seed = static_cast<std::uint64_t>(k);
+    s.seed = static_cast<std::uint64_t>(k % S);
   }
   return runs;
 }
 
-std::vector<float> start_of(std::int64_t K) {
+std::vector<float> start_of(const std::vector<zo::RunSpec>& runs) {
   const std::size_t dim = 2 * kHalfDim;
-  std::vector<float> x(static_cast<std::size_t>(K) * dim);
-  for (std::int64_t k = 0; k < K; ++k)
-    zo::gaussian_fill(static_cast<std::uint64_t>(k), 0, &x[static_cast<std::size_t>(k) * dim], dim);
+  std::vector<float> x(runs.size() * dim);
+  for (std::size_t k = 0; k < runs.size(); ++k)
+    zo::gaussian_fill(runs[k].seed, 0, &x[k * dim], dim);
   return x;
 }
 
@@ -96,7 +101,8 @@ void BM_Fused(benchmark::State& state) {
   const std::uint64_t steps =
       gpu ? steps_for(kGpuFusedWork, K) : steps_for(kCpuWork, K, kMaxCpuSteps);
   const zo::Example21 objective(kHalfDim);
-  zo::RunBatch batch(objective, runs_of(K), start_of(K).data(), fused_options(backend, group));
+  const auto runs = runs_of(K, state.range(3));
+  zo::RunBatch batch(objective, runs, start_of(runs).data(), fused_options(backend, group));
   batch.run(std::min<std::uint64_t>(steps, 100));  // warm-up (module load, caches)
   double seconds = 0.0, done = 0.0;
   for (auto _ : state) {
@@ -116,7 +122,8 @@ void BM_Fused(benchmark::State& state) {
   state.counters["of_ceiling"] = rate / ceiling_rate;
   state.counters["steps"] = static_cast<double>(steps);
   state.counters["group"] = batch.gpu_group();
-  state.SetLabel(gpu ? "fused gpu" : "fused cpu");
+  state.SetLabel(std::string(gpu ? "fused gpu" : "fused cpu") +
+                 (state.range(3) > 1 ? ", K/8 seeds x 8 lambdas" : ""));
 }
 
 /// (ii) RunBatch, all K runs in one batch. Args: {gpu, K}.
@@ -132,7 +139,8 @@ void BM_Batched(benchmark::State& state) {
   options.on_non_finite = zo::NonFinitePolicy::mark_diverged;
   const std::uint64_t steps = steps_for(gpu ? kGpuBatchedWork : kCpuWork / 4, K, kMaxBatchedSteps);
   try {
-    zo::RunBatch batch(objective, runs_of(K), start_of(K).data(), options);
+    const auto runs = runs_of(K);
+    zo::RunBatch batch(objective, runs, start_of(runs).data(), options);
     batch.run(2);  // warm-up
     double seconds = 0.0, done = 0.0;
     for (auto _ : state) {
@@ -162,7 +170,7 @@ void BM_Separate(benchmark::State& state) {
   options.backend = gpu ? zo::Backend::cuda : zo::Backend::cpu;
   const std::uint64_t steps = steps_for(kSeparateWork, K, kMaxBatchedSteps);
   const auto runs = runs_of(K);
-  const auto x0 = start_of(K);
+  const auto x0 = start_of(runs);
   try {
     double seconds = 0.0, done = 0.0;
     for (auto _ : state) {
@@ -193,7 +201,7 @@ void BM_Target(benchmark::State& state) {
   if (!need_gpu(state)) return;
   zo::set_log_sink({});
   const auto runs = runs_of(kTargetRuns);
-  const auto x0 = start_of(kTargetRuns);
+  const auto x0 = start_of(runs);
   const auto its = log_points(kTargetSteps, kTargetLogPoints);
   const zo::Example21 objective(kHalfDim);
   // loss, trace and B per run and logged iteration
@@ -219,11 +227,13 @@ void BM_Target(benchmark::State& state) {
 }
 
 void fused_grid(benchmark::internal::Benchmark* b) {
-  for (std::int64_t K : kGpuRuns) b->Args({1, K, 0});
+  for (std::int64_t K : kGpuRuns) b->Args({1, K, 0, 1});
   for (std::int64_t K : kGroupRuns)
-    for (std::int64_t g : kGroups) b->Args({1, K, g});
-  for (std::int64_t K : kCpuRuns) b->Args({0, K, 0});
-  b->ArgNames({"gpu", "K", "group"});
+    for (std::int64_t g : kGroups) b->Args({1, K, g, 1});
+  for (std::int64_t K : kCpuRuns) b->Args({0, K, 0, 1});
+  // Figure 1's sweep shape: K / 8 seeds × 8 λ (the configurations of a seed share its directions).
+  for (std::int64_t K : kSweepGridRuns) b->Args({0, K, 0, 8});
+  b->ArgNames({"gpu", "K", "group", "lambdas"});
 }
 
 void batched_grid(benchmark::internal::Benchmark* b) {

@@ -12,6 +12,8 @@ constexpr std::int64_t kHalfDim = 100;
 /// K on the GPU (persistent kernel, RunBatch, ceiling) and on the CPU.
 constexpr std::int64_t kGpuRuns[] = {1, 16, 256, 1024, 4096, 16384, 65536};
 constexpr std::int64_t kCpuRuns[] = {1, 16, 256, 4096};
+/// K on the CPU laid out as Figure 1's sweep, K / 8 seeds × 8 λ (BM_Fused, lambdas = 8).
+constexpr std::int64_t kSweepGridRuns[] = {256};
 /// K separate single runs through the library (RunBatch with one run each), small K only.
 constexpr std::int64_t kSeparateRuns[] = {1, 16, 256};
 /// GPU threads per run tried by the group-size benchmark, at these K.

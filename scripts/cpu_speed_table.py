@@ -8,7 +8,9 @@ OMP_NUM_THREADS=1, OMP_WAIT_POLICY=PASSIVE and single-threaded BLAS/XLA/torch:
   2. one toy ZO run (Example 2.1, d = 100: 200 coordinates), time per step (bench_run_batch
      BM_CpuRunBatch K = 1) vs the paper-style numpy loop (bench/sweep_numpy_peer.py, loop mode);
   3. the sweep (K = 256 runs), config-steps/s (bench_sweep BM_Fused gpu:0) vs the numpy loop,
-     numpy vectorised over runs and JAX jit/vmap/scan on the CPU (bench/sweep_jax.py);
+     numpy vectorised over runs and JAX jit/vmap/scan on the CPU (bench/sweep_jax.py), with 256
+     seeds and, where the build has that row, as Figure 1's sweep lays them out (32 seeds × 8 λ,
+     lambdas:8) vs the numpy loop;
   4. the Stepper's full step at d = 2^22, f32, merged, arithmetic restore (bench_stepper) vs the
      MeZO-style PyTorch step (bench/torch_step_bench.py --device cpu --threads 1);
   5. a linear-model ZO step (bench_linear_step: dense 400 x 10,001 and a5a-like CSR 6,414 x 123)
@@ -164,6 +166,15 @@ def table(res):
         row("sweep K = 256, d = 100 (k config-steps/s)", "",
             "%.0f" % (m("sweep_config_steps_per_s_before") / 1e3), "%.0f" % (sw / 1e3), name,
             "%.0f" % (m(key) / 1e3), sw / m(key), target)
+    if "sweep_grid_config_steps_per_s_after" in res:
+        # The same K as 32 seeds × 8 λ (Figure 1's sweep): the λ of a seed share its directions.
+        # The numpy loop runs each configuration on its own, so its rate is the same.
+        sg = m("sweep_grid_config_steps_per_s_after")
+        before = m("sweep_grid_config_steps_per_s_before")
+        row("sweep K = 256 as 32 seeds × 8 λ, d = 100 (k config-steps/s)", "",
+            "%.0f" % (before / 1e3) if before == before else "—", "%.0f" % (sg / 1e3),
+            "numpy loop", "%.0f" % (m("numpy_loop_config_steps_per_s") / 1e3),
+            sg / m("numpy_loop_config_steps_per_s"), 50)
     for name, key in (("torch MeZO step", "torch_mezo_ms"),
                       ("torch in-place step", "torch_inplace_ms")):
         row("Stepper full step, d = 2^22, f32 (ms)", "", "%.1f" % m("stepper_ms_before"),
@@ -257,8 +268,16 @@ def main():
             record("jax_config_steps_per_s", jax)
             for which, b in builds.items():
                 v, name = r.gbench(os.path.join(b, "bench", "bench_sweep"),
-                                   "BM_Fused/gpu:0/K:256/", "config_steps_per_s")
+                                   "BM_Fused/gpu:0/K:256/group:0/(lambdas:1/)?iterations",
+                                   "config_steps_per_s")
                 record("sweep_config_steps_per_s_%s" % which, v, bench=name)
+                try:  # Figure 1's sweep shape, K / 8 seeds × 8 λ (builds that have the row)
+                    v, name = r.gbench(os.path.join(b, "bench", "bench_sweep"),
+                                       "BM_Fused/gpu:0/K:256/group:0/lambdas:8/",
+                                       "config_steps_per_s")
+                    record("sweep_grid_config_steps_per_s_%s" % which, v, bench=name)
+                except RuntimeError:
+                    pass
         if want("stepper"):
             for which, b in builds.items():
                 v, name = r.gbench(os.path.join(b, "bench", "bench_stepper"),

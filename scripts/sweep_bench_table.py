@@ -96,6 +96,7 @@ def main() -> int:
     table = defaultdict(dict)  # K -> column -> value
     errors = []
     groups = defaultdict(dict)  # K -> group -> (rate, of_ceiling)
+    shared = {}  # K -> fused CPU rate with K / 8 seeds × 8 λ
     target = None
     for r in rows:
         b, f = r["b"], r["fields"]
@@ -106,6 +107,9 @@ def main() -> int:
         K = int(f["K"]) if "K" in f else None
         cs = b.get("config_steps_per_s")
         if r["kind"] == "BM_Fused":
+            if f.get("lambdas", "1") != "1":
+                shared[K] = cs
+                continue
             if gpu and f.get("group", "0") != "0":
                 groups[K][int(f["group"])] = (cs, b.get("of_ceiling"))
                 continue
@@ -148,6 +152,15 @@ def main() -> int:
                 if parts:
                     lines.append(f"- K = {K}: " + ", ".join(parts))
             lines.append("")
+    if shared:
+        lines += ["## Figure 1's sweep shape: K / 8 seeds × 8 λ (fused CPU)", "",
+                  "| K | config-steps/s | of the K-seed rate |", "|---:|---:|---:|"]
+        for K in sorted(shared):
+            own = table.get(K, {}).get("fused_cpu")
+            lines.append(f"| {K} | {rate(shared[K])} | "
+                         f"{'–' if not own else f'{shared[K] / own:.2f}×'} |")
+        lines += ["", "The configurations of one seed share its directions: the CPU loop "
+                  "generates each once per group of 8 runs.", ""]
     if groups:
         lines += ["## GPU threads per run (persistent kernel)", "",
                   "| K | group | config-steps/s | of ceiling |", "|---:|---:|---:|---:|"]
