@@ -29,9 +29,11 @@ struct DirectionThroughput {
 
 /// Generates the directions of `runs` runs × `steps` steps of dimension `dim` (keys
 /// (seed = run, step, substream 0), Gaussian) and sums them, doing nothing else: the rate of the
-/// direction generator alone, the ceiling of the fused engine (zo::Engine::fused). On the GPU,
-/// one thread per Philox block with no per-run structure, on `stream` (default: the legacy
-/// default stream). Blocking: returns when the measurement is on the host.
+/// direction generator alone, the ceiling of the fused engine (zo::Engine::fused) when every run
+/// has its own seed. On the GPU, one thread per Philox block with no per-run structure, on
+/// `stream` (default: the legacy default stream); on the CPU, 8 runs at a time written lane by
+/// lane, as the fused CPU loop generates them. Blocking: returns when the measurement is on the
+/// host.
 ZO_API DirectionThroughput generate_directions(Backend backend, std::size_t runs, std::size_t dim,
                                                std::uint64_t steps, StreamView stream = {});
 

@@ -180,27 +180,26 @@ bool cpu_supports(HostSimd path) {
 }
 
 using BlocksFn = void (*)(DirectionKey, std::uint64_t, std::uint64_t, float*);
-
-BlocksFn blocks_fn(HostSimd path) {
-#if ZO_HAVE_X86_SIMD
-  if (path == HostSimd::avx512) return avx512_blocks;
-  if (path == HostSimd::avx2) return avx2_blocks;
-#endif
-  (void)path;
-  return scalar_blocks;
-}
-
 using Lanes8Fn = void (*)(const std::uint64_t*, std::uint32_t, std::uint32_t, std::uint64_t,
                           std::uint64_t, float*);
 
-Lanes8Fn lanes8_fn(HostSimd path) {
 #if ZO_HAVE_X86_SIMD
-  if (path == HostSimd::avx512) return avx512_lanes8;
-  if (path == HostSimd::avx2) return avx2_lanes8;
-#endif
-  (void)path;
-  return scalar_lanes8;
+/// The function of `path` among the three.
+template <class Fn>
+Fn on_path(HostSimd path, Fn scalar, Fn avx2, Fn avx512) {
+  return path == HostSimd::avx512 ? avx512 : path == HostSimd::avx2 ? avx2 : scalar;
 }
+
+BlocksFn blocks_fn(HostSimd path) {
+  return on_path<BlocksFn>(path, scalar_blocks, avx2_blocks, avx512_blocks);
+}
+Lanes8Fn lanes8_fn(HostSimd path) {
+  return on_path<Lanes8Fn>(path, scalar_lanes8, avx2_lanes8, avx512_lanes8);
+}
+#else
+BlocksFn blocks_fn(HostSimd) { return scalar_blocks; }
+Lanes8Fn lanes8_fn(HostSimd) { return scalar_lanes8; }
+#endif
 
 HostSimd detect_host_simd() {
   if (cpu_supports(HostSimd::avx512)) return HostSimd::avx512;
