@@ -251,7 +251,8 @@ class ZO_API Stepper {
   std::uint64_t skipped_steps() const;
   /// Bytes of memory (host or device, as the parameters) held for the restore record.
   std::uint64_t record_bytes() const;
-  /// Residual mode: the coordinates the last recording pass sent to the exception list. With
+  /// Residual mode: the coordinates the last recording pass sent to the exception list (0 once
+  /// a later pass has written them back, and in the other modes). With
   /// ResidualCheck::at_update this waits for that pass on the cuda backend, and a value above the
   /// list's capacity means the pass overflowed (the next update() returns retry).
   std::uint64_t escapes() const;

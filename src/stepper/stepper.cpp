@@ -392,7 +392,10 @@ class StepperImpl {
   /// once (ResidualCheck::per_pass: on overflow the pass is undone, the list grown and the pass
   /// redone) or left pending until update() or restore() (ResidualCheck::at_update).
   void run(const PassSpec& s) {
-    if (mode_ == RestoreMode::residual && s.entry != PassEntry::at_x) engine_->scatter_escapes();
+    if (mode_ == RestoreMode::residual && s.entry != PassEntry::at_x) {
+      engine_->scatter_escapes();
+      last_record_ = StepperEngine::kNoTicket;  // written back: escapes() reports 0
+    }
     const std::uint64_t ticket = engine_->run_pass(s);
     if (mode_ != RestoreMode::residual || s.exit_sign == 0) return;
     last_record_ = ticket;
@@ -510,7 +513,8 @@ class StepperImpl {
     std::uint64_t capacity;
   };
   std::vector<PendingCount> pending_;
-  std::uint64_t last_record_ = StepperEngine::kNoTicket;  ///< the last recording pass
+  /// The last recording pass, until a pass writes its exceptions back (for escapes()).
+  std::uint64_t last_record_ = StepperEngine::kNoTicket;
   std::uint64_t escape_limit_ = 0;
   std::vector<double> f_plus_, f_minus_, g_, last_g_;
   std::vector<float> coef_;
