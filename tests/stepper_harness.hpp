@@ -363,25 +363,30 @@ inline bool escapes_at(bool bf16, float x, float u, float lambda) {
   return false;
 }
 
-/// Values of one dtype whose residual record escapes for direction `pair` of step o.start_step
-/// and for no direction before it, so that the exception list overflows first in that pair:
-/// coordinate i gets the largest 1.37·2^-k (k = 1..40) that escapes for u_pair only, or 1.37
-/// (inside its binade at any λ|u| < 0.37, so it never escapes).
-inline std::vector<float> values_escaping_first_in_pair(const zo::StepperOptions& o,
-                                                        std::uint64_t d, bool bf16,
-                                                        std::uint32_t pair) {
+/// Values of one dtype whose residual record escapes for direction j of step `step` and for no
+/// direction before it (the directions j' < q of steps o.start_step … step − 1, then j' < j), so
+/// that the exception list overflows first in that pair (for step > o.start_step only while the
+/// iterate does not move, i.e. with η = 0): coordinate i gets the largest 1.37·2^-k (k = 1..40)
+/// that escapes for that direction only, or 1.37 (inside its binade at any λ|u| < 0.37, so it
+/// never escapes).
+inline std::vector<float> values_escaping_first_at(const zo::StepperOptions& o, std::uint64_t d,
+                                                   bool bf16, std::uint64_t step, std::uint32_t j) {
+  std::vector<zo::DirectionKey> before;
+  for (std::uint64_t t = o.start_step; t <= step; ++t)
+    for (std::uint32_t k = 0; k < (t < step ? o.q : j); ++k)
+      before.push_back({o.seed, static_cast<std::uint32_t>(t), k});
+  const zo::DirectionKey target{o.seed, static_cast<std::uint32_t>(step), j};
   std::vector<float> x(d, round_as(bf16, 1.37f));
   for (std::uint64_t i = 0; i < d; ++i) {
-    auto u = [&](std::uint32_t j) {
-      const zo::DirectionKey key{o.seed, static_cast<std::uint32_t>(o.start_step), j};
+    auto u = [&](const zo::DirectionKey& key) {
       return zo::direction_at(o.distribution, key, o.coordinate_offset + i, 1.0f);
     };
     for (int k = 1; k <= 40; ++k) {
       const float v = round_as(bf16, std::ldexp(1.37f, -k));
       bool earlier = false;
-      for (std::uint32_t j = 0; j < pair && !earlier; ++j)
-        earlier = escapes_at(bf16, v, u(j), o.lambda);
-      if (!earlier && escapes_at(bf16, v, u(pair), o.lambda)) {
+      for (std::size_t b = 0; b < before.size() && !earlier; ++b)
+        earlier = escapes_at(bf16, v, u(before[b]), o.lambda);
+      if (!earlier && escapes_at(bf16, v, u(target), o.lambda)) {
         x[i] = v;
         break;
       }

@@ -383,9 +383,9 @@ TEST(StepperCpu, ResidualCheckAtUpdateRetriesAndMatchesPerPassAndCopy) {
           zo::StepperOptions o =
               options(RestoreMode::residual, zo::Distribution::gaussian, q, merged);
           o.eta = 1e-4f;
-          const std::vector<float> x0 =
-              first_pair == 0 ? zo_test::mostly_zero_values(d, bf)
-                              : zo_test::values_escaping_first_in_pair(o, d, bf, first_pair);
+          const std::vector<float> x0 = first_pair == 0 ? zo_test::mostly_zero_values(d, bf)
+                                                        : zo_test::values_escaping_first_at(
+                                                              o, d, bf, o.start_step, first_pair);
           if (first_pair > 0) {
             std::size_t escaping = 0;
             for (float v : x0) escaping += v != zo_test::round_as(bf, 1.37f);
@@ -475,6 +475,48 @@ TEST(StepperCpu, ResidualCheckAtUpdateLeavesTheStepWhereItWas) {
   r.perturb();
   r.flip();
   EXPECT_EQ(r.update(1.0, 2.0), zo::UpdateResult::recorded) << "the grown list holds the pass";
+}
+
+TEST(StepperCpu, ResidualCheckAtUpdateSeesTheMergedPassInTheNextCall) {
+  // η = 0 keeps x_{t+1} = x_t, and the values escape first for u_0 of step t+1: the first pass
+  // that overflows is the merged U+P inside update(), which returns `applied`; the next update()
+  // (or restore()) must see it.
+  const std::uint64_t d = 30000;
+  const Layout l{{d}, {DType::f32}, {}};
+  zo::StepperOptions o = options(RestoreMode::residual, zo::Distribution::gaussian, 1, true);
+  o.eta = 0.0f;
+  o.residual_check = zo::ResidualCheck::at_update;
+  const std::vector<float> x0 = zo_test::values_escaping_first_at(o, d, false, o.start_step + 1, 0);
+  zo_test::HostParams params(l);
+  for (bool through_restore : {false, true}) {
+    SCOPED_TRACE(through_restore ? "restore()" : "update()");
+    params.set(x0);
+    zo::Stepper s(params.tensors(), o);
+    const std::uint64_t bytes = s.record_bytes();
+    s.perturb();
+    s.flip();
+    ASSERT_EQ(s.update(1.0, 2.0), zo::UpdateResult::applied) << "step 5 must not overflow";
+    EXPECT_GT(s.escapes(), 1024u) << "the merged pass overflowed the list of 1024 entries";
+    EXPECT_EQ(s.record_bytes(), bytes) << "update() must not look at its own pass's count";
+    EXPECT_EQ(s.phase(), zo::StepperPhase::perturbed);
+    if (through_restore) {
+      s.restore();
+    } else {
+      s.perturb();
+      s.flip();
+      EXPECT_EQ(s.update(1.0, 2.0), zo::UpdateResult::retry);
+    }
+    EXPECT_EQ(s.step(), 6u);
+    EXPECT_EQ(s.direction(), 0u);
+    EXPECT_EQ(s.phase(), zo::StepperPhase::ready);
+    EXPECT_GT(s.record_bytes(), bytes) << "the list must have grown";
+    EXPECT_TRUE(SameBits(params.get(), x0)) << "x_6 = x_5 = x0 (η = 0)";
+    s.perturb();
+    s.flip();
+    EXPECT_EQ(s.update(1.0, 2.0), zo::UpdateResult::applied) << "the grown list holds the pass";
+    s.restore();
+    EXPECT_TRUE(SameBits(params.get(), x0));
+  }
 }
 
 TEST(StepperCpu, ResidualCheckNamesAndUpdateResults) {

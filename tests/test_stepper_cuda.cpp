@@ -249,9 +249,9 @@ TEST(StepperCuda, ResidualCheckAtUpdateRetriesExactlyAsTheCpu) {
               options(RestoreMode::residual, zo::Distribution::gaussian, q, merged);
           o.eta = 1e-4f;
           o.residual_check = zo::ResidualCheck::at_update;
-          const std::vector<float> x0 =
-              first_pair == 0 ? zo_test::mostly_zero_values(d, bf)
-                              : zo_test::values_escaping_first_in_pair(o, d, bf, first_pair);
+          const std::vector<float> x0 = first_pair == 0 ? zo_test::mostly_zero_values(d, bf)
+                                                        : zo_test::values_escaping_first_at(
+                                                              o, d, bf, o.start_step, first_pair);
           zo_test::HostParams host(l);
           host.set(x0);
           o.backend = zo::Backend::cpu;
