@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "stepper/bf16.hpp"
+#include "stepper/stepper_math.hpp"
 #include "zo/direction.hpp"
 #include "zo/directions.hpp"
 #include "zo/run_batch.hpp"
@@ -340,6 +341,120 @@ void drive(S& s, const std::vector<Op>& ops, After after) {
     }
     after(i);
   }
+}
+
+/// Zeros, and tiny values every third coordinate: none can be recovered from round(x ± λu), so
+/// nearly every coordinate goes to the residual record's exception list.
+inline std::vector<float> mostly_zero_values(std::uint64_t d, bool bf16) {
+  std::vector<float> x(d, 0.0f);
+  for (std::uint64_t i = 0; i < d; i += 3)
+    x[i] = round_as(bf16, 1e-7f * static_cast<float>(i % 11));
+  return x;
+}
+
+/// Whether the residual record of x (a value of the parameter type) escapes (code 3) when a pass
+/// moves it by +λu or by −λu.
+inline bool escapes_at(bool bf16, float x, float u, float lambda) {
+  for (const float shift : {lambda, -lambda}) {
+    const float moved = round_as(bf16, zo::detail::fma_f(shift, u, x));
+    const float estimate = round_as(bf16, zo::detail::fma_f(-shift, u, moved));
+    if (zo::detail::residual_code(bf16, x, estimate) == zo::detail::kCodeEscape) return true;
+  }
+  return false;
+}
+
+/// Values of one dtype whose residual record escapes for direction j of step `step` and for no
+/// direction before it (the directions j' < q of steps o.start_step … step − 1, then j' < j), so
+/// that the exception list overflows first in that pair (for step > o.start_step only while the
+/// iterate does not move, i.e. with η = 0): coordinate i gets the largest 1.37·2^-k (k = 1..40)
+/// that escapes for that direction only, or 1.37 (inside its binade at any λ|u| < 0.37, so it
+/// never escapes).
+inline std::vector<float> values_escaping_first_at(const zo::StepperOptions& o, std::uint64_t d,
+                                                   bool bf16, std::uint64_t step, std::uint32_t j) {
+  std::vector<zo::DirectionKey> before;
+  for (std::uint64_t t = o.start_step; t <= step; ++t)
+    for (std::uint32_t k = 0; k < (t < step ? o.q : j); ++k)
+      before.push_back({o.seed, static_cast<std::uint32_t>(t), k});
+  const zo::DirectionKey target{o.seed, static_cast<std::uint32_t>(step), j};
+  std::vector<float> x(d, round_as(bf16, 1.37f));
+  for (std::uint64_t i = 0; i < d; ++i) {
+    auto u = [&](const zo::DirectionKey& key) {
+      return zo::direction_at(o.distribution, key, o.coordinate_offset + i, 1.0f);
+    };
+    for (int k = 1; k <= 40; ++k) {
+      const float v = round_as(bf16, std::ldexp(1.37f, -k));
+      bool earlier = false;
+      for (std::size_t b = 0; b < before.size() && !earlier; ++b)
+        earlier = escapes_at(bf16, v, u(before[b]), o.lambda);
+      if (!earlier && escapes_at(bf16, v, u(target), o.lambda)) {
+        x[i] = v;
+        break;
+      }
+    }
+  }
+  return x;
+}
+
+/// A stand-in objective that reads the parameters: f(x) = Σ_i w_i x_i + ½ Σ_i x_i², w_i =
+/// sin(i), summed in double. A pair evaluated at a point that was not fully perturbed gives
+/// other values, hence another update.
+inline double probe_objective(const std::vector<float>& x) {
+  double f = 0.0;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const double v = x[i];
+    f += std::sin(static_cast<double>(i)) * v + 0.5 * v * v;
+  }
+  return f;
+}
+
+/// What a caller loop with retries (run_with_retries) did.
+struct RetryRun {
+  std::vector<float> x;                         ///< the parameters at the end (restored)
+  std::vector<std::vector<float>> iterates;     ///< x_t at the start of each step (unmerged)
+  std::vector<std::uint32_t> retry_directions;  ///< direction() of each UpdateResult::retry
+  zo::RestoreMode final_mode = zo::RestoreMode::arithmetic;
+};
+
+/// The caller loop of ResidualCheck::at_update: `steps` steps of q pairs, each f read from the
+/// parameters (`params.get()`), a pair evaluated again when update() returns retry; restore() at
+/// the end. At each retry it checks that the step stayed where it was (step(), direction(),
+/// phase ready) and, given the iterates x_t of a run without retries (`expected_iterates`),
+/// that the parameters hold x_t bit for bit.
+template <class Params>
+RetryRun run_with_retries(zo::Stepper& s, Params& params, std::uint64_t steps,
+                          const std::vector<std::vector<float>>* expected_iterates = nullptr) {
+  const std::uint32_t q = s.options().q;
+  const bool merged = s.options().merge_next_perturbation;
+  RetryRun r;
+  for (std::uint64_t t = 0; t < steps; ++t) {
+    const std::uint64_t step = s.step();
+    if (!merged) r.iterates.push_back(params.get());
+    for (std::uint32_t j = 0; j < q;) {
+      s.perturb();
+      const double f_plus = probe_objective(params.get());
+      s.flip();
+      const double f_minus = probe_objective(params.get());
+      const zo::UpdateResult result = s.update(f_plus, f_minus);
+      if (result == zo::UpdateResult::retry) {
+        r.retry_directions.push_back(j);
+        EXPECT_EQ(s.step(), step);
+        EXPECT_EQ(s.direction(), j);
+        EXPECT_EQ(s.phase(), zo::StepperPhase::ready);
+        if (expected_iterates && t < expected_iterates->size()) {
+          EXPECT_TRUE(SameBits(params.get(), (*expected_iterates)[t]))
+              << "after a retry at step " << step << ", direction " << j;
+        }
+        continue;
+      }
+      EXPECT_EQ(result, j + 1 < q ? zo::UpdateResult::recorded : zo::UpdateResult::applied);
+      ++j;
+    }
+  }
+  s.restore();
+  s.synchronize();
+  r.x = params.get();
+  r.final_mode = s.restore_mode();
+  return r;
 }
 
 }  // namespace zo_test

@@ -352,6 +352,191 @@ TEST(StepperCpu, ResidualExceptionListGrowsAndFallsBackToCopy) {
   }
 }
 
+/// A residual-mode stepper over `x0` with the given check, driven by the caller loop with
+/// retries (zo_test::run_with_retries).
+zo_test::RetryRun run_checked(const Layout& l, const std::vector<float>& x0, zo::StepperOptions o,
+                              RestoreMode mode, zo::ResidualCheck check, std::uint64_t steps,
+                              const std::vector<std::vector<float>>* iterates = nullptr) {
+  zo_test::HostParams params(l);
+  params.set(x0);
+  o.restore = mode;
+  o.residual_check = check;
+  zo::Stepper s(params.tensors(), o);
+  return zo_test::run_with_retries(s, params, steps, iterates);
+}
+
+TEST(StepperCpu, ResidualCheckAtUpdateRetriesAndMatchesPerPassAndCopy) {
+  // 50,000 coordinates overflow the initial list of 1024 entries. Mostly-zero values overflow it
+  // in the first pair of the first step; the second data set only in the pair of direction 1
+  // (q = 2), so the retry must keep the pair of direction 0 that was already recorded.
+  const std::uint64_t d = 50000;
+  const std::uint64_t steps = 3;
+  for (DType dt : {DType::f32, DType::bf16})
+    for (std::uint32_t q : {1u, 2u})
+      for (bool merged : {false, true})
+        for (std::uint32_t first_pair = 0; first_pair < q; ++first_pair) {
+          const bool bf = dt == DType::bf16;
+          SCOPED_TRACE(std::string(zo::to_string(dt)) + " q=" + std::to_string(q) +
+                       (merged ? " merged" : "") + " overflow first in pair " +
+                       std::to_string(first_pair));
+          const Layout l{{d}, {dt}, {}};
+          zo::StepperOptions o =
+              options(RestoreMode::residual, zo::Distribution::gaussian, q, merged);
+          o.eta = 1e-4f;
+          const std::vector<float> x0 = first_pair == 0 ? zo_test::mostly_zero_values(d, bf)
+                                                        : zo_test::values_escaping_first_at(
+                                                              o, d, bf, o.start_step, first_pair);
+          if (first_pair > 0) {
+            std::size_t escaping = 0;
+            for (float v : x0) escaping += v != zo_test::round_as(bf, 1.37f);
+            ASSERT_GT(escaping, 2048u) << "the data must overflow the list in pair " << first_pair;
+          }
+          // Copy mode, unmerged: the trajectory, and x_t at each step for the retry checks.
+          zo::StepperOptions plain = o;
+          plain.merge_next_perturbation = false;
+          const zo_test::RetryRun copy =
+              run_checked(l, x0, plain, RestoreMode::copy, zo::ResidualCheck::per_pass, steps);
+          ASSERT_EQ(copy.iterates.size(), steps);
+          const zo_test::RetryRun per_pass =
+              run_checked(l, x0, o, RestoreMode::residual, zo::ResidualCheck::per_pass, steps);
+          EXPECT_TRUE(per_pass.retry_directions.empty()) << "per_pass never returns retry";
+          EXPECT_TRUE(SameBits(per_pass.x, copy.x)) << "per_pass vs copy";
+          const zo_test::RetryRun at_update = run_checked(
+              l, x0, o, RestoreMode::residual, zo::ResidualCheck::at_update, steps, &copy.iterates);
+          EXPECT_TRUE(SameBits(at_update.x, copy.x)) << "at_update vs copy";
+          EXPECT_EQ(at_update.final_mode, RestoreMode::residual);
+          ASSERT_FALSE(at_update.retry_directions.empty()) << "the list must have overflowed";
+          EXPECT_EQ(at_update.retry_directions[0], first_pair);
+          // The iterates must move, or the comparison would not see a pair taken at a wrong point.
+          EXPECT_FALSE(SameBits(copy.x, x0));
+        }
+}
+
+TEST(StepperCpu, ResidualCheckAtUpdateFallsBackToCopyThroughRetry) {
+  const std::uint64_t d = 50000;
+  for (bool merged : {false, true}) {
+    SCOPED_TRACE(merged ? "merged" : "unmerged");
+    const Layout l{{d}, {DType::bf16}, {}};
+    const std::vector<float> x0 = zo_test::mostly_zero_values(d, true);
+    zo::StepperOptions o = options(RestoreMode::residual, zo::Distribution::gaussian, 2, merged);
+    o.eta = 1e-4f;
+    o.max_escape_fraction = 0.01;  // 500 entries: the first pass needs far more
+    const zo_test::RetryRun copy =
+        run_checked(l, x0, o, RestoreMode::copy, zo::ResidualCheck::per_pass, 3);
+    std::vector<std::string> log;
+    zo::set_log_sink([&](const std::string& line) { log.push_back(line); });
+    const zo_test::RetryRun at_update =
+        run_checked(l, x0, o, RestoreMode::residual, zo::ResidualCheck::at_update, 3);
+    zo::set_log_sink([](const std::string&) {});
+    ASSERT_EQ(at_update.retry_directions.size(), 1u);
+    EXPECT_EQ(at_update.final_mode, RestoreMode::copy);
+    ASSERT_EQ(log.size(), 1u);
+    EXPECT_NE(log[0].find("switching to RestoreMode::copy"), std::string::npos) << log[0];
+    EXPECT_TRUE(SameBits(at_update.x, copy.x));
+  }
+}
+
+TEST(StepperCpu, ResidualCheckAtUpdateLeavesTheStepWhereItWas) {
+  const std::uint64_t d = 20000;
+  const Layout l{{d}, {DType::f32}, {}};
+  const std::vector<float> x0 = zo_test::mostly_zero_values(d, false);
+  zo::StepperOptions o = options(RestoreMode::residual, zo::Distribution::gaussian, 2, false);
+  o.residual_check = zo::ResidualCheck::at_update;
+  zo_test::HostParams params(l);
+  params.set(x0);
+  zo::Stepper s(params.tensors(), o);
+  const std::uint64_t bytes = s.record_bytes();
+  s.perturb();
+  EXPECT_EQ(s.record_bytes(), bytes) << "perturb() must not look at the count";
+  EXPECT_GT(s.escapes(), 1024u) << "the pass overflowed its list of 1024 entries";
+  s.flip();
+  EXPECT_EQ(s.update(1.0, 2.0), zo::UpdateResult::retry);
+  EXPECT_EQ(s.step(), 5u);
+  EXPECT_EQ(s.direction(), 0u);
+  EXPECT_EQ(s.phase(), zo::StepperPhase::ready);
+  EXPECT_GT(s.record_bytes(), bytes) << "the list must have grown";
+  EXPECT_TRUE(SameBits(params.get(), x0));
+  EXPECT_TRUE(s.projected_gradients().empty()) << "no step was applied";
+  // The same pair again: the list now holds every exception.
+  s.perturb();
+  EXPECT_LE(s.escapes(), (s.record_bytes() - (d + 3) / 4) / 12);
+  s.flip();
+  EXPECT_EQ(s.update(1.0, 2.0), zo::UpdateResult::recorded);
+  EXPECT_EQ(s.direction(), 0u);
+
+  // restore() after an overflow nobody has read yet: exact, and the list grows.
+  params.set(x0);
+  zo::Stepper r(params.tensors(), o);
+  r.perturb();
+  r.restore();
+  EXPECT_TRUE(SameBits(params.get(), x0));
+  EXPECT_GT(r.record_bytes(), bytes);
+  EXPECT_EQ(r.phase(), zo::StepperPhase::ready);
+  r.perturb();
+  r.flip();
+  EXPECT_EQ(r.update(1.0, 2.0), zo::UpdateResult::recorded) << "the grown list holds the pass";
+}
+
+TEST(StepperCpu, ResidualCheckAtUpdateSeesTheMergedPassInTheNextCall) {
+  // η = 0 keeps x_{t+1} = x_t, and the values escape first for u_0 of step t+1: the first pass
+  // that overflows is the merged U+P inside update(), which returns `applied`; the next update()
+  // (or restore()) must see it.
+  const std::uint64_t d = 30000;
+  const Layout l{{d}, {DType::f32}, {}};
+  zo::StepperOptions o = options(RestoreMode::residual, zo::Distribution::gaussian, 1, true);
+  o.eta = 0.0f;
+  o.residual_check = zo::ResidualCheck::at_update;
+  const std::vector<float> x0 = zo_test::values_escaping_first_at(o, d, false, o.start_step + 1, 0);
+  zo_test::HostParams params(l);
+  for (bool through_restore : {false, true}) {
+    SCOPED_TRACE(through_restore ? "restore()" : "update()");
+    params.set(x0);
+    zo::Stepper s(params.tensors(), o);
+    const std::uint64_t bytes = s.record_bytes();
+    s.perturb();
+    s.flip();
+    ASSERT_EQ(s.update(1.0, 2.0), zo::UpdateResult::applied) << "step 5 must not overflow";
+    EXPECT_GT(s.escapes(), 1024u) << "the merged pass overflowed the list of 1024 entries";
+    EXPECT_EQ(s.record_bytes(), bytes) << "update() must not look at its own pass's count";
+    EXPECT_EQ(s.phase(), zo::StepperPhase::perturbed);
+    if (through_restore) {
+      s.restore();
+    } else {
+      s.perturb();
+      s.flip();
+      EXPECT_EQ(s.update(1.0, 2.0), zo::UpdateResult::retry);
+    }
+    EXPECT_EQ(s.step(), 6u);
+    EXPECT_EQ(s.direction(), 0u);
+    EXPECT_EQ(s.phase(), zo::StepperPhase::ready);
+    EXPECT_GT(s.record_bytes(), bytes) << "the list must have grown";
+    EXPECT_TRUE(SameBits(params.get(), x0)) << "x_6 = x_5 = x0 (η = 0)";
+    s.perturb();
+    s.flip();
+    EXPECT_EQ(s.update(1.0, 2.0), zo::UpdateResult::applied) << "the grown list holds the pass";
+    s.restore();
+    EXPECT_TRUE(SameBits(params.get(), x0));
+  }
+}
+
+TEST(StepperCpu, ResidualCheckNamesAndUpdateResults) {
+  EXPECT_STREQ(zo::to_string(zo::ResidualCheck::per_pass), "per_pass");
+  EXPECT_STREQ(zo::to_string(zo::ResidualCheck::at_update), "at_update");
+  EXPECT_EQ(zo::parse_residual_check("per_pass"), zo::ResidualCheck::per_pass);
+  EXPECT_EQ(zo::parse_residual_check("at_update"), zo::ResidualCheck::at_update);
+  EXPECT_THROW(zo::parse_residual_check("later"), zo::InvalidArgument);
+  EXPECT_STREQ(zo::to_string(zo::UpdateResult::recorded), "recorded");
+  EXPECT_STREQ(zo::to_string(zo::UpdateResult::applied), "applied");
+  EXPECT_STREQ(zo::to_string(zo::UpdateResult::skipped), "skipped");
+  EXPECT_STREQ(zo::to_string(zo::UpdateResult::retry), "retry");
+  EXPECT_EQ(zo::StepperOptions{}.residual_check, zo::ResidualCheck::per_pass);
+  std::vector<float> x(8, 1.0f);
+  zo::StepperOptions o;
+  o.residual_check = static_cast<zo::ResidualCheck>(7);
+  EXPECT_THROW(zo::Stepper({{x.data(), x.size(), DType::f32, zo::MemorySpace::host}}, o),
+               zo::InvalidArgument);
+}
+
 TEST(StepperCpu, RecordBytesAreAsDocumented) {
   const std::uint64_t d = 100003;
   std::vector<float> x(d, 0.5f);

@@ -6,10 +6,14 @@
 #include <cuda_runtime.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "stepper_harness.hpp"
@@ -224,6 +228,130 @@ TEST(StepperCuda, ResidualOverflowAndFallbackMatchTheCpu) {
     expect_gpu_equals_cpu(l, o, zo_test::full_steps(2, 2, true), &zeros);
     zo::set_log_sink([](const std::string&) {});
   }
+}
+
+TEST(StepperCuda, ResidualCheckAtUpdateRetriesExactlyAsTheCpu) {
+  ZO_SKIP_WITHOUT_GPU();
+  // The scenario of the CPU test ResidualCheckAtUpdateRetriesAndMatchesPerPassAndCopy: the list
+  // overflows in pair 0 (mostly zeros) or first in pair 1; each f is read from the parameters,
+  // so a pair taken at a point that was not fully perturbed changes the trajectory.
+  const std::uint64_t d = 50000;
+  for (DType dt : {DType::f32, DType::bf16})
+    for (std::uint32_t q : {1u, 2u})
+      for (bool merged : {false, true})
+        for (std::uint32_t first_pair = 0; first_pair < q; ++first_pair) {
+          const bool bf = dt == DType::bf16;
+          SCOPED_TRACE(std::string(zo::to_string(dt)) + " q=" + std::to_string(q) +
+                       (merged ? " merged" : "") + " overflow first in pair " +
+                       std::to_string(first_pair));
+          const Layout l{{d}, {dt}, {}};
+          zo::StepperOptions o =
+              options(RestoreMode::residual, zo::Distribution::gaussian, q, merged);
+          o.eta = 1e-4f;
+          o.residual_check = zo::ResidualCheck::at_update;
+          const std::vector<float> x0 = first_pair == 0 ? zo_test::mostly_zero_values(d, bf)
+                                                        : zo_test::values_escaping_first_at(
+                                                              o, d, bf, o.start_step, first_pair);
+          zo_test::HostParams host(l);
+          host.set(x0);
+          o.backend = zo::Backend::cpu;
+          zo::Stepper cpu(host.tensors(), o);
+          const zo_test::RetryRun expected = zo_test::run_with_retries(cpu, host, 3);
+          DeviceParams dev(l);
+          dev.set(x0);
+          o.backend = zo::Backend::cuda;
+          zo::Stepper gpu(dev.tensors(), o);
+          const zo_test::RetryRun got = zo_test::run_with_retries(gpu, dev, 3);
+          ASSERT_FALSE(expected.retry_directions.empty()) << "the list must have overflowed";
+          EXPECT_EQ(expected.retry_directions[0], first_pair);
+          EXPECT_EQ(got.retry_directions, expected.retry_directions);
+          EXPECT_TRUE(SameBits(got.x, expected.x));
+          EXPECT_EQ(got.final_mode, expected.final_mode);
+          EXPECT_EQ(gpu.record_bytes(), cpu.record_bytes());
+        }
+  // Beyond max_escape_fraction the retry switches to a copy, as on the CPU.
+  const Layout l{{d}, {DType::bf16}, {}};
+  const std::vector<float> x0 = zo_test::mostly_zero_values(d, true);
+  zo::StepperOptions o = options(RestoreMode::residual, zo::Distribution::gaussian, 2, true);
+  o.eta = 1e-4f;
+  o.residual_check = zo::ResidualCheck::at_update;
+  o.max_escape_fraction = 0.01;
+  zo::set_log_sink([](const std::string&) {});
+  zo_test::HostParams host(l);
+  host.set(x0);
+  o.backend = zo::Backend::cpu;
+  zo::Stepper cpu(host.tensors(), o);
+  const zo_test::RetryRun expected = zo_test::run_with_retries(cpu, host, 3);
+  DeviceParams dev(l);
+  dev.set(x0);
+  o.backend = zo::Backend::cuda;
+  zo::Stepper gpu(dev.tensors(), o);
+  const zo_test::RetryRun got = zo_test::run_with_retries(gpu, dev, 3);
+  zo::set_log_sink([](const std::string&) {});
+  EXPECT_EQ(expected.final_mode, RestoreMode::copy);
+  EXPECT_EQ(got.final_mode, RestoreMode::copy);
+  EXPECT_EQ(got.retry_directions, expected.retry_directions);
+  EXPECT_TRUE(SameBits(got.x, expected.x));
+}
+
+/// Holds a stream at a host callback until open() (or `limit` has passed).
+class StreamGate {
+ public:
+  StreamGate(cudaStream_t stream, std::chrono::milliseconds limit) : limit_(limit) {
+    if (cudaLaunchHostFunc(stream, &StreamGate::hold, this) != cudaSuccess)
+      throw std::runtime_error("cudaLaunchHostFunc failed in the test");
+  }
+  void open() { open_ = true; }
+  /// Whether the stream has got past the gate.
+  bool passed() const { return passed_; }
+
+ private:
+  static void CUDART_CB hold(void* self) {
+    auto* g = static_cast<StreamGate*>(self);
+    const auto until = std::chrono::steady_clock::now() + g->limit_;
+    while (!g->open_ && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    g->passed_ = true;
+  }
+  std::chrono::milliseconds limit_;
+  std::atomic<bool> open_{false};
+  std::atomic<bool> passed_{false};
+};
+
+TEST(StepperCuda, ResidualCheckAtUpdatePerturbAndFlipDoNotWait) {
+  ZO_SKIP_WITHOUT_GPU();
+  cudaStream_t stream = nullptr;
+  CUDA_OK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+  const Layout l{{20000}, {DType::f32}, {}};
+  const std::vector<float> x0 = zo_test::mostly_zero_values(20000, false);  // overflows the list
+  DeviceParams dev(l);
+  zo::StepperOptions o = options(RestoreMode::residual, zo::Distribution::gaussian, 1, false);
+  o.stream = zo::StreamView(stream);
+  {
+    // Loads the kernels first: the gated calls below should only queue work.
+    dev.set(x0);
+    zo::Stepper warm(dev.tensors(), o);
+    warm.perturb();
+    warm.flip();
+    warm.update(1.0, 2.0);
+    warm.synchronize();
+  }
+  for (zo::ResidualCheck check : {zo::ResidualCheck::at_update, zo::ResidualCheck::per_pass}) {
+    SCOPED_TRACE(zo::to_string(check));
+    dev.set(x0);
+    o.residual_check = check;
+    zo::Stepper s(dev.tensors(), o);
+    const bool deferred = check == zo::ResidualCheck::at_update;
+    // per_pass waits for its pass, hence for the gate: a short limit lets it through.
+    StreamGate gate(stream, std::chrono::milliseconds(deferred ? 20000 : 500));
+    s.perturb();
+    s.flip();
+    EXPECT_EQ(gate.passed(), !deferred) << "perturb() and flip() waited for the stream";
+    gate.open();
+    EXPECT_EQ(s.update(1.0, 2.0), deferred ? zo::UpdateResult::retry : zo::UpdateResult::applied);
+    s.synchronize();
+  }
+  CUDA_OK(cudaStreamDestroy(stream));
 }
 
 TEST(StepperCuda, CallerStreamAndNonFinitePolicy) {

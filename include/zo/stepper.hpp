@@ -62,6 +62,27 @@ ZO_API const char* to_string(RestoreMode mode);
 /// Parses "arithmetic", "copy", "residual"; throws zo::InvalidArgument otherwise.
 ZO_API RestoreMode parse_restore_mode(const std::string& text);
 
+/// RestoreMode::residual: when the stepper reads how many coordinates a recording pass (one that
+/// ends perturbed: perturb(), flip(), the merged update) sent to the exception list, and so when
+/// it finds out that the list overflowed.
+enum class ResidualCheck : std::uint32_t {
+  /// After every recording pass, before the call returns: on overflow the pass is undone and redone
+  /// with a larger list at once, so the caller always evaluates f at the right point. On the cuda
+  /// backend perturb() and flip() (and a merged update()) wait for their pass to finish.
+  per_pass = 0,
+  /// Deferred to the next update() (or restore()): perturb() and flip() never wait. An overflow
+  /// leaves the coordinates that found no slot at x_t, so the f values of that pair were taken at
+  /// a point that was not fully perturbed: update() then restores x_t, grows the list (or switches
+  /// to copy) and returns UpdateResult::retry, and the caller evaluates the pair again.
+  at_update = 1,
+};
+
+/// "per_pass" or "at_update".
+ZO_API const char* to_string(ResidualCheck check);
+
+/// Parses "per_pass", "at_update"; throws zo::InvalidArgument otherwise.
+ZO_API ResidualCheck parse_residual_check(const std::string& text);
+
 /// Options of a Stepper. The directions of step t are those of DirectionKey{seed, t, j},
 /// j = 0..q−1, over the concatenated coordinates (the same directions RunBatch uses for a run
 /// with this seed), so a run is resumable from (parameters, seed, step).
@@ -90,6 +111,10 @@ struct StepperOptions {
   /// RestoreMode::residual: largest exception list, as a fraction of d, before falling back to a
   /// copy (1/16 keeps the residual record ≤ 1 byte per coordinate).
   double max_escape_fraction = 1.0 / 16.0;
+  /// RestoreMode::residual: check the exception list after every recording pass (per_pass, the
+  /// default) or once per pair in update() (at_update: no host wait in perturb() and flip();
+  /// update() may return UpdateResult::retry). Ignored by the other modes.
+  ResidualCheck residual_check = ResidualCheck::per_pass;
   /// CUDA backend, Distribution::gaussian: generate the directions with the GPU's hardware
   /// approximations (fast log2, rsqrt, sin/cos) from the same Philox words. Faster, and
   /// deterministic on a given GPU and driver, but the directions are no longer bit-identical to
@@ -103,7 +128,7 @@ constexpr std::uint32_t kMaxStepperQ = 256;
 
 /// Where a Stepper is in its step.
 enum class StepperPhase {
-  ready,      ///< parameters hold x_t; next: perturb()
+  ready,      ///< parameters hold x_t; next: perturb() (of direction() > 0 after a retry)
   plus,       ///< parameters hold x_t + λu_j; evaluate f₊, then flip()
   minus,      ///< parameters hold x_t − λu_j; evaluate f₋, then update(f₊, f₋)
   recorded,   ///< the pair of direction j < q−1 is recorded; next: perturb() (direction j+1)
@@ -119,7 +144,15 @@ enum class UpdateResult {
   recorded,  ///< the pair of direction j < q−1 was recorded; the step continues with perturb()
   applied,   ///< the step's update was applied; step() advanced
   skipped,   ///< a non-finite value under NonFinitePolicy::skip: x_t kept, step() advanced
+  /// ResidualCheck::at_update only: an exception-list overflow during this pair's passes: the f
+  /// values were taken at a point that was not fully perturbed; the parameters hold x_t again
+  /// (step() and direction() unchanged, phase ready, the pairs recorded before it kept); call
+  /// perturb() and evaluate the pair again.
+  retry,
 };
+
+/// "recorded", "applied", "skipped" or "retry".
+ZO_API const char* to_string(UpdateResult result);
 
 namespace detail {
 class StepperImpl;
@@ -136,6 +169,14 @@ class StepperImpl;
 ///       s.update(fp, fm);                 // j < q−1: recorded; j = q−1: x ← x_{t+1}
 ///     }
 ///
+/// With ResidualCheck::at_update, update() can also return UpdateResult::retry; the pair is then
+/// evaluated again (the loop over j does not advance):
+///
+///     for (std::uint32_t j = 0; j < q;) {
+///       s.perturb(); double fp = forward(); s.flip(); double fm = forward();
+///       if (s.update(fp, fm) != zo::UpdateResult::retry) ++j;
+///     }
+///
 /// The last update of a step applies all q updates x_{t+1} = x_t − Σ_j (η g_j / q) u_j,
 /// g_j = (f₊ − f₋)/(2λ), in one pass fused with the restore (and, if merged, with the next
 /// step's perturbation). Calls in the wrong order throw zo::InvalidArgument and change nothing.
@@ -148,10 +189,12 @@ class StepperImpl;
 ///
 /// Blocking (zo's rule, zo/device.hpp): the passes only touch device memory, so perturb(), flip(),
 /// update() and restore() are asynchronous on the cuda backend: they queue their pass on
-/// `options.stream` and return (order your forward pass on the same stream). Two small host
-/// round trips are unavoidable and make a call wait for the stream: residual mode reads an 8-byte
-/// counter after each recording pass (and reallocates an overflowing record), and the sphere
-/// distribution reads its norm back once per direction. synchronize() waits explicitly. On the cpu
+/// `options.stream` and return (order your forward pass on the same stream). Residual mode reads
+/// an 8-byte counter of each recording pass back to the host: with ResidualCheck::per_pass
+/// perturb(), flip() and a merged update() wait for their own pass; with ResidualCheck::at_update
+/// they never wait, and update() and restore() wait for the counts of the passes before them
+/// (one event, normally already complete once the caller has its f values on the host).
+/// Reallocating an overflowing record also waits. synchronize() waits explicitly. On the cpu
 /// backend every call is synchronous.
 class ZO_API Stepper {
  public:
@@ -178,11 +221,16 @@ class ZO_API Stepper {
   void flip();
   /// Records f₊ = f(x_t + λu_j), f₋ = f(x_t − λu_j) (phase minus). For j = q−1 also restores
   /// and applies the step's q updates in one pass. See the class comment for non-finite values.
-  /// Asynchronous on the cuda backend (f₊ and f₋ are host values the caller already has).
+  /// ResidualCheck::at_update: first checks this pair's passes for an exception-list overflow
+  /// and, if one overflowed, returns UpdateResult::retry (before looking at f₊, f₋).
+  /// Asynchronous on the cuda backend (f₊ and f₋ are host values the caller already has), except
+  /// for the wait of at_update described in the class comment.
   UpdateResult update(double f_plus, double f_minus);
   /// Brings the parameters back to the current iterate from any phase (exactly, except in
   /// arithmetic mode) and discards the pairs recorded for the step; step() is unchanged.
-  /// Asynchronous on the cuda backend.
+  /// ResidualCheck::at_update: also reads the counts of the recording passes since the last
+  /// update() and grows an overflowed list (the restore is exact either way). Asynchronous on the
+  /// cuda backend, except for that wait.
   void restore();
   /// Blocks until the stepper's device work has finished (no-op on the cpu backend).
   void synchronize() const;
@@ -203,7 +251,10 @@ class ZO_API Stepper {
   std::uint64_t skipped_steps() const;
   /// Bytes of memory (host or device, as the parameters) held for the restore record.
   std::uint64_t record_bytes() const;
-  /// Residual mode: the exception list entries written by the last recording pass.
+  /// Residual mode: the coordinates the last recording pass sent to the exception list (0 once
+  /// a later pass has written them back, and in the other modes). With
+  /// ResidualCheck::at_update this waits for that pass on the cuda backend, and a value above the
+  /// list's capacity means the pass overflowed (the next update() returns retry).
   std::uint64_t escapes() const;
   /// The q projected gradients g_j of the last applied step.
   const std::vector<double>& projected_gradients() const;

@@ -351,9 +351,14 @@ __global__ void __launch_bounds__(kThreads, kMinBlocksPerSm)
   }
 }
 
+/// Writes entries [0, min(*escape_count, limit)) of the exception list back into the parameters.
+/// The count is read here, on the device, so the host need not know it (the grid is sized for
+/// `limit` and the loop is grid-stride).
 __global__ void scatter_escapes_kernel(const StepperTensor* tensors, std::uint32_t num_tensors,
                                        const std::uint64_t* index, const std::uint32_t* bits,
-                                       std::uint64_t count) {
+                                       const unsigned long long* escape_count,
+                                       std::uint64_t limit) {
+  const std::uint64_t count = std::min<std::uint64_t>(*escape_count, limit);
   const std::uint64_t stride = static_cast<std::uint64_t>(gridDim.x) * blockDim.x;
   for (std::uint64_t e = static_cast<std::uint64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
        e < count; e += stride) {
@@ -491,6 +496,26 @@ struct PinnedFree {
   }
 };
 
+/// Events that mark the copies of the recording passes' counts (one per count slot).
+class CountEvents {
+ public:
+  CountEvents() {
+    for (cudaEvent_t& e : events_)
+      ZO_CUDA_TRY(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
+  }
+  ~CountEvents() {
+    for (cudaEvent_t e : events_) {
+      if (e) ZO_CUDA_TRY_NOTHROW(cudaEventDestroy(e));
+    }
+  }
+  CountEvents(const CountEvents&) = delete;
+  CountEvents& operator=(const CountEvents&) = delete;
+  cudaEvent_t operator[](std::uint64_t slot) const { return events_[slot]; }
+
+ private:
+  cudaEvent_t events_[StepperEngine::kCountSlots] = {};
+};
+
 class CudaStepperEngine final : public StepperEngine {
  public:
   CudaStepperEngine(const std::vector<ParamTensor>& params, StepperGeometry geometry,
@@ -517,8 +542,8 @@ class CudaStepperEngine final : public StepperEngine {
     upload_tensors();
     d_count_ = device_alloc(sizeof(unsigned long long), "the exception counter", view_);
     void* pinned = nullptr;
-    ZO_CUDA_TRY(cudaMallocHost(&pinned, sizeof(unsigned long long)));
-    h_count_.reset(pinned);
+    ZO_CUDA_TRY(cudaMallocHost(&pinned, kCountSlots * sizeof(unsigned long long)));
+    h_counts_.reset(pinned);
     ZO_CUDA_TRY(cudaDeviceGetAttribute(&sms_, cudaDevAttrMultiProcessorCount, device));
     max_blocks_ = static_cast<std::uint64_t>(std::max(sms_, 1)) * 2048 / kThreads;
   }
@@ -529,6 +554,7 @@ class CudaStepperEngine final : public StepperEngine {
 
   void allocate_record(RestoreMode mode, std::uint64_t escape_capacity) override {
     ZO_CUDA_TRY(cudaStreamSynchronize(stream_));  // no pass may still use the old record
+    list_current_ = false;
     backup_.reset();
     codes_.reset();
     escape_index_.reset();
@@ -562,6 +588,7 @@ class CudaStepperEngine final : public StepperEngine {
 
   void reserve_escapes(std::uint64_t capacity) override {
     ZO_CUDA_TRY(cudaStreamSynchronize(stream_));
+    list_current_ = false;
     escape_index_.reset();
     escape_bits_.reset();
     escape_index_ =
@@ -602,24 +629,47 @@ class CudaStepperEngine final : public StepperEngine {
         grid_limit(kernel), std::max<std::uint64_t>(1, (a.units + kThreads - 1) / kThreads));
     kernel<<<static_cast<unsigned>(blocks), kThreads, 0, stream_>>>(spec, a);
     ZO_CUDA_CHECK_LAUNCH();
-    if (!write_codes) return 0;
-    auto* host = static_cast<unsigned long long*>(h_count_.get());
-    ZO_CUDA_TRY(cudaMemcpyAsync(host, d_count_.data(), sizeof(unsigned long long),
-                                cudaMemcpyDeviceToHost, stream_));
-    ZO_CUDA_TRY(cudaStreamSynchronize(stream_));
-    return *host;
+    if (!write_codes) return kNoTicket;
+    // The count goes to its own pinned slot, marked by an event: nothing waits here.
+    const std::uint64_t ticket = next_ticket_++;
+    const std::uint64_t slot = ticket % kCountSlots;
+    ZO_CUDA_TRY(cudaMemcpyAsync(static_cast<unsigned long long*>(h_counts_.get()) + slot,
+                                d_count_.data(), sizeof(unsigned long long), cudaMemcpyDeviceToHost,
+                                stream_));
+    ZO_CUDA_TRY(cudaEventRecord(events_[slot], stream_));
+    list_current_ = true;
+    last_count_known_ = false;
+    return ticket;
   }
 
-  void scatter_escapes(std::uint64_t count) override {
-    count = std::min(count, capacity_);
-    if (count == 0) return;
+  std::uint64_t escape_count(std::uint64_t ticket) override {
+    ZO_EXPECTS(ticket < next_ticket_ && next_ticket_ - ticket <= kCountSlots,
+               "Stepper (CUDA): internal error, the count of recording pass " +
+                   std::to_string(ticket) + " is no longer kept");
+    const std::uint64_t slot = ticket % kCountSlots;
+    ZO_CUDA_TRY(cudaEventSynchronize(events_[slot]));
+    const std::uint64_t count = static_cast<const unsigned long long*>(h_counts_.get())[slot];
+    if (ticket + 1 == next_ticket_) {
+      last_count_ = count;
+      last_count_known_ = true;
+    }
+    return count;
+  }
+
+  void scatter_escapes() override {
+    if (!list_current_) return;
+    // A count the host has read sizes the grid (and skips an empty list); otherwise the kernel
+    // reads it on the device and the grid covers the whole list.
+    const std::uint64_t limit = last_count_known_ ? std::min(last_count_, capacity_) : capacity_;
+    if (limit == 0) return;
     const std::uint64_t blocks =
-        std::min<std::uint64_t>(max_blocks_, (count + kThreads - 1) / kThreads);
+        std::min<std::uint64_t>(max_blocks_, (limit + kThreads - 1) / kThreads);
     scatter_escapes_kernel<<<static_cast<unsigned>(blocks), kThreads, 0, stream_>>>(
         static_cast<const StepperTensor*>(d_tensors_.data()),
         static_cast<std::uint32_t>(tensors_.size()),
         static_cast<const std::uint64_t*>(escape_index_.data()),
-        static_cast<const std::uint32_t*>(escape_bits_.data()), count);
+        static_cast<const std::uint32_t*>(escape_bits_.data()),
+        static_cast<const unsigned long long*>(d_count_.data()), limit);
     ZO_CUDA_CHECK_LAUNCH();
   }
 
@@ -703,8 +753,15 @@ class CudaStepperEngine final : public StepperEngine {
   DeviceBuffer codes_;
   DeviceBuffer escape_index_;
   DeviceBuffer escape_bits_;
-  DeviceBuffer d_count_;
-  std::unique_ptr<void, PinnedFree> h_count_;
+  DeviceBuffer d_count_;  // the exception counter of the pass in flight
+  // The counts of the last kCountSlots recording passes (slot = ticket mod kCountSlots), each
+  // copied asynchronously and marked by its event.
+  std::unique_ptr<void, PinnedFree> h_counts_;
+  CountEvents events_;
+  std::uint64_t next_ticket_ = 0;
+  bool list_current_ = false;      // the list holds the exceptions of the last recording pass
+  bool last_count_known_ = false;  // ... and the host has read their count:
+  std::uint64_t last_count_ = 0;
   std::uint64_t capacity_ = 0;
   std::uint64_t record_bytes_ = 0;
   std::uint64_t max_blocks_ = 1;

@@ -45,7 +45,8 @@ class PyStepper {
   PyStepper(nb::iterable params, float lam, float eta, std::uint32_t q, std::uint64_t seed,
             const std::string& distribution, const std::string& restore, bool merge,
             const std::string& on_non_finite, const std::string& backend, nb::object stream,
-            std::uint64_t start_step, std::uint64_t coordinate_offset, double max_escape_fraction) {
+            std::uint64_t start_step, std::uint64_t coordinate_offset, double max_escape_fraction,
+            const std::string& residual_check) {
     std::size_t i = 0;
     for (nb::handle p : params) {
       arrays_.push_back(import_array(p, "params[" + std::to_string(i) + "]", Access::write,
@@ -83,6 +84,7 @@ class PyStepper {
     o.start_step = start_step;
     o.coordinate_offset = coordinate_offset;
     o.max_escape_fraction = max_escape_fraction;
+    o.residual_check = zo::parse_residual_check(residual_check);
     nb::gil_scoped_release release;
     stepper_.emplace(std::move(tensors), o);
   }
@@ -124,18 +126,22 @@ void bind_stepper(nb::module_& m) {
       "params: float32 or bfloat16 C-contiguous writable arrays (numpy, torch, cupy, jax...), all "
       "on the CPU or all on one CUDA device; they are kept alive by the stepper and modified in "
       "place, never copied. restore: 'arithmetic' (MeZO's x+λu, −2λu, +λu), 'exact' (= "
-      "'residual': bit-exact, d/4 bytes) or 'copy'. Device tensors are updated on `stream` "
+      "'residual': bit-exact, d/4 bytes) or 'copy'. residual_check: 'per_pass' (the exact "
+      "record's exception count is read after every pass, so perturb() and flip() wait on the "
+      "GPU) or 'at_update' (read in update(), which may then return 'retry'). Device tensors are "
+      "updated on `stream` "
       "(default: torch's current stream for torch tensors, else the legacy default stream); the "
       "calls are then asynchronous. The step-t directions are zo.direction(seed, t, j, d).")
       .def(nb::init<nb::iterable, float, float, std::uint32_t, std::uint64_t, const std::string&,
                     const std::string&, bool, const std::string&, const std::string&, nb::object,
-                    std::uint64_t, std::uint64_t, double>(),
+                    std::uint64_t, std::uint64_t, double, const std::string&>(),
            nb::arg("params"), nb::kw_only(), nb::arg("lam"), nb::arg("eta"), nb::arg("q") = 1,
            nb::arg("seed") = 0, nb::arg("distribution") = "gaussian",
            nb::arg("restore") = "arithmetic", nb::arg("merge_next_perturbation") = false,
            nb::arg("on_non_finite") = "error", nb::arg("backend") = "auto",
            nb::arg("stream") = nb::none(), nb::arg("start_step") = 0,
-           nb::arg("coordinate_offset") = 0, nb::arg("max_escape_fraction") = 1.0 / 16.0)
+           nb::arg("coordinate_offset") = 0, nb::arg("max_escape_fraction") = 1.0 / 16.0,
+           nb::arg("residual_check") = "per_pass")
       .def(
           "perturb",
           [](PyStepper& s) {
@@ -158,18 +164,13 @@ void bind_stepper(nb::module_& m) {
               nb::gil_scoped_release r;
               result = s.get().update(f_plus, f_minus);
             }
-            switch (result) {
-              case zo::UpdateResult::recorded:
-                return "recorded";
-              case zo::UpdateResult::applied:
-                return "applied";
-              default:
-                return "skipped";
-            }
+            return zo::to_string(result);
           },
           nb::arg("f_plus"), nb::arg("f_minus"),
           "Records f(x_t + λu_j), f(x_t − λu_j); after the q-th pair, restores and applies the "
-          "step. Returns 'recorded', 'applied' or 'skipped'.")
+          "step. Returns 'recorded', 'applied', 'skipped' or, with residual_check='at_update', "
+          "'retry' (the exception list overflowed during this pair: the parameters hold x_t "
+          "again; call perturb() and evaluate the pair again).")
       .def(
           "restore",
           [](PyStepper& s) {
@@ -193,6 +194,9 @@ void bind_stepper(nb::module_& m) {
       .def_prop_ro("dimension", [](const PyStepper& s) { return s.get().dimension(); })
       .def_prop_ro("skipped_steps", [](const PyStepper& s) { return s.get().skipped_steps(); })
       .def_prop_ro("record_bytes", [](const PyStepper& s) { return s.get().record_bytes(); })
+      .def_prop_ro(
+          "residual_check",
+          [](const PyStepper& s) { return zo::to_string(s.get().options().residual_check); })
       .def_prop_ro("projected_gradients",
                    [](const PyStepper& s) { return s.get().projected_gradients(); })
       .def_prop_ro("params", &PyStepper::params, "The tensors, as passed.");

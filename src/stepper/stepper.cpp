@@ -47,6 +47,37 @@ RestoreMode parse_restore_mode(const std::string& text) {
           "unknown restore mode '" + text + "' (expected arithmetic, copy or residual)");
 }
 
+const char* to_string(ResidualCheck check) {
+  switch (check) {
+    case ResidualCheck::per_pass:
+      return "per_pass";
+    case ResidualCheck::at_update:
+      return "at_update";
+  }
+  return "?";
+}
+
+ResidualCheck parse_residual_check(const std::string& text) {
+  if (text == "per_pass") return ResidualCheck::per_pass;
+  if (text == "at_update") return ResidualCheck::at_update;
+  ZO_FAIL(InvalidArgument,
+          "unknown residual check '" + text + "' (expected per_pass or at_update)");
+}
+
+const char* to_string(UpdateResult result) {
+  switch (result) {
+    case UpdateResult::recorded:
+      return "recorded";
+    case UpdateResult::applied:
+      return "applied";
+    case UpdateResult::skipped:
+      return "skipped";
+    case UpdateResult::retry:
+      return "retry";
+  }
+  return "?";
+}
+
 const char* to_string(StepperPhase phase) {
   switch (phase) {
     case StepperPhase::ready:
@@ -95,6 +126,9 @@ void validate_options(const StepperOptions& o) {
   ZO_EXPECTS(o.restore == RestoreMode::arithmetic || o.restore == RestoreMode::copy ||
                  o.restore == RestoreMode::residual,
              "StepperOptions::restore is not a known RestoreMode");
+  ZO_EXPECTS(
+      o.residual_check == ResidualCheck::per_pass || o.residual_check == ResidualCheck::at_update,
+      "StepperOptions::residual_check is not a known ResidualCheck");
   ZO_EXPECTS(std::isfinite(o.max_escape_fraction) && o.max_escape_fraction > 0.0,
              "StepperOptions::max_escape_fraction must be finite and > 0, got " +
                  std::to_string(o.max_escape_fraction));
@@ -189,12 +223,12 @@ class StepperImpl {
       case StepperPhase::ready: {
         ZO_EXPECTS(step_ <= kMaxStep, "Stepper: step index " + std::to_string(step_) +
                                           " exceeds the largest step 2^32 - 2");
+        // j_ is 0, or the direction of a pair to evaluate again after UpdateResult::retry.
         PassSpec s = spec();
         s.entry = PassEntry::at_x;
-        set_exit(s, +1, step_, 0);
+        set_exit(s, +1, step_, j_);
         s.write_backup = mode_ == RestoreMode::copy;
         run(s);
-        j_ = 0;
         break;
       }
       case StepperPhase::perturbed:
@@ -229,6 +263,15 @@ class StepperImpl {
 
   UpdateResult update(double f_plus, double f_minus) {
     if (phase_ != StepperPhase::minus) wrong_order("update()", "minus (after flip())");
+    if (const std::uint64_t overflow = take_pending_overflow()) {
+      // The pair was evaluated at a point where some coordinates were still at x_t. The record
+      // is consistent all the same (stored exceptions are scattered back, unstored ones hold
+      // x_t), so this restore is exact; the list grows only after it.
+      restore_from(PassEntry::minus);
+      grow_record(overflow);
+      phase_ = StepperPhase::ready;
+      return UpdateResult::retry;
+    }
     const double g = projected_gradient(f_plus, f_minus, options_.lambda);
     const float c = update_coefficient(g, options_.eta, options_.q);
     if (!(is_finite(f_plus) && is_finite(f_minus) && is_finite(g) && is_finite(c))) {
@@ -265,6 +308,7 @@ class StepperImpl {
   }
 
   void restore() {
+    const std::uint64_t overflow = take_pending_overflow();
     switch (phase_) {
       case StepperPhase::plus:
       case StepperPhase::perturbed:
@@ -278,6 +322,7 @@ class StepperImpl {
       case StepperPhase::diverged:
         break;
     }
+    if (overflow > 0) grow_record(overflow);
     if (phase_ != StepperPhase::diverged) phase_ = StepperPhase::ready;
     j_ = 0;
   }
@@ -292,7 +337,9 @@ class StepperImpl {
   std::uint64_t dimension() const { return geometry_.dim; }
   std::uint64_t skipped_steps() const { return skipped_; }
   std::uint64_t record_bytes() const { return engine_->record_bytes(); }
-  std::uint64_t escapes() const { return escapes_; }
+  std::uint64_t escapes() const {
+    return last_record_ == StepperEngine::kNoTicket ? 0 : engine_->escape_count(last_record_);
+  }
   const std::vector<double>& projected_gradients() const { return last_g_; }
   const StepperOptions& options() const { return options_; }
 
@@ -340,42 +387,70 @@ class StepperImpl {
     }
   }
 
-  /// Runs a pass; in residual mode scatters the pending exceptions first (when the pass reads
-  /// codes) and handles an exception-list overflow (when the pass writes codes).
+  /// Runs a pass; in residual mode scatters the last recording pass's exceptions first (when
+  /// the pass starts perturbed, i.e. reads codes). The entry count of a recording pass is read at
+  /// once (ResidualCheck::per_pass: on overflow the pass is undone, the list grown and the pass
+  /// redone) or left pending until update() or restore() (ResidualCheck::at_update).
   void run(const PassSpec& s) {
-    if (mode_ == RestoreMode::residual && s.entry != PassEntry::at_x && escapes_ > 0) {
-      engine_->scatter_escapes(escapes_);
-      escapes_ = 0;
+    if (mode_ == RestoreMode::residual && s.entry != PassEntry::at_x) {
+      engine_->scatter_escapes();
+      last_record_ = StepperEngine::kNoTicket;  // written back: escapes() reports 0
     }
-    std::uint64_t count = engine_->run_pass(s);
+    const std::uint64_t ticket = engine_->run_pass(s);
     if (mode_ != RestoreMode::residual || s.exit_sign == 0) return;
-    if (count > engine_->escape_capacity()) {
-      // Undo exactly: stored exceptions back in place, unstored ones were never perturbed.
-      engine_->scatter_escapes(engine_->escape_capacity());
-      PassSpec undo = spec();
-      set_entry(undo, s.exit_sign > 0 ? PassEntry::plus : PassEntry::minus, s.step_b,
-                s.substream_b);
-      engine_->run_pass(undo);
-      if (count > escape_limit_) {
-        log_line("Stepper: residual record needs " + std::to_string(count) + " exceptions (limit " +
-                 std::to_string(escape_limit_) +
-                 " = max_escape_fraction * d); switching to RestoreMode::copy");
-        mode_ = RestoreMode::copy;
-        engine_->allocate_record(mode_, 0);
-      } else {
-        engine_->reserve_escapes(
-            std::min(escape_limit_, std::max(count + count / 4, 2 * engine_->escape_capacity())));
-      }
-      PassSpec redo = spec();
-      set_exit(redo, s.exit_sign, s.step_b, s.substream_b);
-      redo.write_backup = mode_ == RestoreMode::copy;
-      count = engine_->run_pass(redo);
-      if (mode_ != RestoreMode::residual) count = 0;
-      if (count > engine_->escape_capacity()) {
-        ZO_FAIL(Error, "Stepper: internal error, the residual record overflowed twice");
-      }
+    last_record_ = ticket;
+    if (options_.residual_check == ResidualCheck::at_update) {
+      pending_.push_back(PendingCount{ticket, engine_->escape_capacity()});
+      return;
     }
-    escapes_ = count;
+    const std::uint64_t count = engine_->escape_count(ticket);
+    if (count <= engine_->escape_capacity()) return;
+    // Undo exactly: stored exceptions back in place, unstored ones were never perturbed.
+    engine_->scatter_escapes();
+    PassSpec undo = spec();
+    set_entry(undo, s.exit_sign > 0 ? PassEntry::plus : PassEntry::minus, s.step_b, s.substream_b);
+    engine_->run_pass(undo);
+    grow_record(count);
+    PassSpec redo = spec();
+    set_exit(redo, s.exit_sign, s.step_b, s.substream_b);
+    redo.write_backup = mode_ == RestoreMode::copy;
+    const std::uint64_t again = engine_->run_pass(redo);
+    if (mode_ != RestoreMode::residual) return;
+    last_record_ = again;
+    if (engine_->escape_count(again) > engine_->escape_capacity()) {
+      ZO_FAIL(Error, "Stepper: internal error, the residual record overflowed twice");
+    }
+  }
+
+  /// After an exception list of `escaped` entries overflowed (and the parameters were brought to
+  /// where the record no longer matters): grows the list, or beyond max_escape_fraction·d
+  /// switches to RestoreMode::copy.
+  void grow_record(std::uint64_t escaped) {
+    if (escaped > escape_limit_) {
+      log_line("Stepper: residual record needs " + std::to_string(escaped) + " exceptions (limit " +
+               std::to_string(escape_limit_) +
+               " = max_escape_fraction * d); switching to RestoreMode::copy");
+      mode_ = RestoreMode::copy;
+      engine_->allocate_record(mode_, 0);
+      last_record_ = StepperEngine::kNoTicket;
+      pending_.clear();
+    } else {
+      engine_->reserve_escapes(
+          std::min(escape_limit_, std::max(escaped + escaped / 4, 2 * engine_->escape_capacity())));
+    }
+  }
+
+  /// ResidualCheck::at_update: reads the counts of the recording passes run since the last check
+  /// (waiting for the newest first, which completes the others) and returns the largest count of
+  /// a pass that overflowed its list, or 0 when none did.
+  std::uint64_t take_pending_overflow() {
+    std::uint64_t worst = 0;
+    for (auto it = pending_.rbegin(); it != pending_.rend(); ++it) {
+      const std::uint64_t count = engine_->escape_count(it->ticket);
+      if (count > it->capacity) worst = std::max(worst, count);
+    }
+    pending_.clear();
+    return worst;
   }
 
   void restore_from(PassEntry entry) {
@@ -431,7 +506,15 @@ class StepperImpl {
   std::uint64_t step_ = 0;
   std::uint32_t j_ = 0;
   std::uint64_t skipped_ = 0;
-  std::uint64_t escapes_ = 0;
+  /// A recording pass whose entry count has not been checked yet (ResidualCheck::at_update),
+  /// with the capacity its exception list had.
+  struct PendingCount {
+    std::uint64_t ticket;
+    std::uint64_t capacity;
+  };
+  std::vector<PendingCount> pending_;
+  /// The last recording pass, until a pass writes its exceptions back (for escapes()).
+  std::uint64_t last_record_ = StepperEngine::kNoTicket;
   std::uint64_t escape_limit_ = 0;
   std::vector<double> f_plus_, f_minus_, g_, last_g_;
   std::vector<float> coef_;

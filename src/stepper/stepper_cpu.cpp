@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstring>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "stepper/stepper_engine.hpp"
@@ -153,6 +154,7 @@ class CpuStepperEngine final : public StepperEngine {
   Backend backend() const override { return Backend::cpu; }
 
   void allocate_record(RestoreMode mode, std::uint64_t escape_capacity) override {
+    list_current_ = false;
     backup_storage_.clear();
     for (StepperTensor& t : tensors_) t.backup = nullptr;
     std::vector<std::uint8_t>().swap(codes_);
@@ -178,6 +180,7 @@ class CpuStepperEngine final : public StepperEngine {
   }
 
   void reserve_escapes(std::uint64_t capacity) override {
+    list_current_ = false;
     escape_index_.assign(capacity, 0);
     escape_bits_.assign(capacity, 0);
     record_bytes_ = codes_.size() + 12 * capacity;
@@ -220,10 +223,25 @@ class CpuStepperEngine final : public StepperEngine {
         mixed_tile(p, td, u0, n, &cursor);
       }
     }
-    return p.write_codes ? p.count.load() : 0;
+    if (!p.write_codes) return kNoTicket;
+    // The count is known at once; it is kept under a ticket all the same, so that the state
+    // machine reads it exactly when it would on the GPU.
+    const std::uint64_t ticket = next_ticket_++;
+    counts_[ticket % kCountSlots] = p.count.load();
+    list_current_ = true;
+    return ticket;
   }
 
-  void scatter_escapes(std::uint64_t count) override {
+  std::uint64_t escape_count(std::uint64_t ticket) override {
+    ZO_EXPECTS(ticket < next_ticket_ && next_ticket_ - ticket <= kCountSlots,
+               "Stepper: internal error, the count of recording pass " + std::to_string(ticket) +
+                   " is no longer kept");
+    return counts_[ticket % kCountSlots];
+  }
+
+  void scatter_escapes() override {
+    if (!list_current_) return;
+    const std::uint64_t count = counts_[(next_ticket_ - 1) % kCountSlots];
     const auto n = static_cast<std::int64_t>(std::min<std::uint64_t>(count, escape_index_.size()));
 #pragma omp parallel if (n >= kParallelUnits)
     {
@@ -482,6 +500,9 @@ class CpuStepperEngine final : public StepperEngine {
   std::vector<std::uint64_t> escape_index_;
   std::vector<std::uint32_t> escape_bits_;
   std::uint64_t record_bytes_ = 0;
+  std::uint64_t counts_[kCountSlots] = {};  ///< entry counts of recording passes, by ticket
+  std::uint64_t next_ticket_ = 0;
+  bool list_current_ = false;  ///< the list holds the exceptions of the last recording pass
 };
 
 }  // namespace

@@ -35,6 +35,12 @@ struct StepperGeometry {
 
 class StepperEngine {
  public:
+  /// run_pass()'s answer for a pass that writes no exception list.
+  static constexpr std::uint64_t kNoTicket = ~std::uint64_t{0};
+  /// How many recording passes' counts an engine keeps (the state machine never has more than
+  /// three unread).
+  static constexpr std::uint64_t kCountSlots = 8;
+
   virtual ~StepperEngine();
 
   virtual Backend backend() const = 0;
@@ -48,13 +54,20 @@ class StepperEngine {
   /// Bytes held by the record.
   virtual std::uint64_t record_bytes() const = 0;
 
-  /// Runs one pass over every tensor. Residual mode with spec.exit_sign ≠ 0: the exception list
-  /// is rewritten and its entry count returned (waits for the pass on the GPU); a count above
-  /// escape_capacity() means the list overflowed and the coordinates that found no slot were
-  /// left holding their base (code 3). Otherwise returns 0 without waiting.
+  /// Runs one pass over every tensor, without waiting for it. Residual mode with
+  /// spec.exit_sign ≠ 0 (a recording pass): the exception list is rewritten, and the pass's entry
+  /// count is kept under the returned ticket (read it with escape_count()); a count above the
+  /// capacity the list had during the pass means the list overflowed and the coordinates that
+  /// found no slot were left holding their base (code 3). Other passes return kNoTicket.
   virtual std::uint64_t run_pass(const PassSpec& spec) = 0;
-  /// Writes the first `count` exception entries back into the parameters (x[i] ← base bits).
-  virtual void scatter_escapes(std::uint64_t count) = 0;
+  /// The entry count of the recording pass `ticket`, one of the last kCountSlots recording
+  /// passes (the GPU engine waits for that pass's copy of its count, not for later work).
+  virtual std::uint64_t escape_count(std::uint64_t ticket) = 0;
+  /// Writes the exceptions of the last recording pass back into the parameters (x[i] ← base
+  /// bits): its first min(count, escape_capacity()) entries, the count read where it lies (the
+  /// GPU engine reads it on the device: no host wait). No-op when the list was reallocated after
+  /// that pass.
+  virtual void scatter_escapes() = 0;
   /// √d/‖g‖ of the Gaussian direction `key` over the whole vector (zo::sphere_scale).
   virtual float sphere_scale(DirectionKey key) = 0;
   /// True when the engine computes the sphere scales of a pass's directions itself, on the
