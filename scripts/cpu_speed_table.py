@@ -90,7 +90,10 @@ class Runner:
         out = self.run([exe, "--benchmark_filter=" + flt,
                         "--benchmark_repetitions=%d" % self.args.repeats,
                         "--benchmark_format=json"])
-        data = json.loads(out)
+        try:
+            data = json.loads(out)
+        except ValueError:  # Google Benchmark prints nothing when the filter matches nothing
+            raise RuntimeError("%s: no benchmark matches %s" % (exe, flt))
         rows = [b for b in data["benchmarks"] if b.get("run_type", "iteration") == "iteration"]
         if not rows:
             raise RuntimeError("%s: no benchmark matches %s" % (exe, flt))

@@ -39,28 +39,26 @@ void scalar_lanes8(const std::uint64_t* seeds, std::uint32_t step, std::uint32_t
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
 
-/// Groups of W blocks through `group`; a last partial group goes through a buffer, and a group
-/// whose low counter word would wrap (once per 2^32 blocks) through the scalar path.
-#define ZO_SIMD_BLOCKS(W, group)                                     \
-  std::uint64_t i = 0;                                               \
-  while (i < count) {                                                \
-    const std::uint64_t block = first_block + i;                     \
-    const std::uint64_t n = count - i < (W) ? count - i : (W);       \
-    if (static_cast<std::uint32_t>(block) > 0xFFFFFFFFu - ((W)-1)) { \
-      scalar_blocks(key, block, n, out + 4 * i);                     \
-    } else if (n == (W)) {                                           \
-      group(key, block, out + 4 * i);                                \
-    } else {                                                         \
-      float buffer[4 * (W)];                                         \
-      group(key, block, buffer);                                     \
-      std::memcpy(out + 4 * i, buffer, 4 * n * sizeof(float));       \
-    }                                                                \
-    i += n;                                                          \
-  }
-
+/// Groups of 8 blocks; a last partial group through a buffer, and a group whose low counter word
+/// would wrap (once per 2^32 blocks) through the scalar path.
 __attribute__((target("avx2,fma"))) void avx2_blocks(DirectionKey key, std::uint64_t first_block,
                                                      std::uint64_t count, float* out) {
-  ZO_SIMD_BLOCKS(8, simd::gaussian_8_blocks)
+  const simd::PhiloxKeys8 keys = simd::philox_keys8(key);
+  std::uint64_t i = 0;
+  while (i < count) {
+    const std::uint64_t block = first_block + i;
+    const std::uint64_t n = count - i < 8 ? count - i : 8;
+    if (static_cast<std::uint32_t>(block) > 0xFFFFFFFFu - 7) {
+      scalar_blocks(key, block, n, out + 4 * i);
+    } else if (n == 8) {
+      simd::gaussian_8_blocks(keys, key, block, out + 4 * i);
+    } else {
+      float buffer[32];
+      simd::gaussian_8_blocks(keys, key, block, buffer);
+      std::memcpy(out + 4 * i, buffer, 4 * n * sizeof(float));
+    }
+    i += n;
+  }
 }
 
 /// Groups of 16 blocks; a group whose low counter word would wrap (once per 2^32 blocks) through
@@ -124,8 +122,10 @@ __attribute__((target("avx2,fma"))) void avx2_lanes8(const std::uint64_t* seeds,
                                                      float* out) {
   __m256i k0, k1;
   seed_words8(seeds, &k0, &k1);
+  simd::PhiloxKeys8 keys;
+  simd::philox_keys8(k0, k1, &keys);
   for (std::uint64_t i = 0; i < count; ++i) {
-    simd::gaussian_1_block_8_runs(k0, k1, step, substream, first_block + i, out + 32 * i);
+    simd::gaussian_1_block_8_runs(keys, step, substream, first_block + i, out + 32 * i);
   }
 }
 
@@ -138,6 +138,8 @@ __attribute__((target("avx512f,avx2,fma"))) void avx512_lanes8(const std::uint64
                                                                std::uint64_t count, float* out) {
   __m256i k0, k1;
   seed_words8(seeds, &k0, &k1);
+  simd::PhiloxKeys8 keys;
+  simd::philox_keys8(k0, k1, &keys);
   const __m512i k0x2 = _mm512_inserti64x4(_mm512_castsi256_si512(k0), k0, 1);
   const __m512i k1x2 = _mm512_inserti64x4(_mm512_castsi256_si512(k1), k1, 1);
   std::uint32_t plan_hi = 0;
@@ -147,8 +149,8 @@ __attribute__((target("avx512f,avx2,fma"))) void avx512_lanes8(const std::uint64
   for (; i + 2 <= count; i += 2) {
     const std::uint64_t block = first_block + i;
     if (static_cast<std::uint32_t>(block) == 0xFFFFFFFFu) {
-      simd::gaussian_1_block_8_runs(k0, k1, step, substream, block, out + 32 * i);
-      simd::gaussian_1_block_8_runs(k0, k1, step, substream, block + 1, out + 32 * (i + 1));
+      simd::gaussian_1_block_8_runs(keys, step, substream, block, out + 32 * i);
+      simd::gaussian_1_block_8_runs(keys, step, substream, block + 1, out + 32 * (i + 1));
       continue;
     }
     if (!planned || static_cast<std::uint32_t>(block >> 32) != plan_hi) {
@@ -159,11 +161,10 @@ __attribute__((target("avx512f,avx2,fma"))) void avx512_lanes8(const std::uint64
     simd::gaussian_2_blocks_8_runs(plan, block, out + 32 * i);
   }
   if (i < count) {
-    simd::gaussian_1_block_8_runs(k0, k1, step, substream, first_block + i, out + 32 * i);
+    simd::gaussian_1_block_8_runs(keys, step, substream, first_block + i, out + 32 * i);
   }
 }
 
-#undef ZO_SIMD_BLOCKS
 #pragma GCC diagnostic pop
 
 #endif

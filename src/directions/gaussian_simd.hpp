@@ -276,23 +276,32 @@ ZO_TARGET_AVX2 inline void mulhilo8(__m256i a, __m256i m, __m256i* hi, __m256i* 
   *lo = _mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0xAA);
 }
 
-/// Philox4x32-10 of the counters (c0, c1, c2, c3) under the keys (k0, k1), lane by lane.
+/// The round keys of Philox4x32-10 for per-lane keys (k0, k1), rounds 1 … 10 (in memory: with
+/// 16 AVX2 registers the rounds read them as operands rather than keep them in registers).
+struct PhiloxKeys8 {
+  __m256i k0[10], k1[10];
+};
+
+ZO_TARGET_AVX2 inline void philox_keys8(__m256i k0, __m256i k1, PhiloxKeys8* keys) {
+  keys->k0[0] = k0;
+  keys->k1[0] = k1;
+  for (int r = 1; r < 10; ++r) {
+    keys->k0[r] = _mm256_add_epi32(keys->k0[r - 1], _mm256_set1_epi32(static_cast<int>(kPhiloxW0)));
+    keys->k1[r] = _mm256_add_epi32(keys->k1[r - 1], _mm256_set1_epi32(static_cast<int>(kPhiloxW1)));
+  }
+}
+
+/// Philox4x32-10 of the counters (c0, c1, c2, c3) under the round keys `keys`, lane by lane.
 ZO_TARGET_AVX2 inline Philox8 philox8_rounds(__m256i c0, __m256i c1, __m256i c2, __m256i c3,
-                                             __m256i k0, __m256i k1) {
+                                             const PhiloxKeys8& keys) {
   const __m256i m0 = _mm256_set1_epi32(static_cast<int>(kPhiloxM0));
   const __m256i m1 = _mm256_set1_epi32(static_cast<int>(kPhiloxM1));
-  const __m256i w0 = _mm256_set1_epi32(static_cast<int>(kPhiloxW0));
-  const __m256i w1 = _mm256_set1_epi32(static_cast<int>(kPhiloxW1));
   for (int round = 0; round < 10; ++round) {
-    if (round > 0) {
-      k0 = _mm256_add_epi32(k0, w0);
-      k1 = _mm256_add_epi32(k1, w1);
-    }
     __m256i hi0, lo0, hi1, lo1;
     mulhilo8(c0, m0, &hi0, &lo0);
     mulhilo8(c2, m1, &hi1, &lo1);
-    const __m256i n0 = _mm256_xor_si256(_mm256_xor_si256(hi1, c1), k0);
-    const __m256i n2 = _mm256_xor_si256(_mm256_xor_si256(hi0, c3), k1);
+    const __m256i n0 = _mm256_xor_si256(_mm256_xor_si256(hi1, c1), keys.k0[round]);
+    const __m256i n2 = _mm256_xor_si256(_mm256_xor_si256(hi0, c3), keys.k1[round]);
     c0 = n0;
     c1 = lo1;
     c2 = n2;
@@ -301,15 +310,22 @@ ZO_TARGET_AVX2 inline Philox8 philox8_rounds(__m256i c0, __m256i c1, __m256i c2,
   return Philox8{{c0, c1, c2, c3}};
 }
 
-ZO_TARGET_AVX2 inline Philox8 philox8(DirectionKey key, std::uint32_t block_lo,
-                                      std::uint32_t block_hi) {
+/// The round keys of `key` in every lane.
+ZO_TARGET_AVX2 inline PhiloxKeys8 philox_keys8(DirectionKey key) {
+  PhiloxKeys8 keys;
+  philox_keys8(_mm256_set1_epi32(static_cast<int>(static_cast<std::uint32_t>(key.seed))),
+               _mm256_set1_epi32(static_cast<int>(key.seed >> 32)), &keys);
+  return keys;
+}
+
+/// Philox4x32-10 of the counters (block_lo + lane, block_hi, step, substream), lane = 0 … 7.
+ZO_TARGET_AVX2 inline Philox8 philox8(const PhiloxKeys8& keys, DirectionKey key,
+                                      std::uint32_t block_lo, std::uint32_t block_hi) {
   const __m256i c0 = _mm256_add_epi32(_mm256_set1_epi32(static_cast<int>(block_lo)),
                                       _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
   return philox8_rounds(c0, _mm256_set1_epi32(static_cast<int>(block_hi)),
                         _mm256_set1_epi32(static_cast<int>(key.step)),
-                        _mm256_set1_epi32(static_cast<int>(key.substream)),
-                        _mm256_set1_epi32(static_cast<int>(static_cast<std::uint32_t>(key.seed))),
-                        _mm256_set1_epi32(static_cast<int>(key.seed >> 32)));
+                        _mm256_set1_epi32(static_cast<int>(key.substream)), keys);
 }
 
 ZO_TARGET_AVX2 inline __m256 fma8(__m256 a, __m256 b, __m256 c) { return _mm256_fmadd_ps(a, b, c); }
@@ -363,9 +379,10 @@ ZO_TARGET_AVX2 inline void box_muller8(__m256i a, __m256i b, __m256* z0, __m256*
 
 /// Writes the 32 coordinates of blocks [block, block + 8) to out (unaligned). The caller
 /// guarantees that the low 32 bits of block + 7 do not wrap.
-ZO_TARGET_AVX2 inline void gaussian_8_blocks(DirectionKey key, std::uint64_t block, float* out) {
-  const Philox8 w =
-      philox8(key, static_cast<std::uint32_t>(block), static_cast<std::uint32_t>(block >> 32));
+ZO_TARGET_AVX2 inline void gaussian_8_blocks(const PhiloxKeys8& keys, DirectionKey key,
+                                             std::uint64_t block, float* out) {
+  const Philox8 w = philox8(keys, key, static_cast<std::uint32_t>(block),
+                            static_cast<std::uint32_t>(block >> 32));
   __m256 z0, z1, z2, z3;
   box_muller8(w.v[0], w.v[1], &z0, &z1);
   box_muller8(w.v[2], w.v[3], &z2, &z3);
@@ -391,14 +408,14 @@ ZO_TARGET_AVX2 inline void gaussian_8_blocks(DirectionKey key, std::uint64_t blo
 /// Block `block` of the directions (seeds[w], step, substream) of 8 runs, one run per lane,
 /// written lane-minor: out[8·(4·block + i) + w] = coordinate 4·block + i of run w, i.e. the 32
 /// floats at out + 32·block, each as gaussian4() would.
-ZO_TARGET_AVX2 inline void gaussian_1_block_8_runs(__m256i k0, __m256i k1, std::uint32_t step,
+ZO_TARGET_AVX2 inline void gaussian_1_block_8_runs(const PhiloxKeys8& keys, std::uint32_t step,
                                                    std::uint32_t substream, std::uint64_t block,
                                                    float* out) {
   const Philox8 w =
       philox8_rounds(_mm256_set1_epi32(static_cast<int>(static_cast<std::uint32_t>(block))),
                      _mm256_set1_epi32(static_cast<int>(static_cast<std::uint32_t>(block >> 32))),
                      _mm256_set1_epi32(static_cast<int>(step)),
-                     _mm256_set1_epi32(static_cast<int>(substream)), k0, k1);
+                     _mm256_set1_epi32(static_cast<int>(substream)), keys);
   __m256 z0, z1, z2, z3;
   box_muller8(w.v[0], w.v[1], &z0, &z1);
   box_muller8(w.v[2], w.v[3], &z2, &z3);
