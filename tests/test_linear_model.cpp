@@ -13,6 +13,7 @@
 #include <random>
 #include <vector>
 
+#include "batch/linear_margins.hpp"
 #include "linear_reference.hpp"
 #include "objectives/linear_loss_math.hpp"
 #include "tolerance.hpp"
@@ -374,6 +375,40 @@ TEST(LinearModelLosses, LibmFreeExpAndLog1pStayWithinTheirDocumentedError) {
   for (double m : {-800.0, -30.5, -1.0, -1e-9, 0.0, 1e-9, 0.75, 12.0, 800.0})
     for (double y : {0.0, 1.0})
       EXPECT_EQ(zo::detail::logistic_value(m, y), zo::detail::logistic_terms(m, y).value);
+}
+
+// The margins engine's loss loop (vectorised for the logistic loss; the AVX-512 copy where the
+// CPU has it) gives the scalar terms' bits for every element: margins from −800 to 800 (both
+// branches of the logistic body, its overflow guards and the polynomials' whole ranges), ±0,
+// both labels, a shift s·w of either sign, and lengths that leave every vector tail.
+TEST(LinearMarginsLoop, EveryElementHasTheScalarBits) {
+  std::mt19937_64 gen(2024);
+  std::uniform_real_distribution<double> wide(-800.0, 800.0), narrow(-40.0, 40.0),
+      tiny(-1e-6, 1e-6);
+  for (std::size_t len : {1u, 7u, 8u, 9u, 15u, 16u, 17u, 1003u, 4096u}) {
+    std::vector<double> m(len), w(len), t(len);
+    std::vector<float> b(len);
+    for (std::size_t i = 0; i < len; ++i) {
+      m[i] = i % 3 == 0 ? wide(gen) : i % 3 == 1 ? narrow(gen) : tiny(gen);
+      if (i % 17 == 5) m[i] = i % 2 == 0 ? 0.0 : -0.0;
+      w[i] = narrow(gen);
+      b[i] = i % 2 == 0 ? 1.0f : -1.0f;
+    }
+    for (double s : {0.0, 0.05, -0.05, 3.0}) {
+      for (int kind : {0, 1}) {
+        zo::detail::margins_loss_values(kind, m.data(), w.data(), s, b.data(), t.data(), len);
+        for (std::size_t i = 0; i < len; ++i) {
+          const double mi = m[i] + s * w[i];
+          const double want = kind == 1
+                                  ? zo::detail::logistic_terms(mi, 0.5 * (double{b[i]} + 1.0)).value
+                                  : zo::detail::squared_hinge_terms(mi, b[i]).value;
+          ASSERT_EQ(std::memcmp(&t[i], &want, sizeof want), 0)
+              << "kind " << kind << ", len " << len << ", i " << i << ", margin " << mi << ": "
+              << t[i] << " vs " << want;
+        }
+      }
+    }
+  }
 }
 
 TEST(LinearModelApi, MetricsNamesAndValues) {

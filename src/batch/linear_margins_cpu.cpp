@@ -11,6 +11,7 @@
 #include <limits>
 #include <string>
 
+#include "batch/linear_margins.hpp"
 #include "batch/run_batch_engine.hpp"
 #include "batch/step_math.hpp"
 #include "objectives/linear_loss_math.hpp"
@@ -21,7 +22,6 @@
 namespace zo {
 
 namespace detail {
-namespace {
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 // Compiled for AVX-512 and for the library's baseline, picked at load time: the same bits (each
@@ -31,10 +31,8 @@ namespace {
 #define ZO_LOSS_CLONES
 #endif
 
-/// t[i] = ℓ(m[i] + s·w[i]) for i < len with labels b ∈ {−1, +1}: the value of
-/// linear_loss_terms(loss_kind, ...), in a loop that vectorises for the logistic loss.
-ZO_LOSS_CLONES void loss_values(int loss_kind, const double* m, const double* w, double s,
-                                const float* b, double* t, std::size_t len) {
+ZO_LOSS_CLONES void margins_loss_values(int loss_kind, const double* m, const double* w, double s,
+                                        const float* b, double* t, std::size_t len) {
   if (loss_kind == 1) {
     for (std::size_t i = 0; i < len; ++i)
       t[i] = detail::logistic_value(m[i] + s * w[i], 0.5 * (double{b[i]} + 1.0));
@@ -43,6 +41,8 @@ ZO_LOSS_CLONES void loss_values(int loss_kind, const double* m, const double* w,
       t[i] = detail::squared_hinge_terms(m[i] + s * w[i], b[i]).value;
   }
 }
+
+namespace {
 
 class LinearMarginsEngine final : public BatchEngine {
   struct Pair {
@@ -126,7 +126,7 @@ class LinearMarginsEngine final : public BatchEngine {
     double sum = 0.0;
     for (std::size_t i0 = 0; i0 < n; i0 += kBlock) {
       const std::size_t len = std::min(kBlock, n - i0);
-      loss_values(loss_kind, m + i0, w + i0, s, labels + i0, terms, len);
+      margins_loss_values(loss_kind, m + i0, w + i0, s, labels + i0, terms, len);
       for (std::size_t i = 0; i < len; ++i) sum += terms[i];
     }
     return sum / static_cast<double>(n);
