@@ -36,7 +36,7 @@ using namespace zo_bench;
 
 enum class Pass { perturb, flip, update, update_merged };
 
-const char* to_string(Pass p) {
+[[maybe_unused]] const char* to_string(Pass p) {  // CUDA benchmarks only
   switch (p) {
     case Pass::perturb:
       return "perturb";
@@ -71,7 +71,7 @@ Traffic traffic(RestoreMode m, DType dt, std::uint64_t d) {
   return {};
 }
 
-double pass_bytes(const Traffic& t, Pass p) {
+[[maybe_unused]] double pass_bytes(const Traffic& t, Pass p) {  // CUDA benchmarks only
   switch (p) {
     case Pass::perturb:
       return t.perturb;

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "tolerance.hpp"
+#include "trace/householder.hpp"
 #include "trace/trace_math.hpp"
 #include "zo/directions.hpp"
 #include "zo/error.hpp"
@@ -892,6 +893,61 @@ TEST(Trace, FormatsTheEstimateToItsErrorBar) {
   e.value_evaluations = 201;
   e.epsilon = 0.015625;
   EXPECT_EQ(zo::to_string(e), "tr H = 15430 ± 270 (zo, m = 100, 201 evaluations, eps = 0.0156)");
+}
+
+// Hutch++'s dense QR: Q has orthonormal columns, R = QᵀA is upper triangular with A = QR, for a
+// well-conditioned A, a rank-deficient one (a repeated column, a zero column) and n = d; the
+// result does not depend on the thread count. Tolerances: a few hundred ulps of double for
+// d ≤ 300 (Householder QR is backward stable, error ~ d·n·2^-53·‖A‖).
+TEST(HouseholderQ, OrthonormalBasisOfTheColumns) {
+  std::mt19937_64 gen(77);
+  std::normal_distribution<double> normal;
+  struct Case {
+    std::size_t d, n;
+    bool deficient;
+  };
+  for (const Case c :
+       {Case{50, 7, false}, Case{300, 20, false}, Case{40, 9, true}, Case{12, 12, false}}) {
+    SCOPED_TRACE("d = " + std::to_string(c.d) + ", n = " + std::to_string(c.n));
+    std::vector<double> a(c.d * c.n);
+    for (double& v : a) v = normal(gen);
+    if (c.deficient) {
+      std::copy(a.begin(), a.begin() + c.d, a.begin() + 3 * c.d);  // column 3 = column 0
+      std::fill(a.begin() + 5 * c.d, a.begin() + 6 * c.d, 0.0);    // column 5 = 0
+    }
+    const std::vector<double> q = zo::detail::householder_q(a, c.d, c.n);
+    ASSERT_EQ(q.size(), c.d * c.n);
+    const double tol = 1e-12;
+    for (std::size_t i = 0; i < c.n; ++i) {
+      for (std::size_t j = 0; j < c.n; ++j) {
+        const double qq = zo::detail::dot4(&q[i * c.d], &q[j * c.d], 0, c.d);
+        EXPECT_NEAR(qq, i == j ? 1.0 : 0.0, tol) << "QᵀQ(" << i << ", " << j << ")";
+      }
+    }
+    // R = QᵀA: below the diagonal zero, and QR = A.
+    std::vector<double> r(c.n * c.n);
+    double a_norm = 0.0;
+    for (double v : a) a_norm = std::max(a_norm, std::fabs(v));
+    for (std::size_t i = 0; i < c.n; ++i) {
+      for (std::size_t j = 0; j < c.n; ++j) {
+        r[i * c.n + j] = zo::detail::dot4(&q[i * c.d], &a[j * c.d], 0, c.d);
+        if (i > j)
+          EXPECT_NEAR(r[i * c.n + j], 0.0, tol * a_norm * c.d) << "R(" << i << ", " << j << ")";
+      }
+    }
+    for (std::size_t j = 0; j < c.n; ++j) {
+      for (std::size_t k = 0; k < c.d; ++k) {
+        double qr = 0.0;
+        for (std::size_t i = 0; i <= j; ++i) qr += q[i * c.d + k] * r[i * c.n + j];
+        ASSERT_NEAR(qr, a[j * c.d + k], tol * a_norm * c.d) << "(QR − A)(" << k << ", " << j << ")";
+      }
+    }
+    const int threads = omp_get_max_threads();
+    omp_set_num_threads(1);
+    const std::vector<double> q1 = zo::detail::householder_q(a, c.d, c.n);
+    omp_set_num_threads(threads);
+    EXPECT_EQ(q1, q) << "thread count changed the basis";
+  }
 }
 
 }  // namespace

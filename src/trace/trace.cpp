@@ -5,12 +5,12 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <limits>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "trace/householder.hpp"
 #include "trace/trace_engine.hpp"
 #include "trace/trace_math.hpp"
 #include "zo/device.hpp"
@@ -453,60 +453,6 @@ std::vector<TraceEstimate> run_hutchinson(const Frame& fr, bool hvp, std::uint32
   return out;
 }
 
-// Σ a_i b_i over [begin, end) with four interleaved partial sums combined in a fixed order:
-// deterministic (no dependence on threads), and four independent chains the compiler can
-// vectorise, unlike one running sum under -ffp-contract=off without fast-math.
-double dot4(const double* a, const double* b, std::size_t begin, std::size_t end) {
-  double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
-  std::size_t i = begin;
-  for (; i + 4 <= end; i += 4) {
-    s0 += a[i] * b[i];
-    s1 += a[i + 1] * b[i + 1];
-    s2 += a[i + 2] * b[i + 2];
-    s3 += a[i + 3] * b[i + 3];
-  }
-  for (; i < end; ++i) s0 += a[i] * b[i];
-  return (s0 + s1) + (s2 + s3);
-}
-
-// Householder QR of the n columns of A (column-major, d × n, n ≤ d): returns Q (d × n) with
-// orthonormal columns, Q = H₀H₁…H_{n−1}[I; 0]. Rank-deficient A still yields orthonormal Q.
-std::vector<double> householder_q(std::vector<double> a, std::size_t d, std::size_t n) {
-  std::vector<double> beta(n, 0.0);
-  for (std::size_t j = 0; j < n; ++j) {
-    double* col = a.data() + j * d;
-    const double norm_sq = dot4(col, col, j, d);
-    double alpha = std::sqrt(norm_sq);
-    if (alpha == 0.0) continue;  // identity reflector
-    if (col[j] > 0.0) alpha = -alpha;
-    for (std::size_t i = 0; i < j; ++i) col[i] = 0.0;
-    col[j] -= alpha;  // v = x − αe₁ (no cancellation: α has the sign opposite to x_j)
-    const double v_norm_sq = dot4(col, col, j, d);
-    beta[j] = v_norm_sq > 0.0 ? 2.0 / v_norm_sq : 0.0;
-    const auto rest = static_cast<std::int64_t>(n - j - 1);
-#pragma omp parallel for schedule(static)
-    for (std::int64_t l = 0; l < rest; ++l) {
-      double* other = a.data() + (j + 1 + static_cast<std::size_t>(l)) * d;
-      const double f = beta[j] * dot4(col, other, j, d);
-      for (std::size_t i = j; i < d; ++i) other[i] -= f * col[i];
-    }
-  }
-  std::vector<double> q(d * n, 0.0);
-  const auto cols = static_cast<std::int64_t>(n);
-#pragma omp parallel for schedule(static)
-  for (std::int64_t l = 0; l < cols; ++l) {
-    double* ql = q.data() + static_cast<std::size_t>(l) * d;
-    ql[l] = 1.0;
-    for (std::size_t j = n; j-- > 0;) {
-      if (beta[j] == 0.0) continue;
-      const double* v = a.data() + j * d;
-      const double f = beta[j] * dot4(v, ql, j, d);
-      for (std::size_t i = j; i < d; ++i) ql[i] -= f * v[i];
-    }
-  }
-  return q;
-}
-
 std::vector<TraceEstimate> run_hutchpp(const Frame& fr, bool hvp, std::uint32_t m,
                                        std::uint64_t seed, Distribution dist, double h) {
   // A sketch of d vectors already spans R^d: then tr(QᵀHQ) is the whole trace and no residual
@@ -559,7 +505,7 @@ std::vector<TraceEstimate> run_hutchpp(const Frame& fr, bool hvp, std::uint32_t 
   }
   for (std::size_t k = 0; k < fr.count; ++k) {
     std::vector<double> yk(y.begin() + k * k_sketch * d, y.begin() + (k + 1) * k_sketch * d);
-    const std::vector<double> q = householder_q(std::move(yk), d, k_sketch);
+    const std::vector<double> q = detail::householder_q(std::move(yk), d, k_sketch);
     float* out = vectors.data() + k * per * d;
     for (std::size_t i = 0; i < k_sketch * d; ++i) out[i] = static_cast<float>(q[i]);
     const auto residuals = static_cast<std::int64_t>(n_res);
@@ -569,7 +515,7 @@ std::vector<TraceEstimate> run_hutchpp(const Frame& fr, bool hvp, std::uint32_t 
       std::vector<double> pg(gj, gj + d);
       std::vector<double> coef(k_sketch);
       for (std::uint32_t c = 0; c < k_sketch; ++c) {
-        coef[c] = dot4(q.data() + static_cast<std::size_t>(c) * d, pg.data(), 0, d);
+        coef[c] = detail::dot4(q.data() + static_cast<std::size_t>(c) * d, pg.data(), 0, d);
       }
       for (std::uint32_t c = 0; c < k_sketch; ++c) {
         const double* qc = q.data() + static_cast<std::size_t>(c) * d;
@@ -633,76 +579,6 @@ bool uses_hessian_products(TraceEstimator e) {
 
 // -----------------------------------------------------------------------------------------------
 // Public API.
-
-const char* to_string(TraceEstimator estimator) {
-  switch (estimator) {
-    case TraceEstimator::exact:
-      return "exact";
-    case TraceEstimator::hutchinson:
-      return "hutchinson";
-    case TraceEstimator::zo:
-      return "zo";
-    case TraceEstimator::sharpness:
-      return "sharpness";
-    case TraceEstimator::hutchpp:
-      return "hutch++";
-  }
-  return "?";
-}
-
-TraceEstimator parse_trace_estimator(const std::string& text) {
-  if (text == "exact") return TraceEstimator::exact;
-  if (text == "hutchinson") return TraceEstimator::hutchinson;
-  if (text == "zo" || text == "zo2" || text == "fd") return TraceEstimator::zo;
-  if (text == "sharpness") return TraceEstimator::sharpness;
-  if (text == "hutch++" || text == "hutchpp") return TraceEstimator::hutchpp;
-  ZO_FAIL(InvalidArgument, "unknown trace estimator '" + text +
-                               "' (expected exact, hutchinson, zo, sharpness or hutch++)");
-}
-
-std::string to_string(const TraceEstimate& e) {
-  char buf[160];
-  const char* name = to_string(e.estimator);
-  if (e.estimator == TraceEstimator::exact) {
-    std::snprintf(buf, sizeof buf, "tr H = %.10g (exact)", e.estimate);
-    return buf;
-  }
-  std::string text;
-  if (std::isfinite(e.std_error) && e.std_error > 0.0) {
-    // Two significant digits of the error when it starts with 1 or 2, else one.
-    const int exponent = static_cast<int>(std::floor(std::log10(e.std_error)));
-    const double lead = e.std_error / std::pow(10.0, exponent);
-    const int digits = lead < 2.95 ? 2 : 1;
-    const int place = digits - 1 - exponent;  // decimal places to keep (negative: tens, ...)
-    const int decimals = std::max(0, place);
-    const double unit = place < 0 ? std::pow(10.0, -place) : 1.0;
-    const double value = place < 0 ? std::round(e.estimate / unit) * unit : e.estimate;
-    const double error = place < 0 ? std::round(e.std_error / unit) * unit : e.std_error;
-    std::snprintf(buf, sizeof buf, "tr H = %.*f ± %.*f", decimals, value, decimals, error);
-    text = buf;
-  } else if (e.std_error == 0.0) {
-    std::snprintf(buf, sizeof buf, "tr H = %.10g ± 0", e.estimate);
-    text = buf;
-  } else {
-    std::snprintf(buf, sizeof buf, "tr H = %.6g (no error bar)", e.estimate);
-    text = buf;
-  }
-  // m as the caller chose it: probes, or for Hutch++ the number of Hessian-vector products.
-  const std::uint64_t m = e.estimator == TraceEstimator::hutchpp
-                              ? e.hvp_evaluations + e.gradient_evaluations / 2
-                              : e.probes;
-  std::string cost = std::string(" (") + name + ", m = " + std::to_string(m);
-  if (e.hvp_evaluations > 0) cost += ", " + std::to_string(e.hvp_evaluations) + " HVPs";
-  if (e.gradient_evaluations > 0) {
-    cost += ", " + std::to_string(e.gradient_evaluations) + " gradients";
-  }
-  if (e.value_evaluations > 0) cost += ", " + std::to_string(e.value_evaluations) + " evaluations";
-  if (e.epsilon > 0.0) {
-    std::snprintf(buf, sizeof buf, ", eps = %.3g", e.epsilon);
-    cost += buf;
-  }
-  return text + cost + ")";
-}
 
 double default_step(TraceEstimator estimator, const Objective& objective, const float* x,
                     const TraceOptions& options) {
