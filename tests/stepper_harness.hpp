@@ -407,6 +407,33 @@ inline double probe_objective(const std::vector<float>& x) {
   return f;
 }
 
+/// The scenarios of the ResidualCheck::at_update retry tests, on d = 50,000 coordinates (the
+/// initial exception list holds 1024 entries): f32 and bf16, q = 1 and 2, merged or not, and the
+/// list overflowing first in the pair of direction `first_pair` (0: mostly-zero values, which
+/// overflow it in the first pair of the first step; 1: values that escape only for u_1, so that
+/// the retry must keep the pair of direction 0 already recorded). `options(q, merged)` gives the
+/// file's residual-mode options; f(layout, options with η = 1e-4, x0, first_pair) runs one case.
+template <class Options, class F>
+void for_each_retry_case(Options options, F f) {
+  const std::uint64_t d = 50000;
+  for (zo::DType dt : {zo::DType::f32, zo::DType::bf16})
+    for (std::uint32_t q : {1u, 2u})
+      for (bool merged : {false, true})
+        for (std::uint32_t first_pair = 0; first_pair < q; ++first_pair) {
+          const bool bf = dt == zo::DType::bf16;
+          SCOPED_TRACE(std::string(zo::to_string(dt)) + " q=" + std::to_string(q) +
+                       (merged ? " merged" : "") + " overflow first in pair " +
+                       std::to_string(first_pair));
+          const Layout l{{d}, {dt}, {}};
+          zo::StepperOptions o = options(q, merged);
+          o.eta = 1e-4f;
+          const std::vector<float> x0 =
+              first_pair == 0 ? mostly_zero_values(d, bf)
+                              : values_escaping_first_at(o, d, bf, o.start_step, first_pair);
+          f(l, o, x0, first_pair);
+        }
+}
+
 /// What a caller loop with retries (run_with_retries) did.
 struct RetryRun {
   std::vector<float> x;                         ///< the parameters at the end (restored)

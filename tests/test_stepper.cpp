@@ -366,50 +366,39 @@ zo_test::RetryRun run_checked(const Layout& l, const std::vector<float>& x0, zo:
 }
 
 TEST(StepperCpu, ResidualCheckAtUpdateRetriesAndMatchesPerPassAndCopy) {
-  // 50,000 coordinates overflow the initial list of 1024 entries. Mostly-zero values overflow it
-  // in the first pair of the first step; the second data set only in the pair of direction 1
-  // (q = 2), so the retry must keep the pair of direction 0 that was already recorded.
-  const std::uint64_t d = 50000;
+  // The retry scenarios of zo_test::for_each_retry_case: each against per_pass and copy mode.
   const std::uint64_t steps = 3;
-  for (DType dt : {DType::f32, DType::bf16})
-    for (std::uint32_t q : {1u, 2u})
-      for (bool merged : {false, true})
-        for (std::uint32_t first_pair = 0; first_pair < q; ++first_pair) {
-          const bool bf = dt == DType::bf16;
-          SCOPED_TRACE(std::string(zo::to_string(dt)) + " q=" + std::to_string(q) +
-                       (merged ? " merged" : "") + " overflow first in pair " +
-                       std::to_string(first_pair));
-          const Layout l{{d}, {dt}, {}};
-          zo::StepperOptions o =
-              options(RestoreMode::residual, zo::Distribution::gaussian, q, merged);
-          o.eta = 1e-4f;
-          const std::vector<float> x0 = first_pair == 0 ? zo_test::mostly_zero_values(d, bf)
-                                                        : zo_test::values_escaping_first_at(
-                                                              o, d, bf, o.start_step, first_pair);
-          if (first_pair > 0) {
-            std::size_t escaping = 0;
-            for (float v : x0) escaping += v != zo_test::round_as(bf, 1.37f);
-            ASSERT_GT(escaping, 2048u) << "the data must overflow the list in pair " << first_pair;
-          }
-          // Copy mode, unmerged: the trajectory, and x_t at each step for the retry checks.
-          zo::StepperOptions plain = o;
-          plain.merge_next_perturbation = false;
-          const zo_test::RetryRun copy =
-              run_checked(l, x0, plain, RestoreMode::copy, zo::ResidualCheck::per_pass, steps);
-          ASSERT_EQ(copy.iterates.size(), steps);
-          const zo_test::RetryRun per_pass =
-              run_checked(l, x0, o, RestoreMode::residual, zo::ResidualCheck::per_pass, steps);
-          EXPECT_TRUE(per_pass.retry_directions.empty()) << "per_pass never returns retry";
-          EXPECT_TRUE(SameBits(per_pass.x, copy.x)) << "per_pass vs copy";
-          const zo_test::RetryRun at_update = run_checked(
-              l, x0, o, RestoreMode::residual, zo::ResidualCheck::at_update, steps, &copy.iterates);
-          EXPECT_TRUE(SameBits(at_update.x, copy.x)) << "at_update vs copy";
-          EXPECT_EQ(at_update.final_mode, RestoreMode::residual);
-          ASSERT_FALSE(at_update.retry_directions.empty()) << "the list must have overflowed";
-          EXPECT_EQ(at_update.retry_directions[0], first_pair);
-          // The iterates must move, or the comparison would not see a pair taken at a wrong point.
-          EXPECT_FALSE(SameBits(copy.x, x0));
+  const auto residual = [](std::uint32_t q, bool merged) {
+    return options(RestoreMode::residual, zo::Distribution::gaussian, q, merged);
+  };
+  zo_test::for_each_retry_case(
+      residual, [&](const Layout& l, const zo::StepperOptions& o, const std::vector<float>& x0,
+                    std::uint32_t first_pair) {
+        const bool bf = l.dtypes[0] == DType::bf16;
+        if (first_pair > 0) {
+          std::size_t escaping = 0;
+          for (float v : x0) escaping += v != zo_test::round_as(bf, 1.37f);
+          ASSERT_GT(escaping, 2048u) << "the data must overflow the list in pair " << first_pair;
         }
+        // Copy mode, unmerged: the trajectory, and x_t at each step for the retry checks.
+        zo::StepperOptions plain = o;
+        plain.merge_next_perturbation = false;
+        const zo_test::RetryRun copy =
+            run_checked(l, x0, plain, RestoreMode::copy, zo::ResidualCheck::per_pass, steps);
+        ASSERT_EQ(copy.iterates.size(), steps);
+        const zo_test::RetryRun per_pass =
+            run_checked(l, x0, o, RestoreMode::residual, zo::ResidualCheck::per_pass, steps);
+        EXPECT_TRUE(per_pass.retry_directions.empty()) << "per_pass never returns retry";
+        EXPECT_TRUE(SameBits(per_pass.x, copy.x)) << "per_pass vs copy";
+        const zo_test::RetryRun at_update = run_checked(
+            l, x0, o, RestoreMode::residual, zo::ResidualCheck::at_update, steps, &copy.iterates);
+        EXPECT_TRUE(SameBits(at_update.x, copy.x)) << "at_update vs copy";
+        EXPECT_EQ(at_update.final_mode, RestoreMode::residual);
+        ASSERT_FALSE(at_update.retry_directions.empty()) << "the list must have overflowed";
+        EXPECT_EQ(at_update.retry_directions[0], first_pair);
+        // The iterates must move, or the comparison would not see a pair taken at a wrong point.
+        EXPECT_FALSE(SameBits(copy.x, x0));
+      });
 }
 
 TEST(StepperCpu, ResidualCheckAtUpdateFallsBackToCopyThroughRetry) {

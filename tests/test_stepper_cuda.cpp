@@ -230,46 +230,53 @@ TEST(StepperCuda, ResidualOverflowAndFallbackMatchTheCpu) {
   }
 }
 
+/// The same residual-mode stepper over x0 on the CPU and on the device, each driven by the caller
+/// loop with retries for 3 steps.
+struct RetryPair {
+  zo_test::RetryRun cpu, gpu;
+  std::uint64_t cpu_record_bytes = 0, gpu_record_bytes = 0;
+};
+
+RetryPair retry_on_both(const Layout& l, zo::StepperOptions o, const std::vector<float>& x0) {
+  RetryPair r;
+  zo_test::HostParams host(l);
+  host.set(x0);
+  o.backend = zo::Backend::cpu;
+  zo::Stepper cpu(host.tensors(), o);
+  r.cpu = zo_test::run_with_retries(cpu, host, 3);
+  r.cpu_record_bytes = cpu.record_bytes();
+  DeviceParams dev(l);
+  dev.set(x0);
+  o.backend = zo::Backend::cuda;
+  zo::Stepper gpu(dev.tensors(), o);
+  r.gpu = zo_test::run_with_retries(gpu, dev, 3);
+  r.gpu_record_bytes = gpu.record_bytes();
+  return r;
+}
+
 TEST(StepperCuda, ResidualCheckAtUpdateRetriesExactlyAsTheCpu) {
   ZO_SKIP_WITHOUT_GPU();
-  // The scenario of the CPU test ResidualCheckAtUpdateRetriesAndMatchesPerPassAndCopy: the list
-  // overflows in pair 0 (mostly zeros) or first in pair 1; each f is read from the parameters,
-  // so a pair taken at a point that was not fully perturbed changes the trajectory.
-  const std::uint64_t d = 50000;
-  for (DType dt : {DType::f32, DType::bf16})
-    for (std::uint32_t q : {1u, 2u})
-      for (bool merged : {false, true})
-        for (std::uint32_t first_pair = 0; first_pair < q; ++first_pair) {
-          const bool bf = dt == DType::bf16;
-          SCOPED_TRACE(std::string(zo::to_string(dt)) + " q=" + std::to_string(q) +
-                       (merged ? " merged" : "") + " overflow first in pair " +
-                       std::to_string(first_pair));
-          const Layout l{{d}, {dt}, {}};
-          zo::StepperOptions o =
-              options(RestoreMode::residual, zo::Distribution::gaussian, q, merged);
-          o.eta = 1e-4f;
-          o.residual_check = zo::ResidualCheck::at_update;
-          const std::vector<float> x0 = first_pair == 0 ? zo_test::mostly_zero_values(d, bf)
-                                                        : zo_test::values_escaping_first_at(
-                                                              o, d, bf, o.start_step, first_pair);
-          zo_test::HostParams host(l);
-          host.set(x0);
-          o.backend = zo::Backend::cpu;
-          zo::Stepper cpu(host.tensors(), o);
-          const zo_test::RetryRun expected = zo_test::run_with_retries(cpu, host, 3);
-          DeviceParams dev(l);
-          dev.set(x0);
-          o.backend = zo::Backend::cuda;
-          zo::Stepper gpu(dev.tensors(), o);
-          const zo_test::RetryRun got = zo_test::run_with_retries(gpu, dev, 3);
-          ASSERT_FALSE(expected.retry_directions.empty()) << "the list must have overflowed";
-          EXPECT_EQ(expected.retry_directions[0], first_pair);
-          EXPECT_EQ(got.retry_directions, expected.retry_directions);
-          EXPECT_TRUE(SameBits(got.x, expected.x));
-          EXPECT_EQ(got.final_mode, expected.final_mode);
-          EXPECT_EQ(gpu.record_bytes(), cpu.record_bytes());
-        }
+  // The scenarios of the CPU test ResidualCheckAtUpdateRetriesAndMatchesPerPassAndCopy
+  // (zo_test::for_each_retry_case); each f is read from the parameters, so a pair taken at a
+  // point that was not fully perturbed changes the trajectory.
+  const auto residual = [](std::uint32_t q, bool merged) {
+    zo::StepperOptions o = options(RestoreMode::residual, zo::Distribution::gaussian, q, merged);
+    o.residual_check = zo::ResidualCheck::at_update;
+    return o;
+  };
+  zo_test::for_each_retry_case(
+      residual, [&](const Layout& l, const zo::StepperOptions& o, const std::vector<float>& x0,
+                    std::uint32_t first_pair) {
+        const RetryPair r = retry_on_both(l, o, x0);
+        ASSERT_FALSE(r.cpu.retry_directions.empty()) << "the list must have overflowed";
+        EXPECT_EQ(r.cpu.retry_directions[0], first_pair);
+        EXPECT_EQ(r.gpu.retry_directions, r.cpu.retry_directions);
+        EXPECT_TRUE(SameBits(r.gpu.x, r.cpu.x));
+        EXPECT_EQ(r.gpu.final_mode, r.cpu.final_mode);
+        EXPECT_EQ(r.gpu_record_bytes, r.cpu_record_bytes);
+      });
   // Beyond max_escape_fraction the retry switches to a copy, as on the CPU.
+  const std::uint64_t d = 50000;
   const Layout l{{d}, {DType::bf16}, {}};
   const std::vector<float> x0 = zo_test::mostly_zero_values(d, true);
   zo::StepperOptions o = options(RestoreMode::residual, zo::Distribution::gaussian, 2, true);
@@ -277,17 +284,10 @@ TEST(StepperCuda, ResidualCheckAtUpdateRetriesExactlyAsTheCpu) {
   o.residual_check = zo::ResidualCheck::at_update;
   o.max_escape_fraction = 0.01;
   zo::set_log_sink([](const std::string&) {});
-  zo_test::HostParams host(l);
-  host.set(x0);
-  o.backend = zo::Backend::cpu;
-  zo::Stepper cpu(host.tensors(), o);
-  const zo_test::RetryRun expected = zo_test::run_with_retries(cpu, host, 3);
-  DeviceParams dev(l);
-  dev.set(x0);
-  o.backend = zo::Backend::cuda;
-  zo::Stepper gpu(dev.tensors(), o);
-  const zo_test::RetryRun got = zo_test::run_with_retries(gpu, dev, 3);
+  const RetryPair r = retry_on_both(l, o, x0);
   zo::set_log_sink([](const std::string&) {});
+  const zo_test::RetryRun& expected = r.cpu;
+  const zo_test::RetryRun& got = r.gpu;
   EXPECT_EQ(expected.final_mode, RestoreMode::copy);
   EXPECT_EQ(got.final_mode, RestoreMode::copy);
   EXPECT_EQ(got.retry_directions, expected.retry_directions);
