@@ -39,58 +39,55 @@ void scalar_lanes8(const std::uint64_t* seeds, std::uint32_t step, std::uint32_t
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
 
-/// Groups of 8 blocks; a last partial group through a buffer, and a group whose low counter word
-/// would wrap (once per 2^32 blocks) through the scalar path.
-__attribute__((target("avx2,fma"))) void avx2_blocks(DirectionKey key, std::uint64_t first_block,
-                                                     std::uint64_t count, float* out) {
-  const simd::PhiloxKeys8 keys = simd::philox_keys8(key);
+/// Groups of W blocks through `group(block, out)`; a last partial group through a buffer, and a
+/// group whose low counter word would wrap (once per 2^32 blocks) through the scalar path.
+template <int W, class Group>
+__attribute__((always_inline)) inline void in_groups(DirectionKey key, std::uint64_t first_block,
+                                                     std::uint64_t count, float* out, Group group) {
   std::uint64_t i = 0;
   while (i < count) {
     const std::uint64_t block = first_block + i;
-    const std::uint64_t n = count - i < 8 ? count - i : 8;
-    if (static_cast<std::uint32_t>(block) > 0xFFFFFFFFu - 7) {
+    const std::uint64_t n = count - i < W ? count - i : W;
+    if (static_cast<std::uint32_t>(block) > 0xFFFFFFFFu - (W - 1)) {
       scalar_blocks(key, block, n, out + 4 * i);
-    } else if (n == 8) {
-      simd::gaussian_8_blocks(keys, key, block, out + 4 * i);
+    } else if (n == W) {
+      group(block, out + 4 * i);
     } else {
-      float buffer[32];
-      simd::gaussian_8_blocks(keys, key, block, buffer);
+      float buffer[4 * W];
+      group(block, buffer);
       std::memcpy(out + 4 * i, buffer, 4 * n * sizeof(float));
     }
     i += n;
   }
 }
 
-/// Groups of 16 blocks; a group whose low counter word would wrap (once per 2^32 blocks) through
-/// the scalar path, and the plan redone when the high word changes.
+__attribute__((target("avx2,fma"))) void avx2_blocks(DirectionKey key, std::uint64_t first_block,
+                                                     std::uint64_t count, float* out) {
+  const simd::PhiloxKeys8 keys = simd::philox_keys8(key);
+  in_groups<8>(
+      key, first_block, count,
+      out, [&](std::uint64_t block, float* o) __attribute__((target("avx2,fma"))) {
+        simd::gaussian_8_blocks(keys, key, block, o);
+      });
+}
+
+/// Groups of 16 blocks, with the Philox plan of the blocks' high counter word (redone when it
+/// changes).
 __attribute__((target("avx512f,avx2,fma"))) void avx512_groups(DirectionKey key,
                                                                std::uint64_t first_block,
                                                                std::uint64_t count, float* out) {
   if (count == 0) return;
   auto plan_hi = static_cast<std::uint32_t>(first_block >> 32);
   simd::PhiloxPlan16 plan = simd::philox_plan16(key, plan_hi);
-  std::uint64_t i = 0;
-  while (i < count) {
-    const std::uint64_t block = first_block + i;
-    const std::uint64_t n = count - i < 16 ? count - i : 16;
-    if (static_cast<std::uint32_t>(block) > 0xFFFFFFFFu - 15) {
-      scalar_blocks(key, block, n, out + 4 * i);
-      i += n;
-      continue;
-    }
-    if (static_cast<std::uint32_t>(block >> 32) != plan_hi) {
-      plan_hi = static_cast<std::uint32_t>(block >> 32);
-      plan = simd::philox_plan16(key, plan_hi);
-    }
-    if (n == 16) {
-      simd::gaussian_16_blocks(plan, block, out + 4 * i);
-    } else {
-      float buffer[64];
-      simd::gaussian_16_blocks(plan, block, buffer);
-      std::memcpy(out + 4 * i, buffer, 4 * n * sizeof(float));
-    }
-    i += n;
-  }
+  in_groups<16>(
+      key, first_block, count,
+      out, [&](std::uint64_t block, float* o) __attribute__((target("avx512f,avx2,fma"))) {
+        if (static_cast<std::uint32_t>(block >> 32) != plan_hi) {
+          plan_hi = static_cast<std::uint32_t>(block >> 32);
+          plan = simd::philox_plan16(key, plan_hi);
+        }
+        simd::gaussian_16_blocks(plan, block, o);
+      });
 }
 
 /// Groups of 16; a last part of at most 8 blocks takes one 8-wide AVX2 group (the same bits)
