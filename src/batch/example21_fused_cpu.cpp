@@ -208,8 +208,8 @@ void group_measure(RunGroup& g, std::uint32_t d, const std::size_t* index, doubl
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
 
-/// The evaluation loop of run_group_steps (f₊ and f₋ sums of every lane, canonical sums in
-/// acc_a[0], acc_b[0]) with the 8 lanes in one register: 8 floats in 256 bits, their 8 double
+/// The evaluation loop of run_group_steps (f₊ and f₋ sums of every lane by virtual lane, for
+/// group_canonical_sum) with the 8 lanes in one register: 8 floats in 256 bits, their 8 double
 /// products in 512 bits. The same operations lane by lane: a product of two floats is exact in
 /// double, so fma(a, b, s) rounds exactly as s + a·b does; a virtual lane's first term is added
 /// to 0.0 as after group_clear. Virtual lanes that no coordinate reaches stay 0 (cleared once
@@ -239,14 +239,6 @@ __attribute__((target("avx512f,avx2,fma"))) void group_evaluate_avx512(RunGroup&
     }
     _mm512_store_pd(g.acc_a[m], a);
     _mm512_store_pd(g.acc_b[m], e);
-  }
-  for (int half = kFusedVirtualLanes / 2; half >= 1; half /= 2) {  // group_canonical_sum
-    for (int m = 0; m < half; ++m) {
-      _mm512_store_pd(g.acc_a[m],
-                      _mm512_add_pd(_mm512_load_pd(g.acc_a[m]), _mm512_load_pd(g.acc_a[m + half])));
-      _mm512_store_pd(g.acc_b[m],
-                      _mm512_add_pd(_mm512_load_pd(g.acc_b[m]), _mm512_load_pd(g.acc_b[m + half])));
-    }
   }
 }
 
@@ -336,9 +328,9 @@ void run_group_steps(RunGroup& g, const RunDescription* run, const std::size_t* 
             g.acc_b[m][w] += static_cast<double>(ym) * static_cast<double>(zm);
           }
         }
-        group_canonical_sum(g.acc_a);
-        group_canonical_sum(g.acc_b);
       }
+      group_canonical_sum(g.acc_a);
+      group_canonical_sum(g.acc_b);
       for (int w = 0; w < kRunLanes; ++w) {
         const double f_plus = example21_value(g.acc_a[0][w]);
         const double f_minus = example21_value(g.acc_b[0][w]);
